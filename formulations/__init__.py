@@ -1,0 +1,1 @@
+"""CP-SAT model builders. The only package that imports ortools."""

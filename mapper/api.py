@@ -1,0 +1,55 @@
+"""Public API: solve a problem and return a certified, cost-model-checked result."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from formulations.layer import LayerModel
+from mapper.cost_model import evaluate
+from mapper.explain import explain_infeasible
+from mapper.mapping import Mapping
+from mapper.result import SolveResult
+from mapper.spec import Problem, SolverSettings
+
+
+class ObjectiveMismatch(AssertionError):
+    """The CP-SAT objective differs from the cost model on the decoded mapping
+    (a formulation bug; never silently accepted)."""
+
+
+def solve_layer(problem: Problem, settings: SolverSettings | None = None, hint: Mapping | None = None) -> SolveResult:
+    settings = settings or problem.solver
+    layer, accelerator = problem.layers[0], problem.accelerator
+    model = LayerModel(layer, accelerator, problem.objective)
+    if hint is not None:
+        model.add_hint(hint)
+    solution = model.solve(settings)
+    result = SolveResult(
+        problem=problem.name,
+        problem_file=problem.source,
+        mode=problem.mode,
+        layer=layer.name,
+        accelerator=accelerator.name,
+        status=solution.status,
+        objective=solution.objective,
+        bound=solution.bound,
+        solver=solution.facts,
+        weights=problem.objective.__dict__,
+    )
+    if solution.status == "INFEASIBLE":
+        return replace(result, explanation=explain_infeasible(layer, accelerator))
+    if solution.mapping is None:
+        return result
+    cost = evaluate(layer, accelerator, solution.mapping)
+    if not cost.valid or cost.objective(problem.objective) != solution.objective:
+        raise ObjectiveMismatch(
+            f"{problem.name}: CP-SAT objective {solution.objective} but cost model "
+            f"{cost.objective(problem.objective)} (valid={cost.valid}: {cost.violations})"
+        )
+    return replace(result, mapping=solution.mapping.to_dict(), metrics=cost.metrics(accelerator))
+
+
+def solve(problem: Problem, settings: SolverSettings | None = None) -> SolveResult:
+    if problem.mode == "layer":
+        return solve_layer(problem, settings)
+    raise NotImplementedError(f"mode {problem.mode!r} is not implemented yet")

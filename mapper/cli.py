@@ -1,0 +1,99 @@
+"""``fusesat`` command line. Exit codes: 0 solved (or verified), 1 verification
+failed, 2 bad input, 3 infeasible, 4 no solution within the time limit."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import replace
+
+from rich.console import Console
+
+from mapper.errors import SpecError
+from mapper.result import EXIT_BAD_INPUT
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def _settings(problem, args):
+    solver = problem.solver
+    if args.time_limit is not None:
+        solver = replace(solver, time_limit_s=args.time_limit)
+    if args.workers is not None:
+        solver = replace(solver, workers=args.workers)
+    if args.seed is not None:
+        solver = replace(solver, seed=args.seed)
+    return solver
+
+
+def cmd_solve(args) -> int:
+    from mapper.api import solve
+    from mapper.cli_render import render_result
+    from mapper.loading import load_problem
+
+    problem = load_problem(args.problem)
+    result = solve(problem, _settings(problem, args))
+    render_result(result, console, problem.layers[0].bounds if problem.mode == "layer" else None)
+    if args.json:
+        result.write_json(args.json)
+        console.print(f"result written to {args.json}")
+    return result.exit_code
+
+
+def cmd_verify(args) -> int:
+    from mapper.referee.verify import verify_result_file
+
+    report = verify_result_file(args.result, functional=args.functional)
+    table_rows = report.rows()
+    from rich.table import Table
+
+    table = Table(title=f"Referee: {args.result}")
+    for column in ("metric", "claimed", "measured", "ok"):
+        table.add_column(column, justify="right")
+    for name, claimed, measured, ok in table_rows:
+        table.add_row(name, str(claimed), str(measured), "yes" if ok else "[red]NO[/red]")
+    console.print(table)
+    for line in report.notes:
+        console.print(line)
+    if report.violation:
+        errors.print(f"[red]rejected:[/red] {report.violation}")
+        return 1
+    console.print("[green]schedule valid; every claimed metric equals the measured one[/green]")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fusesat", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log solver progress")
+    sub = parser.add_subparsers(dest="command", required=True)
+    solve = sub.add_parser("solve", help="find the optimal mapping of a problem, with its proof")
+    solve.add_argument("problem", help="problem YAML file")
+    solve.add_argument("--time-limit", type=float, help="seconds (default: the problem's solver.time_limit_s)")
+    solve.add_argument("--workers", type=int, help="CP-SAT workers (default: the problem's)")
+    solve.add_argument("--seed", type=int, help="random seed (default: the problem's)")
+    solve.add_argument("--json", help="write the result as JSON (docs/json_schema.md)")
+    solve.set_defaults(func=cmd_solve)
+    verify = sub.add_parser("verify", help="replay a result's schedule with the referee")
+    verify.add_argument("result", help="result JSON written by 'fusesat solve --json'")
+    verify.add_argument("--functional", action="store_true", help="also execute the schedule on random tensors")
+    verify.set_defaults(func=cmd_verify)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    try:
+        return args.func(args)
+    except SpecError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        errors.print("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

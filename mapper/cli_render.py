@@ -1,0 +1,89 @@
+"""Terminal rendering of results with rich (used by the CLI only)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from mapper.result import SolveResult
+from mapper.spec import DIMS, LOOP_LEVELS, ORDERED_LEVELS
+
+
+def _loop_nest_table(mapping: dict, bounds: dict[str, int] | None) -> Table:
+    table = Table(title="Loop nest (factor of every dim at every level)")
+    table.add_column("dim")
+    if bounds:
+        table.add_column("bound", justify="right")
+    for level in LOOP_LEVELS:
+        table.add_column(level, justify="right")
+    for d in DIMS:
+        factors = [mapping["factors"][lv][d] for lv in LOOP_LEVELS]
+        if bounds and bounds[d] == 1:
+            continue
+        row = [d] + ([str(bounds[d])] if bounds else []) + [str(f) if f > 1 else "." for f in factors]
+        table.add_row(*row)
+    return table
+
+
+def _order_lines(mapping: dict) -> list[str]:
+    lines = []
+    for level in ORDERED_LEVELS:
+        loops = [
+            f"{d}{mapping['factors'][level][d]}" for d in mapping["orders"][level] if mapping["factors"][level][d] > 1
+        ]
+        lines.append(f"{level} loop order (outer -> inner): {' '.join(loops) if loops else '(none)'}")
+    spatial = [
+        f"{d}{mapping['factors'][lv][d]}@{lv}" for lv in ("ROW", "COL") for d in DIMS if mapping["factors"][lv][d] > 1
+    ]
+    lines.append(f"spatial unrolling: {' '.join(spatial) if spatial else '(none)'}")
+    return lines
+
+
+def _metrics_table(result: SolveResult) -> Table:
+    m = result.metrics
+    table = Table(title="Metrics")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    rows = [
+        ("latency (cycles)", f"{m['latency_cycles']:,}"),
+        ("compute cycles", f"{m['compute_cycles']:,}"),
+        ("DRAM traffic (words)", f"{m['dram_words']:,}"),
+        ("DRAM traffic (bytes)", f"{m['dram_bytes']:,}"),
+        ("  DRAM reads W / I / O", " / ".join(f"{m['dram_reads'].get(t, 0):,}" for t in "WIO")),
+        ("  DRAM writes O", f"{m['dram_writes']['O']:,}"),
+        ("energy (pJ)", f"{m['energy_pj']:,.1f}"),
+        ("PE utilisation", f"{m['utilisation']:.1%} ({m['used_pes']} PEs used)"),
+        ("GLB occupancy (words)", f"{m['glb_occupancy_words']:,}"),
+        ("RF occupancy per PE (words)", f"{m['rf_occupancy_words']:,}"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def render_result(result: SolveResult, console: Console, bounds: dict[str, int] | None = None) -> None:
+    console.print(f"[bold]{result.problem}[/bold]: layer {result.layer} on {result.accelerator} ({result.mode} mode)")
+    if result.mapping:
+        console.print(_loop_nest_table(result.mapping, bounds))
+        for line in _order_lines(result.mapping):
+            console.print(line)
+        console.print(_metrics_table(result))
+    proof = Table(title="Proof")
+    proof.add_column("fact")
+    proof.add_column("value", justify="right")
+    facts = result.solver
+    for name, value in (
+        ("status", result.status),
+        ("objective", "-" if result.objective is None else f"{result.objective:,}"),
+        ("bound", "-" if result.bound is None else f"{result.bound:,}"),
+        ("gap", "-" if result.gap is None else f"{result.gap:.4%}"),
+        ("proven optimal", "yes" if result.proven_optimal else "no"),
+        ("wall time (s)", f"{facts.wall_time_s:.2f}"),
+        ("deterministic time", f"{facts.deterministic_time:.2f}"),
+        ("workers / seed", f"{facts.workers} / {facts.seed}"),
+        ("ortools", facts.ortools_version),
+    ):
+        proof.add_row(name, value)
+    console.print(proof)
+    if result.explanation:
+        console.print(f"[red]infeasible:[/red] {result.explanation}")

@@ -1,0 +1,41 @@
+"""Infeasibility in user terms: the smallest legal tiles against the buffers."""
+
+from __future__ import annotations
+
+from mapper.spec import DIMS, Accelerator, Layer
+
+
+def minimum_buffer_words(layer: Layer, accelerator: Accelerator) -> dict[str, dict[str, int]]:
+    """Words each buffer needs for the smallest legal mapping: every dim
+    extent 1 below the level (a single MAC's operands), doubled where the
+    level is double-buffered. Per tensor, plus 'total'."""
+    ones = {d: 1 for d in DIMS}
+    needs = {}
+    for level in ("GLB", "RF"):
+        mult = 2 if accelerator.levels[level].double_buffered else 1
+        per_tensor = {t: mult * layer.tile_words(t, ones) for t in layer.tensors}
+        per_tensor["total"] = sum(per_tensor.values())
+        needs[level] = per_tensor
+    return needs
+
+
+def explain_infeasible(layer: Layer, accelerator: Accelerator) -> str:
+    """One sentence naming the binding buffer and the size that would fit, or
+    a generic statement when no single buffer is too small."""
+    needs = minimum_buffer_words(layer, accelerator)
+    for level, per_tensor in needs.items():
+        capacity = accelerator.levels[level].capacity_words
+        where = "per PE " if level == "RF" else ""
+        if isinstance(capacity, dict):
+            for tensor, cap in capacity.items():
+                if tensor in per_tensor and per_tensor[tensor] > cap:
+                    return (
+                        f"the smallest legal {tensor} tile of {layer.name} needs {per_tensor[tensor]:,} {level} "
+                        f"words {where}; the {level} has {cap:,} for {tensor}: raise it to {per_tensor[tensor]:,}"
+                    )
+        elif per_tensor["total"] > capacity:
+            return (
+                f"the smallest legal tiles of {layer.name} need {per_tensor['total']:,} {level} words {where}"
+                f"(W+I+O); the {level} has {capacity:,}: raise it to {per_tensor['total']:,}"
+            )
+    return f"no mapping of {layer.name} satisfies the buffer and PE-array constraints together"

@@ -1,0 +1,360 @@
+"""YAML loading and validation of accelerators, networks and problems.
+
+Every error is a ``SpecError`` whose text names the file, the YAML path and
+the fix, e.g. ``resnet18.yaml: layers[3].stride: must be a positive integer,
+got 0; use 1 or more``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mapper.errors import SpecError
+from mapper.spec import (
+    LAYER_KINDS,
+    TENSORS,
+    Accelerator,
+    Layer,
+    MemoryLevel,
+    Network,
+    ObjectiveWeights,
+    Problem,
+    SolverSettings,
+)
+
+PROBLEM_MODES = ("layer", "fused", "network", "taskgraph")
+IMPLEMENTED_MODES = ("layer",)
+
+
+def library_root() -> Path:
+    """The bundled problem library (``problems/`` beside the packages), or
+    ``$FUSESAT_LIBRARY``."""
+    env = os.environ.get("FUSESAT_LIBRARY")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "problems"
+
+
+class _Fields:
+    """Typed access to one YAML mapping, raising ``SpecError`` with the path."""
+
+    def __init__(self, data: Any, source: str, path: str):
+        if not isinstance(data, dict):
+            raise SpecError(source, path or "<top>", f"must be a mapping, got {type(data).__name__}")
+        self.data, self.source, self.path = data, source, path
+
+    def where(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def fail(self, key: str, problem: str, fix: str = "") -> SpecError:
+        return SpecError(self.source, self.where(key), problem, fix)
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def raw(self, key: str, default: Any = ...) -> Any:
+        if key not in self.data:
+            if default is ...:
+                raise self.fail(key, "missing", f"add the field '{key}'")
+            return default
+        return self.data[key]
+
+    def integer(self, key: str, default: Any = ..., minimum: int = 1) -> int:
+        value = self.raw(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+            raise self.fail(key, f"must be {kind}, got {value!r}", f"use {minimum} or more")
+        return value
+
+    def pair(self, key: str, default: Any = ..., minimum: int = 1) -> tuple[int, int]:
+        """An int applied to rows and cols, or a [rows, cols] list."""
+        value = self.raw(key, default)
+        items = value if isinstance(value, list) else [value, value]
+        if len(items) != 2:
+            raise self.fail(key, f"must be an integer or [rows, cols], got {value!r}")
+        sub = _Fields({"rows": items[0], "cols": items[1]}, self.source, self.where(key))
+        return sub.integer("rows", minimum=minimum), sub.integer("cols", minimum=minimum)
+
+    def text(self, key: str, default: Any = ...) -> str:
+        value = self.raw(key, default)
+        if not isinstance(value, str) or not value:
+            raise self.fail(key, f"must be a non-empty string, got {value!r}")
+        return value
+
+    def boolean(self, key: str, default: Any = ...) -> bool:
+        value = self.raw(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(key, f"must be true or false, got {value!r}")
+        return value
+
+    def energy_fj(self, key: str, default: Any = ...) -> int:
+        """An energy given in pJ (number >= 0, at most 3 decimals) as integer fJ."""
+        value = self.raw(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise self.fail(key, f"must be a number of pJ >= 0, got {value!r}")
+        femto = round(value * 1000)
+        if abs(femto - value * 1000) > 1e-6:
+            raise self.fail(key, f"{value!r} pJ is not a whole number of fJ", "use at most 3 decimals")
+        return femto
+
+    def sub(self, key: str, default: Any = ...) -> _Fields:
+        return _Fields(self.raw(key, default), self.source, self.where(key))
+
+    def reject_unknown(self, allowed: set[str]) -> None:
+        for key in self.data:
+            if key not in allowed:
+                raise self.fail(str(key), "unknown field", f"use one of {sorted(allowed)}")
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise SpecError(str(path), "<file>", f"cannot be read ({err.strerror})", "check the path") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "<file>"
+        raise SpecError(str(path), where, f"invalid YAML ({getattr(err, 'problem', err)})") from None
+
+
+# --------------------------------------------------------------------------- accelerators
+
+
+def parse_accelerator(data: Any, source: str) -> Accelerator:
+    top = _Fields(data, source, "")
+    top.reject_unknown({"name", "word_bits", "pe_array", "mac_energy_pj", "levels", "description"})
+    array = top.sub("pe_array")
+    levels_raw = top.sub("levels")
+    levels: dict[str, MemoryLevel] = {}
+    for name in ("DRAM", "GLB", "RF"):
+        lv = levels_raw.sub(name)
+        lv.reject_unknown({"capacity_words", "bandwidth_words_per_cycle", "energy_pj_per_word", "double_buffered"})
+        if name == "DRAM":
+            capacity = None
+        elif isinstance(lv.raw("capacity_words"), dict):
+            split = lv.sub("capacity_words")
+            split.reject_unknown(set(TENSORS))
+            capacity = {t: split.integer(t) for t in TENSORS}
+        else:
+            capacity = lv.integer("capacity_words")
+        levels[name] = MemoryLevel(
+            name=name,
+            capacity_words=capacity,
+            bandwidth_words_per_cycle=lv.integer("bandwidth_words_per_cycle", 1),
+            energy_fj_per_word=lv.energy_fj("energy_pj_per_word"),
+            double_buffered=lv.boolean("double_buffered", False) if name != "DRAM" else False,
+        )
+    for key in levels_raw.data:
+        if key not in levels:
+            raise levels_raw.fail(str(key), "unknown level", "levels are DRAM, GLB and RF")
+    return Accelerator(
+        name=top.text("name"),
+        word_bits=top.integer("word_bits"),
+        pe_rows=array.integer("rows"),
+        pe_cols=array.integer("cols"),
+        mac_energy_fj=top.energy_fj("mac_energy_pj"),
+        levels=levels,
+    )
+
+
+# --------------------------------------------------------------------------- networks
+
+
+def _out_size(size: int, kernel: int, stride: int, pad: int, dilation: int) -> int:
+    return (size + 2 * pad - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def parse_network(data: Any, source: str) -> Network:
+    top = _Fields(data, source, "")
+    top.reject_unknown({"name", "input", "batch", "layers", "description"})
+    inp = top.sub("input")
+    input_shape = (inp.integer("channels"), inp.integer("height"), inp.integer("width"))
+    batch = top.integer("batch", 1)
+    raw_layers = top.raw("layers")
+    if not isinstance(raw_layers, list) or not raw_layers:
+        raise top.fail("layers", "must be a non-empty list of layers")
+    shapes: dict[str, tuple[int, int, int]] = {"input": input_shape}
+    layers: dict[str, Layer] = {}
+    previous = "input"
+    for index, raw in enumerate(raw_layers):
+        f = _Fields(raw, source, f"layers[{index}]")
+        layer = _parse_layer(f, shapes, previous, batch)
+        if layer.name in shapes:
+            raise f.fail("name", f"duplicate layer name {layer.name!r}", "give every layer a unique name")
+        layers[layer.name] = layer
+        shapes[layer.name] = _output_shape(layer)
+        previous = layer.name
+    return Network(top.text("name"), layers, input_shape, batch)
+
+
+def _output_shape(layer: Layer) -> tuple[int, int, int]:
+    b = layer.bounds
+    return (b["G"] * b["K"], b["P"], b["Q"])
+
+
+def _parse_layer(f: _Fields, shapes: dict[str, tuple[int, int, int]], previous: str, batch: int) -> Layer:
+    f.reject_unknown({"name", "kind", "inputs", "out_channels", "kernel", "stride", "padding", "dilation", "groups"})
+    name = f.text("name")
+    kind = f.text("kind")
+    if kind not in LAYER_KINDS:
+        raise f.fail("kind", f"unknown layer kind {kind!r}", f"use one of {', '.join(LAYER_KINDS)}")
+    inputs = f.raw("inputs", [previous])
+    if not isinstance(inputs, list) or not inputs or not all(isinstance(i, str) for i in inputs):
+        raise f.fail("inputs", f"must be a list of layer names, got {inputs!r}")
+    for i, producer in enumerate(inputs):
+        if producer not in shapes:
+            raise f.fail(f"inputs[{i}]", f"{producer!r} is not an earlier layer or 'input'", "name a layer above")
+    expected_inputs = 2 if kind == "add" else 1
+    if len(inputs) != expected_inputs:
+        raise f.fail("inputs", f"a {kind} layer takes {expected_inputs} input(s), got {len(inputs)}")
+    channels, height, width = shapes[inputs[0]]
+    stride = f.pair("stride", 1)
+    dilation = f.pair("dilation", 1)
+    padding = f.pair("padding", 0, minimum=0)
+    bounds = {"N": batch, "G": 1, "K": 1, "C": 1, "P": 1, "Q": 1, "R": 1, "S": 1}
+
+    if kind == "add":
+        for i, producer in enumerate(inputs):
+            if shapes[producer] != shapes[inputs[0]]:
+                raise f.fail(
+                    f"inputs[{i}]",
+                    f"shape {shapes[producer]} differs from {shapes[inputs[0]]}",
+                    "add needs operands of equal shape",
+                )
+        bounds.update(G=channels, P=height, Q=width)
+        return Layer(name, kind, bounds, inputs=tuple(inputs))
+
+    if kind == "fc":
+        # Flatten: a fully connected layer is a conv with P = Q = R = S = 1.
+        bounds.update(K=f.integer("out_channels"), C=channels * height * width)
+        return Layer(name, kind, bounds, inputs=tuple(inputs))
+
+    kernel_raw = f.raw("kernel", None if kind != "conv" else ...)
+    if kernel_raw == "global":
+        kernel = (height, width)
+    elif kernel_raw is None:
+        raise f.fail("kernel", "missing", "add kernel: 3 (or [rows, cols], or 'global' for pooling)")
+    else:
+        kernel = f.pair("kernel")
+    for axis, label in enumerate(("rows", "cols")):
+        size = (height, width)[axis]
+        out = _out_size(size, kernel[axis], stride[axis], padding[axis], dilation[axis])
+        if out < 1:
+            raise f.fail(
+                "kernel",
+                f"kernel {label} {kernel[axis]} does not fit the {size}-{label} input with padding {padding[axis]}",
+                "use a smaller kernel or more padding",
+            )
+    out_h = _out_size(height, kernel[0], stride[0], padding[0], dilation[0])
+    out_w = _out_size(width, kernel[1], stride[1], padding[1], dilation[1])
+    bounds.update(P=out_h, Q=out_w, R=kernel[0], S=kernel[1])
+
+    if kind == "conv":
+        groups = f.integer("groups", 1)
+        out_channels = f.integer("out_channels")
+        if channels % groups or out_channels % groups:
+            raise f.fail(
+                "groups",
+                f"{groups} groups do not divide {channels} input and {out_channels} output channels",
+                "use a common divisor",
+            )
+        bounds.update(G=groups, K=out_channels // groups, C=channels // groups)
+    elif kind == "depthwise":
+        multiplier = f.integer("out_channels", channels)
+        if multiplier % channels:
+            raise f.fail("out_channels", f"must be a multiple of the {channels} input channels, got {multiplier}")
+        bounds.update(G=channels, K=multiplier // channels, C=1)
+    else:  # pooling: one window per channel, no weights
+        bounds.update(G=channels)
+    return Layer(name, kind, bounds, stride, dilation, padding, tuple(inputs))
+
+
+# --------------------------------------------------------------------------- problems
+
+
+def _resolve(value: str, base: Path, folder: str) -> Path:
+    """A ``*.yaml`` path relative to the problem file, or a bundled library name."""
+    if value.endswith((".yaml", ".yml")):
+        path = Path(value)
+        return path if path.is_absolute() else base.parent / path
+    return library_root() / folder / f"{value}.yaml"
+
+
+def load_accelerator(path: Path | str) -> Accelerator:
+    path = Path(path)
+    return parse_accelerator(read_yaml(path), str(path))
+
+
+def load_network(path: Path | str) -> Network:
+    path = Path(path)
+    return parse_network(read_yaml(path), str(path))
+
+
+def _load_referenced(f: _Fields, key: str, base: Path, folder: str, parse):
+    path = _resolve(f.text(key), base, folder)
+    if not path.exists():
+        raise f.fail(key, f"{f.raw(key)!r} not found (looked at {path})", f"name a file in problems/{folder}/")
+    return parse(read_yaml(path), str(path))
+
+
+def load_problem(path: Path | str) -> Problem:
+    path = Path(path)
+    source = str(path)
+    top = _Fields(read_yaml(path), source, "")
+    top.reject_unknown({"name", "mode", "network", "layers", "accelerator", "objective", "solver", "description"})
+    mode = top.text("mode")
+    if mode not in PROBLEM_MODES:
+        raise top.fail("mode", f"unknown mode {mode!r}", f"use one of {', '.join(PROBLEM_MODES)}")
+    if mode not in IMPLEMENTED_MODES:
+        raise top.fail("mode", f"mode {mode!r} is not implemented yet", f"use {', '.join(IMPLEMENTED_MODES)}")
+    network = _load_referenced(top, "network", path, "networks", parse_network)
+    accelerator = _load_referenced(top, "accelerator", path, "accelerators", parse_accelerator)
+    names = top.raw("layers")
+    if not isinstance(names, list) or not names:
+        raise top.fail("layers", "must be a non-empty list of layer names")
+    for i, name in enumerate(names):
+        if name not in network.layers:
+            raise top.fail(f"layers[{i}]", f"no layer {name!r} in network {network.name}", "check the name")
+    if mode == "layer":
+        if len(names) != 1:
+            raise top.fail("layers", f"mode 'layer' maps one layer, got {len(names)}", "list exactly one layer")
+        kind = network.layers[names[0]].kind
+        if kind == "add":
+            raise top.fail("layers[0]", "an element-wise add has no loop nest to map alone", "pick a conv layer")
+    weights = top.sub("objective", {"latency": 1, "dram_words": 1})
+    weights.reject_unknown({"latency", "dram_words", "energy"})
+    objective = ObjectiveWeights(
+        latency=weights.integer("latency", 0, minimum=0),
+        dram_words=weights.integer("dram_words", 0, minimum=0),
+        energy=weights.integer("energy", 0, minimum=0),
+    )
+    if objective.latency + objective.dram_words + objective.energy == 0:
+        raise top.fail("objective", "all weights are zero", "give latency, dram_words or energy a positive weight")
+    solver_fields = top.sub("solver", {})
+    solver_fields.reject_unknown({"time_limit_s", "workers", "seed", "deterministic_time"})
+    time_limit = solver_fields.raw("time_limit_s", 60.0)
+    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or time_limit <= 0:
+        raise solver_fields.fail("time_limit_s", f"must be a positive number of seconds, got {time_limit!r}")
+    det = solver_fields.raw("deterministic_time", None)
+    if det is not None and (isinstance(det, bool) or not isinstance(det, (int, float)) or det <= 0):
+        raise solver_fields.fail("deterministic_time", f"must be a positive number, got {det!r}")
+    solver = SolverSettings(
+        time_limit_s=float(time_limit),
+        workers=solver_fields.integer("workers", 2),
+        seed=solver_fields.integer("seed", 0, minimum=0),
+        deterministic_time=det,
+    )
+    return Problem(
+        name=top.text("name", path.stem),
+        mode=mode,
+        network=network,
+        layer_names=tuple(names),
+        accelerator=accelerator,
+        objective=objective,
+        solver=solver,
+        source=source,
+    )

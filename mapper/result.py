@@ -1,0 +1,96 @@
+"""Solve results: status, proof facts and the decoded answer (JSON schema v1).
+
+The JSON written by ``fusesat solve --json`` is ``SolveResult.to_json()``;
+docs/json_schema.md documents every field. ``schema`` is bumped on any
+incompatible change.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+
+EXIT_SOLVED = 0
+EXIT_BAD_INPUT = 2
+EXIT_INFEASIBLE = 3
+EXIT_NO_SOLUTION = 4
+
+
+@dataclass(frozen=True)
+class SolverFacts:
+    wall_time_s: float
+    deterministic_time: float
+    workers: int
+    seed: int
+    time_limit_s: float
+    ortools_version: str
+    branches: int = 0
+    conflicts: int = 0
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """``status`` is one of OPTIMAL, FEASIBLE, INFEASIBLE, UNKNOWN, MODEL_INVALID.
+    ``objective`` and ``mapping`` are None when no solution was found."""
+
+    problem: str
+    mode: str
+    status: str
+    objective: int | None
+    bound: int | None
+    solver: SolverFacts
+    layer: str | None = None
+    accelerator: str | None = None
+    mapping: dict | None = None
+    metrics: dict = field(default_factory=dict)
+    weights: dict = field(default_factory=dict)
+    problem_file: str | None = None
+    explanation: str | None = None
+
+    @property
+    def has_solution(self) -> bool:
+        return self.objective is not None
+
+    @property
+    def gap(self) -> float | None:
+        if self.objective is None or self.bound is None:
+            return None
+        return (self.objective - self.bound) / max(1, abs(self.objective))
+
+    @property
+    def proven_optimal(self) -> bool:
+        return self.status == "OPTIMAL" and self.objective is not None and self.objective == self.bound
+
+    @property
+    def exit_code(self) -> int:
+        if self.has_solution:
+            return EXIT_SOLVED
+        if self.status == "INFEASIBLE":
+            return EXIT_INFEASIBLE
+        return EXIT_NO_SOLUTION
+
+    def to_json(self) -> dict:
+        return {
+            "schema": SCHEMA_VERSION,
+            "problem": self.problem,
+            "problem_file": self.problem_file,
+            "mode": self.mode,
+            "layer": self.layer,
+            "accelerator": self.accelerator,
+            "status": self.status,
+            "objective": self.objective,
+            "bound": self.bound,
+            "gap": self.gap,
+            "proven_optimal": self.proven_optimal,
+            "weights": self.weights,
+            "metrics": self.metrics,
+            "mapping": self.mapping,
+            "solver": self.solver.__dict__,
+            "explanation": self.explanation,
+        }
+
+    def write_json(self, path: Path | str) -> None:
+        Path(path).write_text(json.dumps(self.to_json(), indent=2) + "\n")

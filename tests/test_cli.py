@@ -1,0 +1,40 @@
+"""The CLI end to end: exit codes, JSON, one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+from test_loading import ACC, problem_files, write
+
+from mapper.cli import main
+
+
+def test_solve_writes_certified_json(tmp_path, capsys):
+    path = problem_files(tmp_path, solver={"workers": 1, "seed": 0, "time_limit_s": 30})
+    out = tmp_path / "r.json"
+    assert main(["solve", str(path), "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["status"] == "OPTIMAL" and result["proven_optimal"] is True
+    assert result["objective"] == result["bound"]
+    metrics = result["metrics"]
+    assert result["objective"] == metrics["latency_cycles"] + metrics["dram_words"]
+    assert "Loop nest" in capsys.readouterr().out
+
+
+def test_bad_input_exits_2_with_one_line(tmp_path, capsys):
+    path = problem_files(tmp_path, layers=["c9"])
+    assert main(["solve", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "layers[0]: no layer 'c9'" in err
+
+
+def test_undersized_glb_exits_3_and_names_the_fix(tmp_path):
+    path = problem_files(tmp_path)
+    acc = yaml.safe_load(yaml.safe_dump(ACC))
+    acc["levels"]["GLB"]["capacity_words"] = 2  # one MAC needs W+I+O = 3 words, double-buffered 6
+    write(tmp_path, "acc.yaml", acc)
+    out = tmp_path / "r.json"
+    assert main(["solve", str(path), "--json", str(out)]) == 3
+    explanation = json.loads(out.read_text())["explanation"]
+    assert "need 6 GLB words" in explanation and "raise it to 6" in explanation

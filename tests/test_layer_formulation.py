@@ -1,0 +1,102 @@
+"""The CP-SAT optimum equals the brute-force minimum of the same space under
+the cost model, and the CP-SAT objective equals the cost model on every
+decoded mapping."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from conftest import DETERMINISTIC, make_layer, tiny_accelerator
+
+from formulations.layer import LayerModel
+from mapper.cost_model import evaluate
+from mapper.mapping import enumerate_mappings
+from mapper.spec import ObjectiveWeights
+
+WEIGHTS = [
+    ObjectiveWeights(1, 1, 0),
+    ObjectiveWeights(0, 1, 0),
+    ObjectiveWeights(1, 0, 0),
+    ObjectiveWeights(0, 0, 1),
+    ObjectiveWeights(3, 2, 1),
+]
+
+
+def brute_force(layer, accelerator, weights):
+    best = None
+    for mapping in enumerate_mappings(layer, accelerator):
+        cost = evaluate(layer, accelerator, mapping)
+        if cost.valid and (best is None or cost.objective(weights) < best):
+            best = cost.objective(weights)
+    return best
+
+
+def cpsat(layer, accelerator, weights):
+    solution = LayerModel(layer, accelerator, weights).solve(DETERMINISTIC)
+    if solution.mapping is None:
+        return solution, None
+    cost = evaluate(layer, accelerator, solution.mapping)
+    assert cost.valid, cost.violations
+    assert cost.objective(weights) == solution.objective
+    return solution, cost
+
+
+CASES = [
+    ("conv K4 C2 P4 R3", make_layer(K=4, C=2, P=4, R=3), tiny_accelerator()),
+    ("conv stride 2", make_layer(K=2, C=2, P=4, R=3, stride=(2, 2)), tiny_accelerator()),
+    ("conv dilation 2", make_layer(K=2, C=2, P=4, R=2, dilation=(2, 2)), tiny_accelerator()),
+    ("2d conv P Q R S", make_layer(K=2, P=2, Q=2, R=2, S=2), tiny_accelerator(glb=40)),
+    ("depthwise", make_layer("depthwise", G=4, P=4, R=3), tiny_accelerator()),
+    ("fc batch", make_layer("fc", N=2, K=4, C=4), tiny_accelerator(glb=24)),
+    ("maxpool", make_layer("maxpool", G=4, P=4, R=2, stride=(2, 2)), tiny_accelerator()),
+    ("split RF", make_layer(K=4, C=2, P=4, R=2), tiny_accelerator(rf_split={"W": 4, "I": 3, "O": 2})),
+    ("double-buffered RF", make_layer(K=4, C=4, P=2, R=2), tiny_accelerator(rf=16, rf_double=True)),
+    ("single-buffered GLB", make_layer(K=4, C=2, P=4, R=2), tiny_accelerator(glb=30, glb_double=False)),
+    ("wide array", make_layer(K=4, C=3, P=3), tiny_accelerator(rows=4, cols=3, glb=50)),
+]
+
+
+@pytest.mark.parametrize("label,layer,accelerator", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("weights", WEIGHTS, ids=lambda w: f"w{w.latency}-{w.dram_words}-{w.energy}")
+def test_cpsat_equals_brute_force(label, layer, accelerator, weights):
+    expected = brute_force(layer, accelerator, weights)
+    solution, _ = cpsat(layer, accelerator, weights)
+    assert solution.status == "OPTIMAL"
+    assert solution.objective == solution.bound == expected
+
+
+def random_case(rng: random.Random):
+    dims = {d: rng.choice([1, 1, 2, 3, 4]) for d in ("K", "C", "P", "R")}
+    dims["N"] = rng.choice([1, 1, 2])
+    kind = rng.choice(["conv", "conv", "depthwise"])
+    if kind == "depthwise":
+        dims = {"G": dims["K"], "P": dims["P"], "R": dims["R"], "N": dims["N"]}
+    stride = rng.choice([1, 1, 2])
+    layer = make_layer(kind, stride=(stride, 1), **dims)
+    accelerator = tiny_accelerator(
+        rows=rng.choice([1, 2, 3]),
+        cols=rng.choice([1, 2]),
+        glb=rng.choice([16, 30, 60, 200]),
+        rf=rng.choice([3, 6, 12]),
+        glb_double=rng.random() < 0.5,
+        rf_double=rng.random() < 0.5,
+        dram_bw=rng.choice([1, 2, 3]),
+        glb_bw=rng.choice([2, 5]),
+    )
+    weights = ObjectiveWeights(rng.choice([0, 1, 2]), rng.choice([0, 1, 3]), rng.choice([0, 1]))
+    if weights.latency + weights.dram_words + weights.energy == 0:
+        weights = ObjectiveWeights(1, 1, 0)
+    return layer, accelerator, weights
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_random_cases_match_brute_force(seed):
+    layer, accelerator, weights = random_case(random.Random(seed))
+    expected = brute_force(layer, accelerator, weights)
+    solution, _ = cpsat(layer, accelerator, weights)
+    if expected is None:
+        assert solution.status == "INFEASIBLE"
+    else:
+        assert solution.status == "OPTIMAL"
+        assert solution.objective == solution.bound == expected

@@ -102,7 +102,7 @@ def enumerate_mappings(layer: Layer, accelerator: Accelerator):
     for tests and tiny layers."""
     per_dim = [dim_factorisations(layer.bounds[d], accelerator) for d in DIMS]
     for combo in itertools.product(*per_dim):
-        choice = dict(zip(DIMS, combo))
+        choice = dict(zip(DIMS, combo, strict=True))
         if prod(c[LOOP_LEVELS.index("ROW")] for c in combo) > accelerator.pe_rows:
             continue
         if prod(c[LOOP_LEVELS.index("COL")] for c in combo) > accelerator.pe_cols:

@@ -160,27 +160,29 @@ class LayerModel:
                 + 1
             )
             spans.append(span)
+        self.tile_span[label.removeprefix("tile")] = spans
         return product_var(self.model, [extent_of("N"), extent_of("G"), extent_of("C"), *spans], f"{label}_I", self.cap)
 
     def add_tile_words(self) -> None:
         """tile_GLB(T), tile_ARRAY(T), tile_RF(T): words of T in the boxes of
         extents glb_tile[d], array[d] and f_RF[d]."""
+        self.tile_span: dict[str, list] = {}
         self.tile = {
             "GLB": {t: self._tile(t, lambda d: self.dims[d].glb_tile, "tileGLB") for t in self.tensors},
             "ARRAY": {t: self._tile(t, lambda d: self.dims[d].array, "tileARRAY") for t in self.tensors},
             "RF": {t: self._tile(t, lambda d: self.dims[d].factor["RF"], "tileRF") for t in self.tensors},
         }
 
-    def _level_visits(self, level: str, tensor: str):
-        """visits_L(T) = prod_d g[d], g[d] = f_L[d] if d is relevant to T or some
-        relevant e with f_L[e] > 1 sits inside d; else 1."""
+    def _miss(self, level: str, tensor: str):
+        """miss_L(T) = prod_{d not relevant to T} g[d], g[d] = f_L[d] if some
+        relevant e with f_L[e] > 1 sits inside d, else 1: the factor by which
+        loops irrelevant to T re-fetch its tile. visits_L(T) = miss_L(T) *
+        prod_{d relevant} f_L[d]."""
         m = self.model
         relevant = RELEVANT_DIMS[tensor]
         terms = []
         for d in DIMS:
-            f = self.dims[d].factor[level]
             if d in relevant:
-                terms.append(f)
                 continue
             outside = [
                 and_var(m, self.dims[e].big[level], self.before[level][d, e], f"out_{level}_{tensor}_{d}_{e}")
@@ -188,39 +190,64 @@ class LayerModel:
                 if e in relevant
             ]
             counts = or_var(m, outside, f"counts_{level}_{tensor}_{d}")
-            terms.append(choose_var(m, counts, f, 1, f"g_{level}_{tensor}_{d}"))
-        return product_var(m, terms, f"visits_{level}_{tensor}", self.cap)
+            terms.append(choose_var(m, counts, self.dims[d].factor[level], 1, f"g_{level}_{tensor}_{d}"))
+        return product_var(m, terms, f"miss_{level}_{tensor}", self.cap)
 
     def add_visits(self) -> None:
-        """visits_DRAM(T), and combined RF-tile visits
-        vC(T) = visits_GLB(T) * (prod_d f_DRAM[d] if any relevant f_GLB > 1 else visits_DRAM(T))."""
+        """miss_DRAM(T), miss_GLB(T) (see _miss) and some_glb(T) = [some relevant
+        f_GLB > 1]. The combined RF-tile visits are
+        vC(T) = visits_GLB(T) * (prod_d f_DRAM[d] if some_glb(T) else visits_DRAM(T))."""
         m = self.model
         self.dram_iterations = product_var(m, [self.dims[d].factor["DRAM"] for d in DIMS], "dram_iterations", self.cap)
-        self.visits = {"DRAM": {}, "RF": {}}
-        for t in self.tensors:
-            v_dram = self._level_visits("DRAM", t)
-            v_glb = self._level_visits("GLB", t)
-            some_glb = or_var(m, [self.dims[d].big["GLB"] for d in sorted(RELEVANT_DIMS[t])], f"some_glb_{t}")
-            outer = choose_var(m, some_glb, self.dram_iterations, v_dram, f"outer_visits_{t}")
-            self.visits["DRAM"][t] = v_dram
-            self.visits["RF"][t] = product_var(m, [outer, v_glb], f"visits_RF_{t}", self.cap)
+        self.miss = {lv: {t: self._miss(lv, t) for t in self.tensors} for lv in ORDERED_LEVELS}
+        self.some_glb = {
+            t: or_var(m, [self.dims[d].big["GLB"] for d in sorted(RELEVANT_DIMS[t])], f"some_glb_{t}")
+            for t in self.tensors
+        }
+
+    def _input_rows_times_visits(self, level: str, axis: int):
+        """For the input along one axis (P,R rows or Q,S cols): the outer factors
+        of both dims times the span of the tile below:
+        outer(P) outer(R) ((e_P - 1) stride + (e_R - 1) dilation + 1)."""
+        dims = (("P", "R"), ("Q", "S"))[axis]
+        if level == "GLB":  # the GLB tile repeats over the DRAM loops
+            factors = [self.dims[d].factor["DRAM"] for d in dims]
+        else:  # the array tile repeats over the DRAM and GLB loops
+            factors = [self.dims[d].outer for d in dims]
+        return product_var(self.model, [*factors, self.tile_span[level][axis]], f"input_{level}_{axis}", self.cap)
 
     def add_traffic(self) -> None:
-        """DRAM words = sum_{W,I} visits_DRAM(T) tile_GLB(T) + 2 visits_DRAM(O) tile_GLB(O) - |O|;
-        array words = sum_{W,I} vC(T) tile_ARRAY(T) + 2 vC(O) tile_ARRAY(O) - |O|."""
+        """With relevant-dim factors cancelling against tile extents (f_DRAM[d] *
+        glb_tile[d] = B_d):
+        DRAM(T) = |T| miss_DRAM(T) for W and O (O: writes; reads = writes - |O|);
+        DRAM(I) = N G C * rowsD * colsD * miss_DRAM(I), rowsD = f_DRAM[P] f_DRAM[R] span_GLB(P, R);
+        ARRAY(T) = |T| * (prod_{d irrelevant} f_DRAM[d] * miss_GLB(T) if some_glb(T) else miss_DRAM(T)),
+        ARRAY(I) = N G C rowsA colsA f_DRAM[K] miss_GLB(I) if some_glb(I) else DRAM(I),
+        rowsA = outer[P] outer[R] span_ARRAY(P, R).
+        dram_words = DRAM(W) + DRAM(I) + 2 DRAM(O) - |O|; array_words likewise."""
         m = self.model
+        b = self.layer.bounds
+        ngc = b["N"] * b["G"] * b["C"]
+        dram, array = {}, {}
+        for t in self.tensors:
+            irrelevant = [self.dims[d].factor["DRAM"] for d in DIMS if d not in RELEVANT_DIMS[t]]
+            reuse_glb = product_var(m, [*irrelevant, self.miss["GLB"][t]], f"reuse_glb_{t}", self.cap)
+            if t == "I":
+                rows_d, cols_d = (self._input_rows_times_visits("GLB", axis) for axis in (0, 1))
+                rows_a, cols_a = (self._input_rows_times_visits("ARRAY", axis) for axis in (0, 1))
+                dram[t] = product_var(m, [ngc, rows_d, cols_d, self.miss["DRAM"][t]], "dram_I", self.cap)
+                glb_case = product_var(m, [ngc, rows_a, cols_a, reuse_glb], "array_I_glb", self.cap)
+            else:
+                words = self.layer.tensor_words(t)
+                dram[t] = product_var(m, [words, self.miss["DRAM"][t]], f"dram_{t}", self.cap)
+                glb_case = product_var(m, [words, reuse_glb], f"array_{t}_glb", self.cap)
+            array[t] = choose_var(m, self.some_glb[t], glb_case, dram[t], f"array_{t}")
+            m.add(dram[t] >= self.layer.tensor_words(t))  # redundant: compulsory traffic
         out_words = self.layer.tensor_words("O")
-        moved = {}
-        for boundary, level, visits in (("dram", "GLB", "DRAM"), ("array", "ARRAY", "RF")):
-            per_tensor = {
-                t: product_var(m, [self.visits[visits][t], self.tile[level][t]], f"{boundary}_{t}", self.cap)
-                for t in self.tensors
-            }
-            moved[boundary] = sum(per_tensor[t] for t in self.tensors if t != "O") + 2 * per_tensor["O"] - out_words
         self.dram_words = m.new_int_var(0, self.cap, "dram_words")
         self.array_words = m.new_int_var(0, self.cap, "array_words")
-        m.add(self.dram_words == moved["dram"])
-        m.add(self.array_words == moved["array"])
+        m.add(self.dram_words == sum(dram[t] for t in self.tensors if t != "O") + 2 * dram["O"] - out_words)
+        m.add(self.array_words == sum(array[t] for t in self.tensors if t != "O") + 2 * array["O"] - out_words)
 
     def add_capacities(self) -> None:
         """GLB: m_GLB * sum_T tile_GLB(T) <= capacity (or per tensor if split);
@@ -242,6 +269,7 @@ class LayerModel:
         into single-buffered levels, transfers into double-buffered levels)."""
         m, acc = self.model, self.accelerator
         self.compute_cycles = product_var(m, [self.dims[d].temporal for d in DIMS], "compute_cycles", self.cap)
+        m.add_multiplication_equality(self.layer.macs, [self.compute_cycles, self.used_pes])  # redundant
         glb, rf = acc.levels["GLB"], acc.levels["RF"]
         dram_cycles = ceil_div_var(
             m, self.dram_words, acc.levels["DRAM"].bandwidth_words_per_cycle, self.cap, "dram_cycles"
@@ -265,9 +293,20 @@ class LayerModel:
         if self.weights.energy == 0:
             return
         m, acc = self.model, self.accelerator
-        rf_terms = [
-            product_var(m, [self.visits["RF"][t], self.tile["RF"][t]], f"rf_{t}", self.cap) for t in self.tensors
-        ]
+        rf_terms = []
+        for t in self.tensors:
+            rel = sorted(RELEVANT_DIMS[t])
+            glb_case = product_var(
+                m,
+                [self.dram_iterations, self.miss["GLB"][t], *(self.dims[d].factor["GLB"] for d in rel)],
+                f"vC_glb_{t}",
+                self.cap,
+            )
+            dram_case = product_var(
+                m, [self.miss["DRAM"][t], *(self.dims[d].factor["DRAM"] for d in rel)], f"vC_dram_{t}", self.cap
+            )
+            visits = choose_var(m, self.some_glb[t], glb_case, dram_case, f"visits_RF_{t}")
+            rf_terms.append(product_var(m, [visits, self.tile["RF"][t]], f"rf_{t}", self.cap))
         distinct_out = product_var(
             m, [self.dims[d].outer for d in sorted(RELEVANT_DIMS["O"])], "distinct_rf_O", self.cap
         )

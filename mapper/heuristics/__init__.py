@@ -1,0 +1,1 @@
+"""Heuristic mappers and schedulers: baselines for comparisons and CP-SAT hints."""

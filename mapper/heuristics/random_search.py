@@ -1,0 +1,60 @@
+"""Timeloop-style random-sampling mapper: sample valid mappings, keep the best."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+
+from mapper.cost_model import LayerCost, evaluate
+from mapper.mapping import Mapping, canonical_order, dim_factorisations, mapping_from_choice
+from mapper.spec import DIMS, ORDERED_LEVELS, Accelerator, Layer, ObjectiveWeights
+
+
+@dataclass(frozen=True)
+class RandomSearchResult:
+    mapping: Mapping | None
+    cost: LayerCost | None
+    objective: int | None
+    samples: int
+    valid_samples: int
+    seconds: float
+
+
+def sample_mapping(layer: Layer, accelerator: Accelerator, rng: random.Random) -> Mapping:
+    """One uniformly chosen factorisation per dim and random loop orders."""
+    choice = {d: rng.choice(dim_factorisations(layer.bounds[d], accelerator)) for d in DIMS}
+    orders = {}
+    for lv in ORDERED_LEVELS:
+        dims = list(DIMS)
+        rng.shuffle(dims)
+        orders[lv] = canonical_order(dims)
+    return mapping_from_choice(choice, orders)
+
+
+def random_search(
+    layer: Layer,
+    accelerator: Accelerator,
+    weights: ObjectiveWeights,
+    seconds: float,
+    seed: int = 0,
+    max_samples: int | None = None,
+) -> RandomSearchResult:
+    rng = random.Random(seed)
+    start = time.perf_counter()
+    best: tuple[int, Mapping, LayerCost] | None = None
+    samples = valid = 0
+    while time.perf_counter() - start < seconds and (max_samples is None or samples < max_samples):
+        mapping = sample_mapping(layer, accelerator, rng)
+        samples += 1
+        cost = evaluate(layer, accelerator, mapping)
+        if not cost.valid:
+            continue
+        valid += 1
+        objective = cost.objective(weights)
+        if best is None or objective < best[0]:
+            best = (objective, mapping, cost)
+    elapsed = time.perf_counter() - start
+    if best is None:
+        return RandomSearchResult(None, None, None, samples, valid, elapsed)
+    return RandomSearchResult(best[1], best[2], best[0], samples, valid, elapsed)

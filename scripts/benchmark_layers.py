@@ -27,10 +27,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--only", default="")
+    parser.add_argument("--only", default="", help="glob fragment of problem names, e.g. resnet18_layer1*")
     parser.add_argument("--out", default="results/benchmark_layers.json")
     args = parser.parse_args()
-    paths = sorted((library_root() / "problems" / "layer").glob(f"*{args.only}*.yaml"))
+    paths = sorted((library_root() / "problems" / "layer").glob(f"*{args.only}.yaml" if args.only else "*.yaml"))
     rows = []
     for path in paths:
         problem = load_problem(path)

@@ -242,7 +242,7 @@ class LayerModel:
                 dram[t] = product_var(m, [words, self.miss["DRAM"][t]], f"dram_{t}", self.cap)
                 glb_case = product_var(m, [words, reuse_glb], f"array_{t}_glb", self.cap)
             array[t] = choose_var(m, self.some_glb[t], glb_case, dram[t], f"array_{t}")
-            m.add(dram[t] >= self.layer.tensor_words(t))  # redundant: compulsory traffic
+            m.add(dram[t] >= self.layer.needed_words(t))  # redundant: compulsory traffic
         out_words = self.layer.tensor_words("O")
         self.dram_words = m.new_int_var(0, self.cap, "dram_words")
         self.array_words = m.new_int_var(0, self.cap, "array_words")

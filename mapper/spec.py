@@ -79,6 +79,17 @@ class Layer:
             return extents["N"] * extents["G"] * extents["C"] * rows * cols
         return prod(extents[d] for d in RELEVANT_DIMS[tensor])
 
+    def needed_words(self, tensor: str) -> int:
+        """Words of ``tensor`` that some MAC reads or writes. Smaller than
+        ``tensor_words`` for inputs whose stride skips rows or cols (e.g. a 1x1
+        conv with stride 2): the compulsory traffic of the tensor."""
+        if tensor != "I":
+            return self.tensor_words(tensor)
+        b = self.bounds
+        rows = {p * self.stride[0] + r * self.dilation[0] for p in range(b["P"]) for r in range(b["R"])}
+        cols = {q * self.stride[1] + s * self.dilation[1] for q in range(b["Q"]) for s in range(b["S"])}
+        return b["N"] * b["G"] * b["C"] * len(rows) * len(cols)
+
     def tensor_words(self, tensor: str) -> int:
         return self.tile_words(tensor, self.bounds)
 

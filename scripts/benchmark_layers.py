@@ -58,12 +58,17 @@ def main() -> None:
             "random_valid": sampled.valid_samples,
             "random_ratio": None if sampled.objective is None else sampled.objective / best.objective,
         }
+        if row["proven_optimal"] and sampled.objective is not None and sampled.objective < best.objective:
+            row["model_bug"] = f"random sampling found {sampled.objective} below the proven optimum {best.objective}"
         rows.append(row)
         print(
             f"{row['problem']:32s} {'/'.join(row['status'])} obj {row['objective']} "
             f"median {row['median_wall_s']:.2f}s random x{row['random_ratio'] or float('nan'):.2f}",
             flush=True,
         )
+    bugs = [r for r in rows if "model_bug" in r]
+    for r in bugs:
+        print(f"MODEL BUG {r['problem']}: {r['model_bug']}")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"workers": args.workers, "time_limit_s": args.time_limit, "rows": rows}, indent=2))
@@ -78,6 +83,9 @@ def main() -> None:
             f"| {r['problem']} | {'yes' if r['proven_optimal'] else 'no'} | {r['objective']:,} | "
             f"{r['median_wall_s']:.2f} | {max(r['wall_s']):.2f} | {ratio} |"
         )
+
+    if bugs:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ def cpsat(layer, accelerator, weights):
 CASES = [
     ("conv K4 C2 P4 R3", make_layer(K=4, C=2, P=4, R=3), tiny_accelerator()),
     ("conv stride 2", make_layer(K=2, C=2, P=4, R=3, stride=(2, 2)), tiny_accelerator()),
+    ("1x1 conv stride 2 (skipped rows)", make_layer(K=2, C=2, P=4, stride=(2, 2)), tiny_accelerator(glb=20)),
     ("conv dilation 2", make_layer(K=2, C=2, P=4, R=2, dilation=(2, 2)), tiny_accelerator()),
     ("2d conv P Q R S", make_layer(K=2, P=2, Q=2, R=2, S=2), tiny_accelerator(glb=40)),
     ("depthwise", make_layer("depthwise", G=4, P=4, R=3), tiny_accelerator()),

@@ -1,0 +1,1 @@
+"""The referee: schedule IR, simulator and functional executor (never imports a formulation)."""

@@ -1,0 +1,116 @@
+"""Schedule IR: a timed list of operations on boxes of named tensors.
+
+Tensors use grouped axes so that every tile is a box:
+W[G, K, C, R, S], I[N, G, C, H, W] (padded input), O[N, G, K, P, Q].
+
+Operations (``Op.kind``):
+
+* ``load``    DRAM -> buffer: allocates ``words`` at ``start``, data resident at ``end``.
+* ``alloc``   reserve a zeroed region of the buffer (first visit of an output tile).
+* ``compute`` run the loop iterations ``work`` (a box over the loop dims) on the
+  PE rectangle ``pes``; every operand region must be resident in ``buffer``.
+* ``store``   buffer -> DRAM (outputs and partial sums); the region stays allocated.
+* ``free``    release an allocation; freeing an output that was changed since its
+  last store loses results and is a violation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import prod
+
+from mapper.spec import DIMS, RELEVANT_DIMS, Layer
+
+TENSOR_AXES: dict[str, tuple[str, ...]] = {
+    "W": ("G", "K", "C", "R", "S"),
+    "I": ("N", "G", "C", "H", "W"),
+    "O": ("N", "G", "K", "P", "Q"),
+}
+
+Range = tuple[int, int]  # half-open [lo, hi)
+
+
+@dataclass(frozen=True)
+class Box:
+    """Half-open ranges, one per tensor axis (or per loop dim for work boxes)."""
+
+    ranges: tuple[Range, ...]
+
+    @property
+    def words(self) -> int:
+        return prod(hi - lo for lo, hi in self.ranges)
+
+    def contains(self, other: Box) -> bool:
+        return all(lo <= olo and ohi <= hi for (lo, hi), (olo, ohi) in zip(self.ranges, other.ranges, strict=True))
+
+    def slices(self, origin: Box | None = None) -> tuple[slice, ...]:
+        """Numpy slices of this box, relative to ``origin``'s lower corner."""
+        offsets = [lo for lo, _ in origin.ranges] if origin else [0] * len(self.ranges)
+        return tuple(slice(lo - o, hi - o) for (lo, hi), o in zip(self.ranges, offsets, strict=True))
+
+    def __str__(self) -> str:
+        return "[" + ", ".join(f"{lo}:{hi}" for lo, hi in self.ranges) + "]"
+
+
+def grouped_shape(layer: Layer, tensor: str) -> tuple[int, ...]:
+    b = layer.bounds
+    if tensor == "W":
+        return (b["G"], b["K"], b["C"], b["R"], b["S"])
+    if tensor == "I":
+        n, _, h, w = layer.tensor_shape("I")
+        return (n, b["G"], b["C"], h, w)
+    return (b["N"], b["G"], b["K"], b["P"], b["Q"])
+
+
+def operand_region(layer: Layer, tensor: str, work: dict[str, Range]) -> Box:
+    """The region of ``tensor`` read or written by the loop iterations ``work``:
+    input rows run from p0*stride + r0*dilation to (p1-1)*stride + (r1-1)*dilation."""
+    if tensor == "W":
+        return Box(tuple(work[d] for d in TENSOR_AXES["W"]))
+    if tensor == "O":
+        return Box(tuple(work[d] for d in TENSOR_AXES["O"]))
+    spans = []
+    for axis, (out_dim, kernel_dim) in enumerate((("P", "R"), ("Q", "S"))):
+        (p0, p1), (r0, r1) = work[out_dim], work[kernel_dim]
+        stride, dilation = layer.stride[axis], layer.dilation[axis]
+        spans.append((p0 * stride + r0 * dilation, (p1 - 1) * stride + (r1 - 1) * dilation + 1))
+    return Box((work["N"], work["G"], work["C"], spans[0], spans[1]))
+
+
+def tile_key(tensor: str, work: dict[str, Range]) -> tuple[Range, ...]:
+    """Identity of the tile of ``tensor`` used by ``work``: the ranges of its
+    relevant loop dims. An input tile at other (p, r) indices that happens to
+    cover the same rows is a different tile (the DMA follows the loop nest)."""
+    return tuple(work[d] for d in sorted(RELEVANT_DIMS[tensor]))
+
+
+@dataclass(frozen=True)
+class Op:
+    kind: str  # load | alloc | compute | store | free
+    start: int
+    end: int
+    buffer: str = "GLB"
+    tensor: str | None = None
+    box: Box | None = None
+    work: Box | None = None  # compute only: ranges over DIMS
+    pes: tuple[int, int, int, int] | None = None  # compute only: row0, row1, col0, col1
+    label: str = ""
+
+    def describe(self) -> str:
+        what = f"{self.tensor}{self.box}" if self.box else f"work{self.work}"
+        return f"{self.kind} {what} in {self.buffer} at [{self.start}, {self.end}) {self.label}".strip()
+
+    @property
+    def work_ranges(self) -> dict[str, Range]:
+        return dict(zip(DIMS, self.work.ranges, strict=True))
+
+
+@dataclass
+class Schedule:
+    layer: Layer
+    ops: list[Op] = field(default_factory=list)
+    used_pes: int = 1
+
+    def add(self, op: Op) -> Op:
+        self.ops.append(op)
+        return op

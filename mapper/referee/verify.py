@@ -1,0 +1,123 @@
+"""Verify a result: decode its mapping, replay it, compare every claimed metric.
+
+A claimed metric that differs from the measured one is a violation. The
+latency is the double-buffered pipeline formula of DESIGN 4.1 applied to the
+*measured* busy cycles of the PE array, the DRAM channel and the GLB port.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mapper.cost_model import ceil_div, latency_cycles
+from mapper.decode_layer import decode_layer
+from mapper.errors import SpecError
+from mapper.loading import load_problem
+from mapper.mapping import Mapping
+from mapper.referee.array_replay import replay_array
+from mapper.referee.executor import execute
+from mapper.referee.simulator import ScheduleViolation, simulate
+from mapper.spec import Accelerator, Layer
+
+
+@dataclass
+class VerifyReport:
+    checks: list[tuple[str, object, object, bool]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    violation: str | None = None
+
+    def check(self, name: str, claimed, measured, ok: bool | None = None) -> None:
+        ok = claimed == measured if ok is None else ok
+        self.checks.append((name, claimed, measured, ok))
+        if not ok and self.violation is None:
+            self.violation = f"claimed {name} = {claimed} but measured {measured}"
+
+    def rows(self):
+        return list(self.checks)
+
+
+def verify_layer_result(
+    result: dict, layer: Layer, accelerator: Accelerator, functional: bool = False, seed: int = 0
+) -> VerifyReport:
+    """Replay the mapping of a layer-mode ``result`` (its JSON dict)."""
+    report = VerifyReport()
+    if result.get("mapping") is None:
+        report.violation = f"the result has no mapping to verify (status {result.get('status')})"
+        return report
+    mapping = Mapping.from_dict(result["mapping"])
+    claimed = result["metrics"]
+    schedule = decode_layer(layer, accelerator, mapping)
+    try:
+        measured = execute(schedule, accelerator, seed) if functional else simulate(schedule, accelerator)
+    except ScheduleViolation as err:
+        report.violation = str(err)
+        return report
+    if functional:
+        report.notes.append(f"functional: all {layer.tensor_words('O'):,} outputs equal the reference (seed {seed})")
+    report.notes.append(f"replayed {measured.ops:,} ops; timeline makespan {measured.makespan:,} cycles (incl. fill)")
+    report.check("macs", claimed["macs"], measured.macs)
+    report.check("compute_cycles", claimed["compute_cycles"], measured.compute_cycles)
+    report.check("dram_words", claimed["dram_words"], measured.dram_words)
+    for tensor in layer.tensors:
+        report.check(f"dram_reads.{tensor}", claimed["dram_reads"][tensor], measured.dram_reads[tensor])
+    report.check("dram_writes.O", claimed["dram_writes"]["O"], measured.dram_writes["O"])
+    peak = measured.peak_words.get("GLB", 0)
+    report.check(
+        "glb_peak_words <= glb_occupancy_words",
+        claimed["glb_occupancy_words"],
+        peak,
+        peak <= claimed["glb_occupancy_words"],
+    )
+    array = replay_array(layer, mapping)
+    if array is None:
+        report.notes.append("GLB<->array level not replayed (too many iterations): latency and energy unchecked")
+        return report
+    levels = accelerator.levels
+    measured_latency = latency_cycles(
+        measured.compute_cycles,
+        ceil_div(measured.dram_words, levels["DRAM"].bandwidth_words_per_cycle),
+        ceil_div(array.array_words, levels["GLB"].bandwidth_words_per_cycle),
+        levels["GLB"].double_buffered,
+        levels["RF"].double_buffered,
+    )
+    report.check("latency_cycles", claimed["latency_cycles"], measured_latency)
+    energy = (
+        levels["DRAM"].energy_fj_per_word * measured.dram_words
+        + levels["GLB"].energy_fj_per_word * (measured.dram_words + array.array_words)
+        + levels["RF"].energy_fj_per_word * array.rf_accesses
+        + accelerator.mac_energy_fj * measured.macs
+    )
+    report.check("energy_fj", claimed["energy_fj"], energy)
+    weights = result["weights"]
+    objective = weights["latency"] * measured_latency + weights["dram_words"] * measured.dram_words
+    objective += weights["energy"] * energy
+    report.check("objective", result["objective"], objective)
+    return report
+
+
+def _problem_path(result: dict, result_path: Path) -> Path:
+    path = Path(result["problem_file"])
+    if path.is_absolute() or path.exists():
+        return path
+    return result_path.parent / path
+
+
+def verify_result_file(path: Path | str, functional: bool = False) -> VerifyReport:
+    path = Path(path)
+    try:
+        result = json.loads(path.read_text())
+    except OSError as err:
+        raise SpecError(str(path), "<file>", f"cannot be read ({err.strerror})", "check the path") from None
+    except json.JSONDecodeError as err:
+        raise SpecError(
+            str(path), f"line {err.lineno}", "not valid JSON", "pass a file written by fusesat solve --json"
+        ) from None
+    for key in ("mode", "problem_file", "metrics", "mapping", "weights", "objective"):
+        if key not in result:
+            raise SpecError(str(path), key, "missing", "pass a file written by fusesat solve --json")
+    if result["mode"] != "layer":
+        raise SpecError(str(path), "mode", f"verification of mode {result['mode']!r} is not implemented yet")
+    problem = load_problem(_problem_path(result, path))
+    return verify_layer_result(result, problem.layers[0], problem.accelerator, functional)

@@ -1,0 +1,152 @@
+"""The referee: every solver answer replays with measured == modelled counts
+and bit-exact outputs; each kind of broken schedule is rejected by name."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from conftest import DETERMINISTIC, make_layer, tiny_accelerator
+from test_layer_formulation import CASES
+
+from mapper.api import solve_layer
+from mapper.decode_layer import decode_layer
+from mapper.loading import library_root, load_problem
+from mapper.mapping import Mapping
+from mapper.referee.executor import execute
+from mapper.referee.schedule import Box
+from mapper.referee.simulator import ScheduleViolation, simulate
+from mapper.referee.verify import verify_layer_result
+from mapper.spec import Network, ObjectiveWeights, Problem
+
+WEIGHTS = [ObjectiveWeights(1, 1, 0), ObjectiveWeights(0, 0, 1), ObjectiveWeights(2, 1, 1)]
+
+
+def problem_for(layer, accelerator, weights) -> Problem:
+    network = Network("test", {layer.name: layer}, (1, 1, 1))
+    return Problem("test", "layer", network, (layer.name,), accelerator, weights, DETERMINISTIC)
+
+
+def solved(layer, accelerator, weights):
+    result = solve_layer(problem_for(layer, accelerator, weights))
+    assert result.proven_optimal
+    return result.to_json()
+
+
+EXTRA = [
+    ("padded conv", replace(make_layer(K=2, C=2, P=4, Q=3, R=3, S=3), padding=(1, 1)), tiny_accelerator(glb=90)),
+    ("avgpool", make_layer("avgpool", G=2, P=2, Q=2, R=2, S=2, stride=(2, 2)), tiny_accelerator()),
+    ("grouped conv", make_layer(G=2, K=2, C=2, P=3, R=2), tiny_accelerator()),
+]
+
+
+@pytest.mark.parametrize("label,layer,accelerator", CASES + EXTRA, ids=[c[0] for c in CASES + EXTRA])
+@pytest.mark.parametrize("weights", WEIGHTS, ids=lambda w: f"w{w.latency}-{w.dram_words}-{w.energy}")
+def test_every_answer_passes_the_referee_functionally(label, layer, accelerator, weights):
+    result = solved(layer, accelerator, weights)
+    report = verify_layer_result(result, layer, accelerator, functional=True)
+    assert report.violation is None, report.violation
+    names = {name for name, *_ in report.checks}
+    assert {"dram_words", "latency_cycles", "energy_fj", "objective"} <= names
+    assert all(ok for *_, ok in report.checks)
+
+
+def test_bundled_problem_verifies_functionally():
+    problem = load_problem(library_root() / "problems" / "layer" / "resnet18_layer4_0_down.yaml")
+    result = solve_layer(problem, DETERMINISTIC)
+    assert result.proven_optimal
+    report = verify_layer_result(result.to_json(), problem.layers[0], problem.accelerator, functional=True)
+    assert report.violation is None
+    names = {name for name, *_ in report.checks}
+    assert {"dram_reads.W", "dram_reads.I", "dram_writes.O", "latency_cycles", "energy_fj", "objective"} <= names
+
+
+# ---------------------------------------------------------------- broken schedules
+
+LAYER = make_layer(K=2, C=2, P=4, R=3)
+ACCELERATOR = tiny_accelerator(glb=60)
+# K and P split at DRAM (P outermost), so several tiles of every tensor are loaded.
+MAPPING = Mapping(
+    factors={
+        "DRAM": {"N": 1, "G": 1, "K": 2, "C": 1, "P": 2, "Q": 1, "R": 1, "S": 1},
+        "GLB": {"N": 1, "G": 1, "K": 1, "C": 2, "P": 1, "Q": 1, "R": 1, "S": 1},
+        "ROW": {"N": 1, "G": 1, "K": 1, "C": 1, "P": 2, "Q": 1, "R": 1, "S": 1},
+        "COL": {"N": 1, "G": 1, "K": 1, "C": 1, "P": 1, "Q": 1, "R": 1, "S": 1},
+        "RF": {"N": 1, "G": 1, "K": 1, "C": 1, "P": 1, "Q": 1, "R": 3, "S": 1},
+    },
+    orders={"DRAM": ("P", "K", "N", "G", "C", "Q", "R", "S"), "GLB": ("C", "N", "G", "K", "P", "Q", "R", "S")},
+)
+
+
+@pytest.fixture
+def schedule():
+    schedule = decode_layer(LAYER, ACCELERATOR, MAPPING)
+    execute(schedule, ACCELERATOR)  # the intact schedule is valid
+    return schedule
+
+
+def ops_of(schedule, kind, tensor=None):
+    return [i for i, op in enumerate(schedule.ops) if op.kind == kind and (tensor is None or op.tensor == tensor)]
+
+
+def rejected(schedule, accelerator=ACCELERATOR) -> str:
+    with pytest.raises(ScheduleViolation) as info:
+        execute(schedule, accelerator)
+    return str(info.value)
+
+
+def test_dropped_load_is_rejected(schedule):
+    index = ops_of(schedule, "load", "W")[1]
+    dropped = schedule.ops.pop(index)
+    message = rejected(schedule)
+    assert message.startswith("compute") and f"needs W{dropped.box}" in message and "not resident" in message
+
+
+def test_missing_halo_row_is_rejected(schedule):
+    index = ops_of(schedule, "load", "I")[0]
+    op = schedule.ops[index]
+    n, g, c, (h0, h1), w = op.box.ranges
+    short = Box((n, g, c, (h0, h1 - 1), w))
+    schedule.ops[index] = replace(op, box=short)
+    free = next(i for i in ops_of(schedule, "free", "I") if schedule.ops[i].box == op.box)
+    schedule.ops[free] = replace(schedule.ops[free], box=short)
+    message = rejected(schedule)
+    assert message.startswith("compute") and "needs I" in message and "not resident" in message
+
+
+def test_two_computes_on_one_pe_are_rejected(schedule):
+    index = ops_of(schedule, "compute")[1]
+    schedule.ops.insert(index + 1, schedule.ops[index])  # the same work again, on the same PEs, at the same time
+    assert "uses PEs already running compute" in rejected(schedule)
+
+
+def test_buffer_one_word_too_small_is_rejected(schedule):
+    peak = simulate(schedule, ACCELERATOR).peak_words["GLB"]
+    small = tiny_accelerator(glb=peak - 1)
+    assert f"GLB holds {peak} words, capacity {peak - 1}" in rejected(schedule, small)
+    simulate(schedule, tiny_accelerator(glb=peak))  # exactly enough is fine
+
+
+def test_skipped_store_is_rejected(schedule):
+    schedule.ops.pop(ops_of(schedule, "store", "O")[0])
+    assert "discards output values that were never stored" in rejected(schedule)
+
+
+def test_compute_before_its_load_arrives_is_rejected(schedule):
+    index = ops_of(schedule, "compute")[0]
+    op = schedule.ops[index]
+    schedule.ops[index] = replace(op, start=0, end=op.end - op.start)
+    assert "arrives only at" in rejected(schedule)
+
+
+def test_wrong_arithmetic_is_caught_functionally(schedule):
+    """Dropping a compute op leaves outputs wrong; only the functional check sees it."""
+    schedule.ops.pop(ops_of(schedule, "compute")[1])
+    assert "functional:" in rejected(schedule)
+
+
+def test_a_wrong_claim_is_a_violation():
+    result = solved(LAYER, ACCELERATOR, ObjectiveWeights(1, 1, 0))
+    result["metrics"]["dram_words"] += 1
+    report = verify_layer_result(result, LAYER, ACCELERATOR)
+    assert report.violation.startswith("claimed dram_words =")

@@ -18,7 +18,7 @@ import ortools
 from ortools.sat.python import cp_model
 
 from formulations.variables import and_var, ceil_div_var, choose_var, or_var, product_var
-from mapper.mapping import Mapping, dim_factorisations
+from mapper.mapping import Mapping, canonical_order, dim_factorisations
 from mapper.result import SolverFacts
 from mapper.spec import (
     DIMS,
@@ -335,11 +335,31 @@ class LayerModel:
 
     # ------------------------------------------------------------------ solving
 
-    def add_hint(self, mapping: Mapping) -> None:
-        """Hint every factor (the solver completes the rest by propagation)."""
+    def add_hint(self, mapping: Mapping) -> bool:
+        """Hint a complete solution: fix the mapping's factors and canonical loop
+        orders in a clone of the model, solve it (pure propagation), and hint
+        every variable with that solution. False if the mapping is infeasible."""
+        probe = self.model.clone()
+
+        def pin(var, value: int) -> None:
+            probe.add(probe.get_int_var_from_proto_index(var.index) == value)
+
         for d in DIMS:
             for lv in LOOP_LEVELS:
-                self.model.add_hint(self.dims[d].factor[lv], mapping.factors[lv][d])
+                pin(self.dims[d].factor[lv], mapping.factors[lv][d])
+        for lv in ORDERED_LEVELS:
+            order = canonical_order([d for d in mapping.orders[lv] if mapping.factors[lv][d] > 1])
+            for position, d in enumerate(order):
+                pin(self.position[lv][d], position)
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        solver.parameters.max_time_in_seconds = 10.0
+        if solver.solve(probe) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return False
+        for index in range(len(self.model.proto.variables)):
+            var = self.model.get_int_var_from_proto_index(index)
+            self.model.add_hint(var, solver.value(probe.get_int_var_from_proto_index(index)))
+        return True
 
     def solve(self, settings: SolverSettings) -> LayerSolution:
         solver = cp_model.CpSolver()
@@ -361,7 +381,9 @@ class LayerModel:
             conflicts=solver.num_conflicts,
         )
         if status not in ("OPTIMAL", "FEASIBLE"):
-            return LayerSolution(status, None, None, None, facts)
+            bound = solver.best_objective_bound if status == "UNKNOWN" else None
+            finite = bound is not None and abs(bound) < self.cap * 1e3
+            return LayerSolution(status, None, round(bound) if finite else None, None, facts)
         objective = round(solver.objective_value)
         bound = round(solver.best_objective_bound)
         log.info("layer %s: %s objective %d bound %d", self.layer.name, status, objective, bound)

@@ -7,7 +7,7 @@ from dataclasses import replace
 from formulations.layer import LayerModel
 from mapper.cost_model import evaluate
 from mapper.explain import explain_infeasible
-from mapper.mapping import Mapping
+from mapper.mapping import Mapping, all_dram_mapping
 from mapper.result import SolveResult
 from mapper.spec import Problem, SolverSettings
 
@@ -21,9 +21,19 @@ def solve_layer(problem: Problem, settings: SolverSettings | None = None, hint: 
     settings = settings or problem.solver
     layer, accelerator = problem.layers[0], problem.accelerator
     model = LayerModel(layer, accelerator, problem.objective)
-    if hint is not None:
-        model.add_hint(hint)
+    if hint is None and evaluate(layer, accelerator, all_dram_mapping(layer)).valid:
+        hint = all_dram_mapping(layer)  # a first answer even under the shortest time limit
+    if hint is not None and not model.add_hint(hint):
+        hint = None
     solution = model.solve(settings)
+    if solution.mapping is None and solution.status == "UNKNOWN" and hint is not None:
+        # Stopped before CP-SAT reported any solution: the best answer so far is the hint.
+        objective = evaluate(layer, accelerator, hint).objective(problem.objective)
+        bound = min(solution.bound, objective) if solution.bound is not None else None
+        solution = replace(solution, status="FEASIBLE", objective=objective, bound=bound, mapping=hint)
+        note = "time limit reached before CP-SAT's first solution; the answer is the hinted mapping"
+    else:
+        note = None
     result = SolveResult(
         problem=problem.name,
         problem_file=problem.source,
@@ -35,6 +45,7 @@ def solve_layer(problem: Problem, settings: SolverSettings | None = None, hint: 
         bound=solution.bound,
         solver=solution.facts,
         weights=problem.objective.__dict__,
+        explanation=note,
     )
     if solution.status == "INFEASIBLE":
         return replace(result, explanation=explain_infeasible(layer, accelerator))

@@ -60,6 +60,15 @@ class Mapping:
         )
 
 
+def all_dram_mapping(layer: Layer) -> Mapping:
+    """Every loop at the DRAM level: one MAC per DRAM iteration, the smallest
+    tiles. Valid whenever any mapping is; used as a first CP-SAT hint."""
+    factors = {lv: {d: 1 for d in DIMS} for lv in LOOP_LEVELS}
+    factors["DRAM"] = dict(layer.bounds)
+    order = canonical_order([d for d in DIMS if layer.bounds[d] > 1])
+    return Mapping(factors, {lv: order for lv in ORDERED_LEVELS})
+
+
 def canonical_order(outer_dims: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     """``outer_dims`` outermost first, then the remaining dims in DIMS order."""
     rest = [d for d in DIMS if d not in outer_dims]

@@ -101,3 +101,17 @@ def test_random_cases_match_brute_force(seed):
     else:
         assert solution.status == "OPTIMAL"
         assert solution.objective == solution.bound == expected
+
+
+@pytest.mark.parametrize("deterministic_time", [0.001, 1.0])
+def test_time_limit_returns_best_mapping_with_gap(deterministic_time):
+    from mapper.api import solve_layer
+    from mapper.loading import library_root, load_problem
+    from mapper.spec import SolverSettings
+
+    problem = load_problem(library_root() / "problems" / "layer" / "vgg16_conv1_2.yaml")
+    result = solve_layer(problem, SolverSettings(60.0, 1, 0, deterministic_time))
+    assert result.status == "FEASIBLE" and result.mapping is not None and result.exit_code == 0
+    assert not result.proven_optimal
+    assert result.bound is not None and 0 <= result.bound < result.objective and 0 < result.gap <= 1
+    assert result.objective == result.metrics["latency_cycles"] + result.metrics["dram_words"]

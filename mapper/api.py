@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from formulations.fusion import FusedModel
 from formulations.layer import LayerModel
 from mapper.cost_model import evaluate
-from mapper.explain import explain_infeasible
+from mapper.explain import explain_fused_infeasible, explain_infeasible
+from mapper.fused_cost import FusedGroup, build_group, evaluate_fused
 from mapper.mapping import Mapping, all_dram_mapping
 from mapper.result import SolveResult
 from mapper.spec import Problem, SolverSettings
@@ -60,7 +62,81 @@ def solve_layer(problem: Problem, settings: SolverSettings | None = None, hint: 
     return replace(result, mapping=solution.mapping.to_dict(), metrics=cost.metrics(accelerator))
 
 
+def solve_group(group: FusedGroup, accelerator, weights, settings: SolverSettings, policy: str | None = None):
+    """Solve one fused group; returns (solution, cost) with the objective checked
+    against the fused cost model."""
+    solution = FusedModel(group, accelerator, weights, policy=policy).solve(settings)
+    if solution.mapping is None:
+        return solution, None
+    cost = evaluate_fused(group, accelerator, solution.mapping)
+    if not cost.valid or cost.objective(weights) != solution.objective:
+        raise ObjectiveMismatch(
+            f"{'+'.join(group.names)}: CP-SAT objective {solution.objective} but fused cost model "
+            f"{cost.objective(weights)} (valid={cost.valid}: {cost.violations})"
+        )
+    return solution, cost
+
+
+def layer_by_layer(problem: Problem, settings: SolverSettings) -> dict:
+    """Each layer as its own fused group (input from DRAM, output to DRAM),
+    each solved to optimality; groups run one after another, costs add up."""
+    rows, total = [], {"latency_cycles": 0, "dram_words": 0, "objective": 0, "bound": 0, "proven_optimal": True}
+    for layer in problem.layers:
+        solution, cost = solve_group(build_group((layer,)), problem.accelerator, problem.objective, settings)
+        if cost is None:
+            return {"feasible": False, "layer": layer.name, "status": solution.status}
+        rows.append(
+            {
+                "layer": layer.name,
+                "latency_cycles": cost.latency_cycles,
+                "dram_words": cost.dram_words,
+                "objective": solution.objective,
+                "proven_optimal": solution.status == "OPTIMAL" and solution.objective == solution.bound,
+                "mapping": solution.mapping.to_dict(),
+            }
+        )
+        total["latency_cycles"] += cost.latency_cycles
+        total["dram_words"] += cost.dram_words
+        total["objective"] += solution.objective
+        total["bound"] += solution.bound
+        total["proven_optimal"] &= rows[-1]["proven_optimal"]
+    return {"feasible": True, "layers": rows, **total}
+
+
+def solve_fused(problem: Problem, settings: SolverSettings | None = None) -> SolveResult:
+    settings = settings or problem.solver
+    group = build_group(problem.layers, problem.source)
+    accelerator = problem.accelerator
+    solution, cost = solve_group(group, accelerator, problem.objective, settings, problem.fusion_policy)
+    result = SolveResult(
+        problem=problem.name,
+        problem_file=problem.source,
+        mode="fused",
+        layer="+".join(group.names),
+        accelerator=accelerator.name,
+        status=solution.status,
+        objective=solution.objective,
+        bound=solution.bound,
+        solver=solution.facts,
+        weights=problem.objective.__dict__,
+    )
+    if cost is None:
+        explanation = explain_fused_infeasible(group, accelerator) if solution.status == "INFEASIBLE" else None
+        return replace(result, explanation=explanation)
+    baseline = layer_by_layer(problem, settings)
+    details = {"baseline_layer_by_layer": baseline}
+    if baseline["feasible"]:
+        details["reduction"] = {
+            "dram_words": 1 - cost.dram_words / baseline["dram_words"],
+            "latency_cycles": 1 - cost.latency_cycles / baseline["latency_cycles"],
+            "objective": 1 - solution.objective / baseline["objective"],
+        }
+    return replace(result, mapping=solution.mapping.to_dict(), metrics=cost.metrics(accelerator), details=details)
+
+
 def solve(problem: Problem, settings: SolverSettings | None = None) -> SolveResult:
     if problem.mode == "layer":
         return solve_layer(problem, settings)
+    if problem.mode == "fused":
+        return solve_fused(problem, settings)
     raise NotImplementedError(f"mode {problem.mode!r} is not implemented yet")

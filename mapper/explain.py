@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+
+from mapper.fused_cost import POLICIES, glb_budget, weight_words
 from mapper.spec import DIMS, Accelerator, Layer
+from mapper.stripes import StripeSchedule
 
 
 def minimum_buffer_words(layer: Layer, accelerator: Accelerator) -> dict[str, dict[str, int]]:
@@ -39,3 +43,25 @@ def explain_infeasible(layer: Layer, accelerator: Accelerator) -> str:
                 f"(W+I+O); the {level} has {capacity:,}: raise it to {per_tensor['total']:,}"
             )
     return f"no mapping of {layer.name} satisfies the buffer and PE-array constraints together"
+
+
+def explain_fused_infeasible(group, accelerator) -> str:
+    """The smallest GLB any stripe height, policy and weight residency needs."""
+    capacity = accelerator.levels["GLB"].capacity_words_total
+    residencies = [(True, False) if weight_words(layer) else (True,) for layer in group.layers]
+    best = None
+    for height in range(1, group.layers[-1].bounds["P"] + 1):
+        schedule = StripeSchedule(group.layers, height)
+        for policy in POLICIES:
+            for resident in itertools.product(*residencies):
+                words = glb_budget(group, schedule, policy, resident).total
+                if best is None or words < best[0]:
+                    best = (words, height, policy)
+    words, height, policy = best
+    names = "+".join(group.names)
+    if words > capacity:
+        return (
+            f"the smallest legal stripe of {names} ({height} output rows, {policy.replace('_', '-')}) needs "
+            f"{words:,} GLB words; the GLB has {capacity:,}: raise it to {words:,} or fuse fewer layers"
+        )
+    return f"no fused mapping of {names} satisfies the PE-array and GLB constraints together"

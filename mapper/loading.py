@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from mapper.errors import SpecError
+from mapper.fused_cost import POLICIES, build_group
 from mapper.spec import (
     LAYER_KINDS,
     TENSORS,
@@ -27,7 +28,7 @@ from mapper.spec import (
 )
 
 PROBLEM_MODES = ("layer", "fused", "network", "taskgraph")
-IMPLEMENTED_MODES = ("layer",)
+IMPLEMENTED_MODES = ("layer", "fused")
 
 
 def library_root() -> Path:
@@ -226,12 +227,12 @@ def _parse_layer(f: _Fields, shapes: dict[str, tuple[int, int, int]], previous: 
                     "add needs operands of equal shape",
                 )
         bounds.update(G=channels, P=height, Q=width)
-        return Layer(name, kind, bounds, inputs=tuple(inputs))
+        return Layer(name, kind, bounds, inputs=tuple(inputs), input_hw=(height, width))
 
     if kind == "fc":
         # Flatten: a fully connected layer is a conv with P = Q = R = S = 1.
         bounds.update(K=f.integer("out_channels"), C=channels * height * width)
-        return Layer(name, kind, bounds, inputs=tuple(inputs))
+        return Layer(name, kind, bounds, inputs=tuple(inputs), input_hw=(1, 1))
 
     kernel_raw = f.raw("kernel", None if kind != "conv" else ...)
     if kernel_raw == "global":
@@ -270,7 +271,7 @@ def _parse_layer(f: _Fields, shapes: dict[str, tuple[int, int, int]], previous: 
         bounds.update(G=channels, K=multiplier // channels, C=1)
     else:  # pooling: one window per channel, no weights
         bounds.update(G=channels)
-    return Layer(name, kind, bounds, stride, dilation, padding, tuple(inputs))
+    return Layer(name, kind, bounds, stride, dilation, padding, tuple(inputs), (height, width))
 
 
 # --------------------------------------------------------------------------- problems
@@ -305,7 +306,9 @@ def load_problem(path: Path | str) -> Problem:
     path = Path(path)
     source = str(path)
     top = _Fields(read_yaml(path), source, "")
-    top.reject_unknown({"name", "mode", "network", "layers", "accelerator", "objective", "solver", "description"})
+    top.reject_unknown(
+        {"name", "mode", "network", "layers", "accelerator", "objective", "solver", "description", "fusion"}
+    )
     mode = top.text("mode")
     if mode not in PROBLEM_MODES:
         raise top.fail("mode", f"unknown mode {mode!r}", f"use one of {', '.join(PROBLEM_MODES)}")
@@ -325,6 +328,15 @@ def load_problem(path: Path | str) -> Problem:
         kind = network.layers[names[0]].kind
         if kind == "add":
             raise top.fail("layers[0]", "an element-wise add has no loop nest to map alone", "pick a conv layer")
+    policy = None
+    if mode == "fused":
+        build_group(tuple(network.layers[n] for n in names), source)
+        fusion = top.sub("fusion", {})
+        fusion.reject_unknown({"policy"})
+        policy = fusion.text("policy", "free")
+        if policy not in (*POLICIES, "free"):
+            raise fusion.fail("policy", f"unknown policy {policy!r}", "use partitioned, time_shared or free")
+        policy = None if policy == "free" else policy
     weights = top.sub("objective", {"latency": 1, "dram_words": 1})
     weights.reject_unknown({"latency", "dram_words", "energy"})
     objective = ObjectiveWeights(
@@ -332,6 +344,8 @@ def load_problem(path: Path | str) -> Problem:
         dram_words=weights.integer("dram_words", 0, minimum=0),
         energy=weights.integer("energy", 0, minimum=0),
     )
+    if mode == "fused" and objective.energy:
+        raise weights.fail("energy", "energy is not modelled in fused mode yet", "set it to 0")
     if objective.latency + objective.dram_words + objective.energy == 0:
         raise top.fail("objective", "all weights are zero", "give latency, dram_words or energy a positive weight")
     solver_fields = top.sub("solver", {})
@@ -357,4 +371,5 @@ def load_problem(path: Path | str) -> Problem:
         objective=objective,
         solver=solver,
         source=source,
+        fusion_policy=policy,
     )

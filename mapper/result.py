@@ -49,6 +49,7 @@ class SolveResult:
     weights: dict = field(default_factory=dict)
     problem_file: str | None = None
     explanation: str | None = None
+    details: dict = field(default_factory=dict)  # mode-specific (fused: baseline comparison)
 
     @property
     def has_solution(self) -> bool:
@@ -90,6 +91,7 @@ class SolveResult:
             "mapping": self.mapping,
             "solver": self.solver.__dict__,
             "explanation": self.explanation,
+            "details": self.details,
         }
 
     def write_json(self, path: Path | str) -> None:

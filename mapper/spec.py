@@ -56,6 +56,20 @@ class Layer:
     dilation: tuple[int, int] = (1, 1)
     padding: tuple[int, int] = (0, 0)
     inputs: tuple[str, ...] = ()
+    input_hw: tuple[int, int] | None = None  # true (unpadded) input rows, cols
+
+    @property
+    def in_rows(self) -> int:
+        """True input rows (without padding)."""
+        return self.input_hw[0] if self.input_hw else self.input_extent(self.bounds["P"], self.bounds["R"], 0)
+
+    @property
+    def out_channels(self) -> int:
+        return self.bounds["G"] * self.bounds["K"]
+
+    @property
+    def in_channels(self) -> int:
+        return self.bounds["G"] * self.bounds["C"]
 
     @property
     def tensors(self) -> tuple[str, ...]:
@@ -125,6 +139,11 @@ class MemoryLevel:
     def is_split(self) -> bool:
         return isinstance(self.capacity_words, dict)
 
+    @property
+    def capacity_words_total(self) -> int:
+        """All words of the level (the sum of the parts when split)."""
+        return sum(self.capacity_words.values()) if self.is_split else self.capacity_words
+
 
 @dataclass(frozen=True)
 class Accelerator:
@@ -187,6 +206,7 @@ class Problem:
     objective: ObjectiveWeights
     solver: SolverSettings
     source: str = "<memory>"
+    fusion_policy: str | None = None  # fused mode: pin "partitioned" or "time_shared"
 
     @property
     def layers(self) -> tuple[Layer, ...]:

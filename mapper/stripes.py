@@ -1,0 +1,81 @@
+"""Exact row schedule of a fused chain of layers computed in row stripes.
+
+The group computes the output of its last layer in stripes of ``height``
+rows. For each stripe every layer computes only the new rows its consumer
+needs (receptive fields back-propagated through stride, dilation and
+padding); rows already computed stay on chip, so no row is computed twice.
+Feature maps are stored unpadded; padding rows are virtual zeros.
+
+Notation for layer k (1-based in the docs, 0-based here) and stripe j:
+``done[k][j]``  rows of layer k's output computed after stripe j (b_k(j));
+``first_needed[k][j]`` first row of layer k's output that layer k+1 still
+needs from stripe j on (a_k(j)). Index -1 in ``done`` is the group input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from mapper.spec import Layer
+
+
+def rows_needed(layer: Layer, out_lo: int, out_hi: int) -> tuple[int, int]:
+    """Input rows [lo, hi) that output rows [out_lo, out_hi) of ``layer`` read,
+    clipped to the real input (padding rows are virtual)."""
+    if out_hi <= out_lo:
+        return (0, 0)
+    stride, dilation, pad = layer.stride[0], layer.dilation[0], layer.padding[0]
+    lo = max(0, out_lo * stride - pad)
+    hi = min(layer.in_rows, (out_hi - 1) * stride - pad + (layer.bounds["R"] - 1) * dilation + 1)
+    return (lo, max(lo, hi))
+
+
+@dataclass(frozen=True)
+class StripeSchedule:
+    layers: tuple[Layer, ...]
+    height: int
+
+    @cached_property
+    def stripes(self) -> int:
+        out_rows = self.layers[-1].bounds["P"]
+        return -(-out_rows // self.height)
+
+    @cached_property
+    def done(self) -> list[list[int]]:
+        """done[k][j] for k in -1 (group input) .. n-1, as a list offset by one."""
+        n, out_rows = len(self.layers), self.layers[-1].bounds["P"]
+        table = [[0] * self.stripes for _ in range(n + 1)]  # table[k + 1] is layer k
+        for j in range(self.stripes):
+            table[n][j] = min(out_rows, (j + 1) * self.height)
+            for k in range(n - 1, -1, -1):
+                _, hi = rows_needed(self.layers[k], 0, table[k + 1][j])
+                previous = table[k][j - 1] if j else 0
+                table[k][j] = max(previous, hi)
+        return table
+
+    def done_rows(self, k: int, j: int) -> int:
+        """Rows of layer k's output (k = -1: the group input) available after stripe j."""
+        if j < 0:
+            return 0
+        return self.done[k + 1][min(j, self.stripes - 1)]
+
+    def computed_rows(self, k: int, j: int) -> int:
+        """Rows layer k computes in stripe j (k = -1: input rows loaded)."""
+        return self.done_rows(k, j) - self.done_rows(k, j - 1)
+
+    def first_needed(self, k: int, j: int) -> int:
+        """First row of layer k's output (k = -1: group input) that layer k+1
+        reads in stripe j or later."""
+        consumer = self.layers[k + 1]
+        start = self.done_rows(k + 1, j - 1)
+        if start >= consumer.bounds["P"]:
+            return self.done_rows(k, self.stripes - 1)
+        lo, _ = rows_needed(consumer, start, consumer.bounds["P"])
+        return lo
+
+    def window_rows(self, k: int, lookahead: int) -> int:
+        """Most rows of layer k's output (k = -1: group input) resident at once
+        when the producer may run ``lookahead`` stripes ahead of the consumer:
+        max_j done(k, j + lookahead) - first_needed(k, j)."""
+        return max(self.done_rows(k, j + lookahead) - self.first_needed(k, j) for j in range(self.stripes))

@@ -21,7 +21,7 @@ from math import prod
 
 from mapper.cost_model import ceil_div
 from mapper.mapping import Mapping
-from mapper.referee.schedule import Box, Op, Schedule, operand_region, tile_key
+from mapper.referee.schedule import Box, Op, Schedule, operand_region, single_layer_schedule, tile_key
 from mapper.spec import DIMS, Accelerator, Layer
 
 
@@ -50,7 +50,7 @@ def decode_layer(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> Sc
     used_pes = rows_used * cols_used
     bandwidth = accelerator.levels["DRAM"].bandwidth_words_per_cycle
     slots_per_tensor = 2 if accelerator.levels["GLB"].double_buffered else 1
-    schedule = Schedule(layer, used_pes=used_pes)
+    schedule = single_layer_schedule(layer)
     slots = {t: [0] * slots_per_tensor for t in layer.tensors}  # times the slots become free
     resident: dict[str, _Resident] = {}
     visited_outputs: set[Box] = set()
@@ -92,7 +92,7 @@ def decode_layer(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> Sc
         start = max([pe_free] + [r.ready for r in resident.values()])
         macs = prod(hi - lo for lo, hi in work.values())
         pe_free = start + macs // used_pes
-        schedule.add(Op("compute", start, pe_free, work=Box(tuple(work[d] for d in DIMS)), pes=pes))
+        schedule.add(Op("compute", start, pe_free, work=Box(tuple(work[d] for d in DIMS)), pes=pes, layer=layer.name))
         for r in resident.values():
             r.last_use = pe_free
     for tensor in list(resident):

@@ -1,97 +1,166 @@
 """Functional executor: run a schedule on random integer tensors and compare
 the outputs bit for bit with a direct reference computation.
 
-Conventions: the input in DRAM is the padded input (zero borders); average
-pooling is computed as the window sum (the 1/(R*S) scale is a free epilogue);
-max pooling starts from the smallest int64.
+Conventions: in layer mode the input in DRAM is the padded input (zero
+borders); in fused mode feature maps are unpadded and padding is virtual
+zeros (the same values). Average pooling is computed as the window sum (the
+1/(R*S) scale is a free epilogue); max pooling starts from the smallest
+int64 and pads with zeros.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from mapper.referee.schedule import Box, Schedule, grouped_shape
-from mapper.referee.simulator import Measurement, ScheduleViolation, simulate
+from mapper.referee.schedule import Box, Op, Schedule
+from mapper.referee.simulator import Allocation, Measurement, ScheduleViolation, simulate
 from mapper.spec import Accelerator, Layer
+from mapper.stripes import rows_needed
 
 MAX_IDENTITY = np.iinfo(np.int64).min
 
 
-def random_tensors(layer: Layer, seed: int) -> dict[str, np.ndarray]:
-    """W and the padded I as small random int64 tensors (I's padding border is 0)."""
-    rng = np.random.default_rng(seed)
-    tensors = {}
-    if "W" in layer.tensors:
-        tensors["W"] = rng.integers(-8, 8, size=grouped_shape(layer, "W"), dtype=np.int64)
-    shape = grouped_shape(layer, "I")
-    padded = np.zeros(shape, dtype=np.int64)
-    (ph, pw), (h, w) = layer.padding, shape[3:]
-    padded[:, :, :, ph : h - ph or None, pw : w - pw or None] = rng.integers(
-        -8, 8, size=shape[:3] + (len(range(ph, h - ph)), len(range(pw, w - pw))), dtype=np.int64
-    )
-    tensors["I"] = padded
-    return tensors
-
-
-def reference_output(layer: Layer, tensors: dict[str, np.ndarray]) -> np.ndarray:
+def reference_output(layer: Layer, weights: np.ndarray | None, padded: np.ndarray) -> np.ndarray:
     """Direct computation over whole tensors with sliding windows:
-    windows[n, g, c, p, q, r, s] = I[n, g, c, p*sh + r*dh, q*sw + s*dw]."""
+    windows[n, g, c, p, q, r, s] = I[n, g, c, p*sh + r*dh, q*sw + s*dw];
+    ``padded`` is the grouped padded input [N, G, C, H, W]; returns [N, G, K, P, Q]."""
     b = layer.bounds
     (sh, sw), (dh, dw) = layer.stride, layer.dilation
     span_h, span_w = (b["R"] - 1) * dh + 1, (b["S"] - 1) * dw + 1
-    windows = np.lib.stride_tricks.sliding_window_view(tensors["I"], (span_h, span_w), axis=(3, 4))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (span_h, span_w), axis=(3, 4))
     windows = windows[:, :, :, ::sh, ::sw][:, :, :, : b["P"], : b["Q"], ::dh, ::dw]
     if layer.kind in ("conv", "depthwise", "fc"):
-        return np.einsum("gkcrs,ngcpqrs->ngkpq", tensors["W"], windows)
+        return np.einsum("gkcrs,ngcpqrs->ngkpq", weights, windows)
     if layer.kind == "maxpool":
         return windows.max(axis=(5, 6))  # K = C = 1: [n, g, 1, p, q]
     return windows.sum(axis=(5, 6))
 
 
+def grouped(layer: Layer, fmap: np.ndarray) -> np.ndarray:
+    """[N, G*C, H, W] -> [N, G, C, H, W]."""
+    n, _, h, w = fmap.shape
+    return fmap.reshape(n, layer.bounds["G"], layer.bounds["C"], h, w)
+
+
+def pad_fmap(layer: Layer, rows: np.ndarray, out_lo: int, out_hi: int, first_row: int) -> np.ndarray:
+    """The zero-padded input window that output rows [out_lo, out_hi) read,
+    filled with the real rows ``rows`` (whose first row is input row
+    ``first_row``). Local row 0 is padded row out_lo * stride."""
+    (ph, pw), b = layer.padding, layer.bounds
+    span_rows = layer.input_extent(out_hi - out_lo, b["R"], 0)
+    span_cols = layer.input_extent(b["Q"], b["S"], 1)
+    window = np.zeros(rows.shape[:2] + (span_rows, span_cols), dtype=np.int64)
+    offset = first_row + ph - out_lo * layer.stride[0]
+    count = min(rows.shape[2], span_rows - offset)
+    usable = min(rows.shape[3], span_cols - pw)
+    window[:, :, offset : offset + count, pw : pw + usable] = rows[:, :, :count, :usable]
+    return window
+
+
+def apply_taps(
+    layer: Layer, out: np.ndarray, weights: np.ndarray | None, window: np.ndarray, taps: tuple[int, int]
+) -> None:
+    """out[n, g, k, p, q] (+)= op over ``taps`` (r, s) of window[n, g, c, p*sh + r*dh, q*sw + s*dw]
+    for the out.shape[3] x out.shape[4] outputs of ``out``; ``window`` starts at the first tap."""
+    (sh, sw), (dh, dw) = layer.stride, layer.dilation
+    num_p, num_q = out.shape[3], out.shape[4]
+    for r in range(taps[0]):
+        for s in range(taps[1]):
+            view = window[
+                :, :, :, r * dh : r * dh + (num_p - 1) * sh + 1 : sh, s * dw : s * dw + (num_q - 1) * sw + 1 : sw
+            ]
+            if layer.kind == "maxpool":
+                np.maximum(out, view, out=out)
+            elif layer.kind == "avgpool":
+                out += view
+            else:
+                out += np.einsum("gkc,ngcpq->ngkpq", weights[:, :, :, r, s], view)
+
+
 class FunctionalData:
     """The data plane of a replay: DRAM contents and per-op arithmetic."""
 
-    def __init__(self, layer: Layer, seed: int = 0):
-        self.layer = layer
-        self.inputs = random_tensors(layer, seed)
-        self.dram = dict(self.inputs)
-        self.dram["O"] = np.zeros(grouped_shape(layer, "O"), dtype=np.int64)
+    def __init__(self, schedule: Schedule, seed: int = 0):
+        self.schedule = schedule
+        rng = np.random.default_rng(seed)
+        produced = {roles["O"] for roles in schedule.roles.values()}
+        self.producer_kind = {roles["O"]: schedule.layers[name].kind for name, roles in schedule.roles.items()}
+        self.dram = {}
+        for tensor, shape in schedule.tensor_shapes.items():
+            if tensor in produced:
+                self.dram[tensor] = np.zeros(shape, dtype=np.int64)
+            else:
+                self.dram[tensor] = rng.integers(-8, 8, size=shape, dtype=np.int64)
+        if schedule.storage == "grouped":  # layer mode: the stored input is padded, borders are zero
+            layer = next(iter(schedule.layers.values()))
+            (ph, pw), inp = layer.padding, self.dram["I"]
+            rows, cols = inp.shape[3], inp.shape[4]
+            interior = np.zeros_like(inp, dtype=bool)
+            interior[:, :, :, ph : rows - ph or None, pw : cols - pw or None] = True
+            inp[~interior] = 0
+        self.inputs = {t: a.copy() for t, a in self.dram.items() if t not in produced}
 
-    def identity_tile(self, box: Box) -> np.ndarray:
-        shape = tuple(hi - lo for lo, hi in box.ranges)
-        fill = MAX_IDENTITY if self.layer.kind == "maxpool" else 0
+    def identity_tile(self, op: Op) -> np.ndarray:
+        shape = tuple(hi - lo for lo, hi in op.box.ranges)
+        fill = MAX_IDENTITY if self.producer_kind.get(op.tensor) == "maxpool" else 0
         return np.full(shape, fill, dtype=np.int64)
 
-    def compute(self, layer: Layer, work: dict, operands: dict) -> None:
-        """O[work] (+)= op(W[work], I[work]) using only the resident allocations."""
-        views = {t: alloc.values[region.slices(alloc.box)] for t, (alloc, region) in operands.items()}
-        (sh, sw), (dh, dw) = layer.stride, layer.dilation
-        num_p, num_q = work["P"][1] - work["P"][0], work["Q"][1] - work["Q"][0]
-        out = views["O"]
-        for r in range(work["R"][1] - work["R"][0]):
-            for s in range(work["S"][1] - work["S"][0]):
-                rows = slice(r * dh, r * dh + (num_p - 1) * sh + 1, sh)
-                cols = slice(s * dw, s * dw + (num_q - 1) * sw + 1, sw)
-                window = views["I"][:, :, :, rows, cols]  # [n, g, c, p, q]
-                if layer.kind == "maxpool":
-                    np.maximum(out, window, out=out)
-                elif layer.kind == "avgpool":
-                    out += window
-                else:
-                    out += np.einsum("gkc,ngcpq->ngkpq", views["W"][:, :, :, r, s], window)
+    @staticmethod
+    def assemble(region: Box, parts: list[tuple[Allocation, Box]]) -> np.ndarray:
+        values = np.zeros(tuple(hi - lo for lo, hi in region.ranges), dtype=np.int64)
+        for alloc, common in parts:
+            values[common.slices(region)] = alloc.values[common.slices(alloc.box)]
+        return values
+
+    def compute(self, schedule: Schedule, op: Op, inputs: dict, out: Allocation, out_region: Box) -> None:
+        """O[work] (+)= op(W[work], I[work]) from the resident allocations only."""
+        layer = schedule.layers[op.layer]
+        views = {role: self.assemble(region, parts) for role, (region, parts) in inputs.items()}
+        target = out.values[out_region.slices(out.box)]
+        if schedule.storage == "grouped":
+            work = op.work_ranges
+            taps = (work["R"][1] - work["R"][0], work["S"][1] - work["S"][0])
+            apply_taps(layer, target, views.get("W"), views["I"], taps)
+            return
+        if layer.kind == "add":
+            target += views["I"] + views["I2"]
+            return
+        b = layer.bounds
+        p0, p1 = op.work_ranges["P"]
+        window = pad_fmap(layer, views["I"], p0, p1, rows_needed(layer, p0, p1)[0])
+        shaped = target.reshape(b["N"], b["G"], b["K"], target.shape[2], b["Q"])
+        apply_taps(layer, shaped, views.get("W"), grouped(layer, window), (b["R"], b["S"]))
+
+
+def reference_outputs(schedule: Schedule, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Every produced tensor computed directly, layer after layer, from the inputs."""
+    values = dict(inputs)
+    for name, layer in schedule.layers.items():
+        roles = schedule.roles[name]
+        if schedule.storage == "grouped":
+            values[roles["O"]] = reference_output(layer, values.get("W"), values["I"])
+            continue
+        if layer.kind == "add":
+            values[roles["O"]] = values[roles["I"]] + values[roles["I2"]]
+            continue
+        padded = pad_fmap(layer, values[roles["I"]], 0, layer.bounds["P"], 0)
+        out = reference_output(layer, values.get(roles.get("W")), grouped(layer, padded))
+        values[roles["O"]] = out.reshape(out.shape[0], -1, out.shape[3], out.shape[4])
+    return values
 
 
 def execute(schedule: Schedule, accelerator: Accelerator, seed: int = 0) -> Measurement:
-    """Replay with values; raise ScheduleViolation if the outputs differ from
+    """Replay with values; raise ScheduleViolation if a DRAM output differs from
     the reference anywhere (naming the first differing element)."""
-    data = FunctionalData(schedule.layer, seed)
+    data = FunctionalData(schedule, seed)
     measured = simulate(schedule, accelerator, data)
-    expected = reference_output(schedule.layer, data.inputs)
-    wrong = np.argwhere(data.dram["O"] != expected)
-    if len(wrong):
-        where = tuple(int(i) for i in wrong[0])
-        raise ScheduleViolation(
-            f"functional: {len(wrong)} output values differ from the reference; first at O{list(where)}: "
-            f"got {data.dram['O'][where]}, expected {expected[where]}"
-        )
+    expected = reference_outputs(schedule, data.inputs)
+    for tensor in sorted(schedule.dram_outputs):
+        wrong = np.argwhere(data.dram[tensor] != expected[tensor])
+        if len(wrong):
+            where = tuple(int(i) for i in wrong[0])
+            raise ScheduleViolation(
+                f"functional: {len(wrong)} values of {tensor} differ from the reference; first at {list(where)}: "
+                f"got {data.dram[tensor][where]}, expected {expected[tensor][where]}"
+            )
     return measured

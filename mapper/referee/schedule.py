@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from math import prod
 
 from mapper.spec import DIMS, RELEVANT_DIMS, Layer
+from mapper.stripes import rows_needed
 
 TENSOR_AXES: dict[str, tuple[str, ...]] = {
     "W": ("G", "K", "C", "R", "S"),
@@ -94,6 +95,8 @@ class Op:
     box: Box | None = None
     work: Box | None = None  # compute only: ranges over DIMS
     pes: tuple[int, int, int, int] | None = None  # compute only: row0, row1, col0, col1
+    layer: str = ""  # compute only: which layer's loop nest ``work`` indexes
+    stage: tuple[str, int] | None = None  # fused: (layer, stripe) the op belongs to
     label: str = ""
 
     def describe(self) -> str:
@@ -105,12 +108,52 @@ class Op:
         return dict(zip(DIMS, self.work.ranges, strict=True))
 
 
+def fmap_region(layer: Layer, role: str, work: dict[str, Range]) -> Box:
+    """Operand regions in feature-map storage (fused groups): feature maps are
+    [N, channels, rows, cols], unpadded (padding is virtual); a work box covers
+    output rows work["P"] and everything else whole."""
+    b = layer.bounds
+    if role == "W":
+        return Box(tuple(work[d] for d in TENSOR_AXES["W"]))
+    if role == "O":
+        return Box(((0, b["N"]), (0, layer.out_channels), work["P"], (0, b["Q"])))
+    cols = layer.input_hw[1]
+    if role == "I2":  # the add's second operand: the same rows as the output
+        return Box(((0, b["N"]), (0, layer.in_channels), work["P"], (0, cols)))
+    return Box(((0, b["N"]), (0, layer.in_channels), rows_needed(layer, *work["P"]), (0, cols)))
+
+
 @dataclass
 class Schedule:
-    layer: Layer
+    """Ops plus what the referee needs to judge them: the layers, the shape of
+    every tensor, which tensors must end up in DRAM, and for each layer which
+    tensor plays each role (W, I, I2, O). ``storage`` is "grouped" (layer mode:
+    grouped axes, padded input) or "fmap" (fused: feature maps, virtual padding)."""
+
+    layers: dict[str, Layer]
+    tensor_shapes: dict[str, tuple[int, ...]]
+    roles: dict[str, dict[str, str]]
+    dram_outputs: frozenset[str]
+    storage: str = "grouped"
     ops: list[Op] = field(default_factory=list)
-    used_pes: int = 1
+    policy: str | None = None  # fused: the PE policy whose latency formula applies
 
     def add(self, op: Op) -> Op:
         self.ops.append(op)
         return op
+
+    def operands(self, op: Op) -> dict[str, tuple[str, Box]]:
+        """role -> (tensor, region) that compute ``op`` reads (W, I, I2) or writes (O)."""
+        layer = self.layers[op.layer]
+        region = fmap_region if self.storage == "fmap" else operand_region
+        return {role: (tensor, region(layer, role, op.work_ranges)) for role, tensor in self.roles[op.layer].items()}
+
+
+def single_layer_schedule(layer: Layer) -> Schedule:
+    """An empty schedule for one layer in grouped storage (tensors W, I, O)."""
+    return Schedule(
+        layers={layer.name: layer},
+        tensor_shapes={t: grouped_shape(layer, t) for t in layer.tensors},
+        roles={layer.name: {t: t for t in layer.tensors}},
+        dram_outputs=frozenset({"O"}),
+    )

@@ -1,25 +1,33 @@
 """Replay a schedule: reject any illegal op, measure what it really moves.
 
 Checks, in time order (frees before stores before allocations before loads
-before computes at equal times): operands resident and ready at compute
-start; buffer occupancy within capacity (shared or per tensor); one DMA
-transfer at a time, each at least ceil(words / bandwidth) cycles; no PE in
-two computes at once; no store while a compute still writes the tile; no
-free of a tile in use or of an output changed since its last store; partial
-sums read back only after they were written; every output stored by the end.
+before computes at equal times):
 
-With ``data`` (a ``FunctionalData``) the same replay also moves numpy values:
-each compute reads only the allocations resident at that moment.
+* every region a compute reads is covered by allocations of that tensor that
+  are resident, arrived, and hold produced values (loaded, or written by an
+  earlier compute); the region it writes lies in one allocation;
+* buffer occupancy within capacity (shared or per tensor);
+* one DMA transfer at a time, each at least ceil(words / bandwidth) cycles;
+* no PE in two computes at once; a compute lasts at least MACs / PEs cycles;
+* no store while a compute still writes the tile; no free of a tile in use,
+  or of DRAM-bound outputs changed since their last store;
+* partial sums read back only after they were written; every DRAM output
+  fully stored by the end.
+
+A free may release a whole allocation or a prefix of it along one axis
+(the oldest rows of a line buffer). With ``data`` (a ``FunctionalData``) the
+replay also moves numpy values: each compute reads only what is resident.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from mapper.cost_model import ceil_div
-from mapper.referee.schedule import Box, Op, Schedule, grouped_shape, operand_region
+from mapper.referee.schedule import Box, Op, Schedule
 from mapper.spec import Accelerator
 
 ORDER = {"free": 0, "store": 1, "alloc": 2, "load": 3, "compute": 4}
@@ -34,6 +42,7 @@ class Allocation:
     tensor: str
     box: Box
     ready: int
+    produced: bool
     busy_until: int = 0
     dirty: bool = False
     values: np.ndarray | None = None
@@ -41,46 +50,83 @@ class Allocation:
 
 @dataclass
 class Measurement:
-    dram_reads: dict[str, int] = field(default_factory=dict)
-    dram_writes: dict[str, int] = field(default_factory=dict)
+    dram_reads: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    dram_writes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     macs: int = 0
     compute_cycles: int = 0
     peak_words: dict[str, int] = field(default_factory=dict)
     makespan: int = 0
     ops: int = 0
+    stage_compute: dict[tuple[str, int], int] = field(default_factory=lambda: defaultdict(int))
+    stage_dram: dict[tuple[str, int], int] = field(default_factory=lambda: defaultdict(int))
 
     @property
     def dram_words(self) -> int:
         return sum(self.dram_reads.values()) + sum(self.dram_writes.values())
 
 
+def _overlap(a: Box, b: Box) -> Box | None:
+    ranges = tuple((max(lo, olo), min(hi, ohi)) for (lo, hi), (olo, ohi) in zip(a.ranges, b.ranges, strict=True))
+    return Box(ranges) if all(lo < hi for lo, hi in ranges) else None
+
+
+def _remaining_after_prefix(alloc: Box, prefix: Box) -> Box | None:
+    """``alloc`` minus ``prefix`` when ``prefix`` is a leading part of ``alloc``
+    along exactly one axis (and equal on the others); None otherwise."""
+    differing = [i for i, (a, p) in enumerate(zip(alloc.ranges, prefix.ranges, strict=True)) if a != p]
+    if len(differing) != 1:
+        return None
+    axis = differing[0]
+    (lo, hi), (plo, phi) = alloc.ranges[axis], prefix.ranges[axis]
+    if plo != lo or not lo < phi < hi:
+        return None
+    ranges = list(alloc.ranges)
+    ranges[axis] = (phi, hi)
+    return Box(tuple(ranges))
+
+
 class Simulator:
     def __init__(self, schedule: Schedule, accelerator: Accelerator, data=None):
         self.schedule, self.accelerator, self.data = schedule, accelerator, data
-        self.layer = schedule.layer
-        self.allocations: dict[str, list[Allocation]] = {}
-        self.occupancy: dict[str, dict[str, int]] = {}
+        self.allocations: dict[str, list[Allocation]] = defaultdict(list)
+        self.occupancy: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.dma_free = 0
         self.active_computes: list[Op] = []
-        self.out_written = np.zeros(grouped_shape(self.layer, "O"), dtype=bool)
-        self.measured = Measurement(dram_reads={t: 0 for t in self.layer.tensors}, dram_writes={"O": 0}, peak_words={})
+        self.written = {t: np.zeros(schedule.tensor_shapes[t], dtype=bool) for t in schedule.dram_outputs}
+        self.measured = Measurement()
 
     # ------------------------------------------------------------------ helpers
 
     def _fail(self, op: Op, problem: str) -> ScheduleViolation:
         return ScheduleViolation(f"{op.describe()}: {problem}")
 
-    def _find(self, buffer: str, tensor: str, box: Box, exact: bool) -> Allocation | None:
-        for alloc in self.allocations.get(buffer, []):
-            if alloc.tensor == tensor and (alloc.box == box if exact else alloc.box.contains(box)):
-                return alloc
-        return None
+    def _exact(self, buffer: str, tensor: str, box: Box) -> Allocation | None:
+        return next((a for a in self.allocations[buffer] if a.tensor == tensor and a.box == box), None)
 
-    def _allocate(self, op: Op) -> Allocation:
-        level = self.accelerator.levels[op.buffer]
-        usage = self.occupancy.setdefault(op.buffer, {})
-        usage[op.tensor] = usage.get(op.tensor, 0) + op.box.words
-        capacity = level.capacity_words
+    def _covering(self, op: Op, tensor: str, region: Box) -> list[tuple[Allocation, Box]]:
+        """The allocations that together hold ``region`` (checked complete, arrived, produced)."""
+        covered = np.zeros(tuple(hi - lo for lo, hi in region.ranges), dtype=bool)
+        parts = []
+        for alloc in self.allocations[op.buffer]:
+            if alloc.tensor != tensor:
+                continue
+            common = _overlap(alloc.box, region)
+            if common is None:
+                continue
+            if alloc.ready > op.start:
+                raise self._fail(op, f"needs {tensor}{common}, which arrives only at {alloc.ready}")
+            if not alloc.produced:
+                raise self._fail(op, f"reads {tensor}{common}, which was never computed")
+            covered[common.slices(region)] = True
+            parts.append((alloc, common))
+        if not covered.all():
+            raise self._fail(op, f"needs {tensor}{region}, which is not resident in {op.buffer}")
+        return parts
+
+    def _allocate(self, op: Op, produced: bool) -> Allocation:
+        capacity = self.accelerator.levels[op.buffer].capacity_words
+        usage = self.occupancy[op.buffer]
+        usage[op.tensor] += op.box.words
         if isinstance(capacity, dict):
             if usage[op.tensor] > capacity[op.tensor]:
                 raise self._fail(
@@ -90,8 +136,8 @@ class Simulator:
             raise self._fail(op, f"{op.buffer} holds {sum(usage.values())} words, capacity {capacity}")
         total = sum(usage.values())
         self.measured.peak_words[op.buffer] = max(self.measured.peak_words.get(op.buffer, 0), total)
-        alloc = Allocation(op.tensor, op.box, ready=op.end)
-        self.allocations.setdefault(op.buffer, []).append(alloc)
+        alloc = Allocation(op.tensor, op.box, ready=op.end, produced=produced)
+        self.allocations[op.buffer].append(alloc)
         return alloc
 
     def _dma(self, op: Op) -> None:
@@ -101,80 +147,108 @@ class Simulator:
         if op.end - op.start < needed:
             raise self._fail(op, f"moves {op.box.words} words in {op.end - op.start} cycles, needs {needed}")
         self.dma_free = op.end
+        if op.stage is not None:
+            self.measured.stage_dram[op.stage] += op.box.words
 
     # ------------------------------------------------------------------ op kinds
 
     def load(self, op: Op) -> None:
         self._dma(op)
-        if op.tensor == "O" and not self.out_written[op.box.slices()].all():
+        if op.tensor in self.written and not self.written[op.tensor][op.box.slices()].all():
             raise self._fail(op, "reads partial sums that were never stored")
-        alloc = self._allocate(op)
+        alloc = self._allocate(op, produced=True)
         self.measured.dram_reads[op.tensor] += op.box.words
         if self.data is not None:
             alloc.values = self.data.dram[op.tensor][op.box.slices()].copy()
 
     def alloc(self, op: Op) -> None:
-        alloc = self._allocate(op)
+        alloc = self._allocate(op, produced=False)
+        alloc.ready = op.start
         if self.data is not None:
-            alloc.values = self.data.identity_tile(op.box)
+            alloc.values = self.data.identity_tile(op)
 
     def compute(self, op: Op) -> None:
-        work = op.work_ranges
-        operands = {}
-        for tensor in self.layer.tensors:
-            region = operand_region(self.layer, tensor, work)
-            alloc = self._find(op.buffer, tensor, region, exact=False)
-            if alloc is None:
-                raise self._fail(op, f"needs {tensor}{region}, which is not resident in {op.buffer}")
-            if alloc.ready > op.start:
-                raise self._fail(op, f"needs {tensor}{region}, which arrives only at {alloc.ready}")
-            operands[tensor] = (alloc, region)
+        self._check_pes(op)
+        operands = self.schedule.operands(op)
+        inputs = {}
+        for role, (tensor, region) in operands.items():
+            if role != "O":
+                inputs[role] = (region, self._covering(op, tensor, region))
+        out_tensor, out_region = operands["O"]
+        out = next(
+            (a for a in self.allocations[op.buffer] if a.tensor == out_tensor and a.box.contains(out_region)), None
+        )
+        if out is None:
+            raise self._fail(op, f"writes {out_tensor}{out_region}, which is not allocated in one piece in {op.buffer}")
+        if out.ready > op.start:
+            raise self._fail(op, f"writes {out_tensor}{out_region}, which arrives only at {out.ready}")
+        for _, parts in inputs.values():
+            for alloc, _ in parts:
+                alloc.busy_until = max(alloc.busy_until, op.end)
+        out.busy_until = max(out.busy_until, op.end)
+        out.dirty = out.produced = True
+        out.ready = max(out.ready, op.end)
+        self.measured.macs += op.work.words
+        self.measured.compute_cycles += op.end - op.start
+        if op.stage is not None:
+            self.measured.stage_compute[op.stage] += op.end - op.start
+        if self.data is not None:
+            self.data.compute(self.schedule, op, inputs, out, out_region)
+
+    def _check_pes(self, op: Op) -> None:
         r0, r1, c0, c1 = op.pes
-        if r0 < 0 or c0 < 0 or r1 > self.accelerator.pe_rows or c1 > self.accelerator.pe_cols:
-            raise self._fail(
-                op, f"PE rectangle {op.pes} is outside the {self.accelerator.pe_rows}x{self.accelerator.pe_cols} array"
-            )
+        rows, cols = self.accelerator.pe_rows, self.accelerator.pe_cols
+        if r0 < 0 or c0 < 0 or r1 > rows or c1 > cols:
+            raise self._fail(op, f"PE rectangle {op.pes} is outside the {rows}x{cols} array")
         self.active_computes = [c for c in self.active_computes if c.end > op.start]
         for other in self.active_computes:
             o0, o1, p0, p1 = other.pes
             if r0 < o1 and o0 < r1 and c0 < p1 and p0 < c1:
                 raise self._fail(op, f"uses PEs already running {other.describe()}")
         self.active_computes.append(op)
-        macs = op.work.words
         pes = (r1 - r0) * (c1 - c0)
+        macs = op.work.words
         if op.end - op.start < ceil_div(macs, pes):
             raise self._fail(op, f"{macs} MACs on {pes} PEs need {ceil_div(macs, pes)} cycles, got {op.end - op.start}")
-        for alloc, _ in operands.values():
-            alloc.busy_until = max(alloc.busy_until, op.end)
-        operands["O"][0].dirty = True
-        self.measured.macs += macs
-        self.measured.compute_cycles += op.end - op.start
-        if self.data is not None:
-            self.data.compute(self.layer, work, operands)
 
     def store(self, op: Op) -> None:
-        alloc = self._find(op.buffer, op.tensor, op.box, exact=True)
+        alloc = self._exact(op.buffer, op.tensor, op.box)
         if alloc is None:
             raise self._fail(op, "stores a tile that is not allocated")
         if alloc.busy_until > op.start:
             raise self._fail(op, f"stores while a compute writes it until {alloc.busy_until}")
+        if op.tensor not in self.written:
+            raise self._fail(op, f"{op.tensor} is not a DRAM output of this schedule")
         self._dma(op)
         alloc.dirty = False
-        self.out_written[op.box.slices()] = True
-        self.measured.dram_writes["O"] += op.box.words
+        self.written[op.tensor][op.box.slices()] = True
+        self.measured.dram_writes[op.tensor] += op.box.words
         if self.data is not None:
-            self.data.dram["O"][op.box.slices()] = alloc.values
+            self.data.dram[op.tensor][op.box.slices()] = alloc.values
 
     def free(self, op: Op) -> None:
-        alloc = self._find(op.buffer, op.tensor, op.box, exact=True)
+        alloc = self._exact(op.buffer, op.tensor, op.box)
+        remaining = None
+        if alloc is None:
+            for candidate in self.allocations[op.buffer]:
+                if candidate.tensor == op.tensor:
+                    remaining = _remaining_after_prefix(candidate.box, op.box)
+                    if remaining is not None:
+                        alloc = candidate
+                        break
         if alloc is None:
             raise self._fail(op, "frees a tile that is not allocated")
         if alloc.busy_until > op.start:
             raise self._fail(op, f"frees a tile in use until {alloc.busy_until}")
-        if alloc.dirty:
+        if alloc.dirty and op.tensor in self.schedule.dram_outputs:
             raise self._fail(op, "discards output values that were never stored")
-        self.allocations[op.buffer].remove(alloc)
         self.occupancy[op.buffer][op.tensor] -= op.box.words
+        if remaining is None:
+            self.allocations[op.buffer].remove(alloc)
+            return
+        if alloc.values is not None:
+            alloc.values = alloc.values[remaining.slices(alloc.box)]
+        alloc.box = remaining
 
     # ------------------------------------------------------------------ replay
 
@@ -185,9 +259,9 @@ class Simulator:
             getattr(self, op.kind)(op)
             self.measured.makespan = max(self.measured.makespan, op.end)
             self.measured.ops += 1
-        if not self.out_written.all():
-            missing = int((~self.out_written).sum())
-            raise ScheduleViolation(f"end of schedule: {missing} output words of {self.layer.name} were never stored")
+        for tensor, written in self.written.items():
+            if not written.all():
+                raise ScheduleViolation(f"end of schedule: {int((~written).sum())} words of {tensor} were never stored")
         return self.measured
 
 

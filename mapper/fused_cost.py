@@ -40,13 +40,17 @@ class FusedGroup:
     def names(self) -> tuple[str, ...]:
         return tuple(layer.name for layer in self.layers)
 
+    def chain_input(self, k: int) -> str:
+        """The tensor layer k reads along the chain (the group input for k = 0)."""
+        return self.layers[k - 1].name if k else self.layers[0].inputs[0]
+
     def dram_operand(self, k: int) -> str | None:
+        """The second operand of an add, read from DRAM (produced outside the group)."""
         layer = self.layers[k]
         if layer.kind != "add":
             return None
-        previous = self.layers[k - 1].name if k else None
-        others = [i for i in layer.inputs if i != previous]
-        return others[0] if others else None
+        others = [i for i in layer.inputs if i != self.chain_input(k)]
+        return others[0] if others else layer.inputs[1]
 
 
 def build_group(layers: tuple[Layer, ...], source: str = "<group>") -> FusedGroup:
@@ -295,7 +299,7 @@ def evaluate_fused(group: FusedGroup, accelerator: Accelerator, mapping: FusedMa
         durations.append([max(c, ceil_div(w, bandwidth)) for c, w in zip(compute[k], dram[k], strict=True)])
     dram_words = sum(sum(row) for row in dram)
     latency = max(pipeline_latency(durations, mapping.policy), ceil_div(dram_words, bandwidth))
-    macs = sum(layer.macs for layer in layers)
+    macs = sum(schedule.done_rows(k, schedule.stripes - 1) * macs_per_row(layer) for k, layer in enumerate(layers))
     return FusedCost(
         valid=not violations,
         violations=tuple(violations),

@@ -4,12 +4,19 @@ row of every layer exactly once."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from conftest import DETERMINISTIC, tiny_accelerator
 
 from formulations.fusion import FusedModel
-from mapper.fused_cost import build_group, evaluate_fused
+from mapper.decode_fused import decode_fused
+from mapper.fused_cost import FusedMapping, build_group, evaluate_fused
 from mapper.fused_search import enumerate_fused_mappings
+from mapper.referee.executor import execute
+from mapper.referee.schedule import Box
+from mapper.referee.simulator import ScheduleViolation
+from mapper.referee.verify import verify_fused_result
 from mapper.spec import Layer, ObjectiveWeights
 from mapper.stripes import StripeSchedule, rows_needed
 
@@ -78,3 +85,74 @@ def test_every_row_is_computed_once_and_only_when_needed(name, height):
             for j in range(schedule.stripes):
                 _, needed = rows_needed(consumer, 0, schedule.done_rows(k + 1, j))
                 assert schedule.done_rows(k, j) == max(needed, schedule.done_rows(k, j - 1))
+
+
+# ---------------------------------------------------------------- referee
+
+
+def fused_result(group, accelerator, mapping, weights=None) -> dict:
+    weights = weights or ObjectiveWeights(1, 1, 0)
+    cost = evaluate_fused(group, accelerator, mapping)
+    return {
+        "mapping": mapping.to_dict(),
+        "metrics": cost.metrics(accelerator),
+        "objective": cost.objective(weights),
+        "weights": weights.__dict__,
+    }
+
+
+@pytest.mark.parametrize("name", GROUPS)
+@pytest.mark.parametrize("glb", [90, 400])
+def test_fused_answers_pass_the_referee_functionally(name, glb):
+    group = build_group(GROUPS[name])
+    accelerator = tiny_accelerator(rows=2, cols=3, glb=glb)
+    for weights in WEIGHTS:
+        solution = FusedModel(group, accelerator, weights).solve(DETERMINISTIC)
+        if solution.mapping is None:
+            continue
+        report = verify_fused_result(
+            fused_result(group, accelerator, solution.mapping, weights), group, accelerator, True
+        )
+        assert report.violation is None, report.violation
+        assert {"dram_words", "latency_cycles", "objective", "dram_words_per_layer"} <= {c[0] for c in report.checks}
+
+
+@pytest.mark.parametrize("name", GROUPS)
+def test_sampled_fused_space_passes_the_referee(name):
+    """Every 11th mapping of the whole space, if valid (both policies, all heights,
+    partitions, unrollings, residencies): measured == modelled, outputs exact."""
+    group = build_group(GROUPS[name])
+    accelerator = tiny_accelerator(rows=2, cols=3, glb=400)
+    checked = 0
+    for index, mapping in enumerate(enumerate_fused_mappings(group, accelerator)):
+        if index % 11 or not evaluate_fused(group, accelerator, mapping).valid:
+            continue
+        report = verify_fused_result(fused_result(group, accelerator, mapping), group, accelerator, True)
+        assert report.violation is None, f"{mapping}: {report.violation}"
+        checked += 1
+    assert checked >= 5
+
+
+def broken_fused_schedule():
+    group = build_group((A, B))
+    accelerator = tiny_accelerator(rows=2, cols=3, glb=400)
+    mapping = FusedMapping(2, "time_shared", (3, 3), ((2, 1), (2, 1)), (True, True))
+    return decode_fused(group, accelerator, mapping), accelerator
+
+
+def test_a_halo_row_freed_too_early_is_rejected():
+    schedule, accelerator = broken_fused_schedule()
+    frees = [i for i, op in enumerate(schedule.ops) if op.kind == "free" and op.tensor == "a"]
+    op = schedule.ops[frees[0]]
+    (n, c, (lo, hi), w) = op.box.ranges
+    schedule.ops[frees[0]] = replace(op, box=Box((n, c, (lo, hi + 1), w)))  # one row more than is dead
+    with pytest.raises(ScheduleViolation, match="needs a.*not resident"):
+        execute(schedule, accelerator)
+
+
+def test_a_dropped_input_row_load_is_rejected():
+    schedule, accelerator = broken_fused_schedule()
+    loads = [i for i, op in enumerate(schedule.ops) if op.kind == "load" and op.tensor == "input"]
+    schedule.ops.pop(loads[1])
+    with pytest.raises(ScheduleViolation, match="needs input.*not resident"):
+        execute(schedule, accelerator)

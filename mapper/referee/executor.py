@@ -89,8 +89,10 @@ class FunctionalData:
         for tensor, shape in schedule.tensor_shapes.items():
             if tensor in produced:
                 self.dram[tensor] = np.zeros(shape, dtype=np.int64)
-            else:
+            elif tensor not in schedule.aliases:
                 self.dram[tensor] = rng.integers(-8, 8, size=shape, dtype=np.int64)
+        for alias, source in schedule.aliases.items():
+            self.dram[alias] = self.dram[source]
         if schedule.storage == "grouped":  # layer mode: the stored input is padded, borders are zero
             layer = next(iter(schedule.layers.values()))
             (ph, pw), inp = layer.padding, self.dram["I"]
@@ -128,8 +130,9 @@ class FunctionalData:
         b = layer.bounds
         p0, p1 = op.work_ranges["P"]
         window = pad_fmap(layer, views["I"], p0, p1, rows_needed(layer, p0, p1)[0])
-        shaped = target.reshape(b["N"], b["G"], b["K"], target.shape[2], b["Q"])
+        shaped = target.reshape(b["N"], b["G"], b["K"], target.shape[2], b["Q"]).copy()
         apply_taps(layer, shaped, views.get("W"), grouped(layer, window), (b["R"], b["S"]))
+        target[...] = shaped.reshape(target.shape)
 
 
 def reference_outputs(schedule: Schedule, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -137,6 +137,7 @@ class Schedule:
     storage: str = "grouped"
     ops: list[Op] = field(default_factory=list)
     policy: str | None = None  # fused: the PE policy whose latency formula applies
+    aliases: dict[str, str] = field(default_factory=dict)  # tensor -> DRAM tensor it is a copy of
 
     def add(self, op: Op) -> Op:
         self.ops.append(op)

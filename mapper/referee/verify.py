@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mapper.cost_model import ceil_div, latency_cycles
+from mapper.decode_fused import decode_fused
 from mapper.decode_layer import decode_layer
 from mapper.errors import SpecError
+from mapper.fused_cost import FusedGroup, FusedMapping, build_group, pipeline_latency
 from mapper.loading import load_problem
 from mapper.mapping import Mapping
 from mapper.referee.array_replay import replay_array
@@ -97,6 +99,49 @@ def verify_layer_result(
     return report
 
 
+def verify_fused_result(
+    result: dict, group: FusedGroup, accelerator: Accelerator, functional: bool = False, seed: int = 0
+) -> VerifyReport:
+    """Replay the fused mapping of a fused-mode ``result``; the latency is the
+    pipeline formula applied to the measured per-stage compute and DMA."""
+    report = VerifyReport()
+    if result.get("mapping") is None:
+        report.violation = f"the result has no mapping to verify (status {result.get('status')})"
+        return report
+    mapping = FusedMapping.from_dict(result["mapping"])
+    claimed = result["metrics"]
+    schedule = decode_fused(group, accelerator, mapping)
+    try:
+        measured = execute(schedule, accelerator, seed) if functional else simulate(schedule, accelerator)
+    except ScheduleViolation as err:
+        report.violation = str(err)
+        return report
+    if functional:
+        report.notes.append(f"functional: the outputs of {group.names[-1]} equal the reference (seed {seed})")
+    report.notes.append(f"replayed {measured.ops:,} ops; timeline makespan {measured.makespan:,} cycles")
+    report.check("macs", claimed["macs"], measured.macs)
+    report.check("dram_words", claimed["dram_words"], measured.dram_words)
+    stripes = claimed["stripes"]
+    compute = [[measured.stage_compute[name, j] for j in range(stripes)] for name in group.names]
+    dram = [[measured.stage_dram[name, j] for j in range(stripes)] for name in group.names]
+    report.check("compute_cycles_per_layer", claimed["compute_cycles_per_layer"], [sum(row) for row in compute])
+    report.check("dram_words_per_layer", claimed["dram_words_per_layer"], [sum(row) for row in dram])
+    peak = measured.peak_words.get("GLB", 0)
+    report.check("glb_peak_words <= glb_words", claimed["glb_words"], peak, peak <= claimed["glb_words"])
+    bandwidth = accelerator.levels["DRAM"].bandwidth_words_per_cycle
+    durations = [
+        [max(c, ceil_div(w, bandwidth)) for c, w in zip(crow, wrow, strict=True)]
+        for crow, wrow in zip(compute, dram, strict=True)
+    ]
+    latency = max(pipeline_latency(durations, mapping.policy), ceil_div(measured.dram_words, bandwidth))
+    report.check("latency_cycles", claimed["latency_cycles"], latency)
+    weights = result["weights"]
+    report.check(
+        "objective", result["objective"], weights["latency"] * latency + weights["dram_words"] * measured.dram_words
+    )
+    return report
+
+
 def _problem_path(result: dict, result_path: Path) -> Path:
     path = Path(result["problem_file"])
     if path.is_absolute() or path.exists():
@@ -117,7 +162,9 @@ def verify_result_file(path: Path | str, functional: bool = False) -> VerifyRepo
     for key in ("mode", "problem_file", "metrics", "mapping", "weights", "objective"):
         if key not in result:
             raise SpecError(str(path), key, "missing", "pass a file written by fusesat solve --json")
-    if result["mode"] != "layer":
+    if result["mode"] not in ("layer", "fused"):
         raise SpecError(str(path), "mode", f"verification of mode {result['mode']!r} is not implemented yet")
     problem = load_problem(_problem_path(result, path))
+    if result["mode"] == "fused":
+        return verify_fused_result(result, build_group(problem.layers), problem.accelerator, functional)
     return verify_layer_result(result, problem.layers[0], problem.accelerator, functional)

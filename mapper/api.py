@@ -121,7 +121,11 @@ def solve_fused(problem: Problem, settings: SolverSettings | None = None) -> Sol
         weights=problem.objective.__dict__,
     )
     if cost is None:
-        explanation = explain_fused_infeasible(group, accelerator) if solution.status == "INFEASIBLE" else None
+        explanation = (
+            explain_fused_infeasible(group, accelerator, problem.fusion_policy)
+            if solution.status == "INFEASIBLE"
+            else None
+        )
         return replace(result, explanation=explanation)
     baseline = layer_by_layer(problem, settings)
     details = {"baseline_layer_by_layer": baseline}

@@ -61,9 +61,66 @@ def _metrics_table(result: SolveResult) -> Table:
     return table
 
 
+def _fused_tables(result: SolveResult, console: Console) -> None:
+    mapping, metrics = result.mapping, result.metrics
+    names = result.layer.split("+")
+    policy = mapping["policy"].replace("_", "-")
+    console.print(
+        f"{metrics['stripes']} stripes of {mapping['stripe_rows']} output row(s) of {names[-1]}; PE policy: {policy}"
+    )
+    table = Table(title="Per layer")
+    for column in ("layer", "PE columns", "unrolling rows x cols", "weights", "compute cycles", "DRAM words"):
+        table.add_column(column, justify="right")
+    for k, name in enumerate(names):
+        rows, cols = mapping["spatial"][k]
+        table.add_row(
+            name,
+            str(mapping["columns"][k]),
+            f"{rows} x {cols}",
+            "resident" if mapping["resident"][k] else "streamed per stripe",
+            f"{metrics['compute_cycles_per_layer'][k]:,}",
+            f"{metrics['dram_words_per_layer'][k]:,}",
+        )
+    console.print(table)
+    glb = metrics["glb_breakdown"]
+    alloc = Table(title="GLB allocation (words)")
+    alloc.add_column("buffer")
+    alloc.add_column("words", justify="right")
+    alloc.add_row("weights", f"{glb['weights']:,}")
+    alloc.add_row("input window (+1 stripe prefetch)", f"{glb['input_window']:,}")
+    for name, words in zip(names, glb["intermediate_windows"], strict=False):
+        alloc.add_row(f"halo window of {name}", f"{words:,}")
+    alloc.add_row("add operands from DRAM", f"{glb['operand_windows']:,}")
+    alloc.add_row("output stripes (double-buffered)", f"{glb['output_buffer']:,}")
+    alloc.add_row("total", f"{metrics['glb_words']:,}")
+    console.print(alloc)
+    baseline = result.details.get("baseline_layer_by_layer", {})
+    if baseline.get("feasible"):
+        compare = Table(title="Fused vs layer-by-layer (each layer optimal alone)")
+        for column in ("", "latency (cycles)", "DRAM words", "objective"):
+            compare.add_column(column, justify="right")
+        compare.add_row(
+            "fused", f"{metrics['latency_cycles']:,}", f"{metrics['dram_words']:,}", f"{result.objective:,}"
+        )
+        compare.add_row(
+            "layer-by-layer",
+            f"{baseline['latency_cycles']:,}",
+            f"{baseline['dram_words']:,}",
+            f"{baseline['objective']:,}",
+        )
+        cut = result.details["reduction"]
+        compare.add_row(
+            "reduction", f"{cut['latency_cycles']:.1%}", f"{cut['dram_words']:.1%}", f"{cut['objective']:.1%}"
+        )
+        console.print(compare)
+
+
 def render_result(result: SolveResult, console: Console, bounds: dict[str, int] | None = None) -> None:
-    console.print(f"[bold]{result.problem}[/bold]: layer {result.layer} on {result.accelerator} ({result.mode} mode)")
-    if result.mapping:
+    what = "group" if result.mode == "fused" else "layer"
+    console.print(f"[bold]{result.problem}[/bold]: {what} {result.layer} on {result.accelerator} ({result.mode} mode)")
+    if result.mapping and result.mode == "fused":
+        _fused_tables(result, console)
+    elif result.mapping:
         console.print(_loop_nest_table(result.mapping, bounds))
         for line in _order_lines(result.mapping):
             console.print(line)

@@ -45,20 +45,32 @@ def explain_infeasible(layer: Layer, accelerator: Accelerator) -> str:
     return f"no mapping of {layer.name} satisfies the buffer and PE-array constraints together"
 
 
-def explain_fused_infeasible(group, accelerator) -> str:
-    """The smallest GLB any stripe height, policy and weight residency needs."""
-    capacity = accelerator.levels["GLB"].capacity_words_total
+def smallest_fused_glb(group, policies=POLICIES) -> tuple[int, int, str]:
+    """(GLB words, stripe height, policy) of the fused mapping needing the least
+    GLB, over every stripe height, the given policies and weight residency."""
     residencies = [(True, False) if weight_words(layer) else (True,) for layer in group.layers]
     best = None
     for height in range(1, group.layers[-1].bounds["P"] + 1):
         schedule = StripeSchedule(group.layers, height)
-        for policy in POLICIES:
+        for policy in policies:
             for resident in itertools.product(*residencies):
                 words = glb_budget(group, schedule, policy, resident).total
                 if best is None or words < best[0]:
                     best = (words, height, policy)
-    words, height, policy = best
+    return best
+
+
+def explain_fused_infeasible(group, accelerator, policy: str | None = None) -> str:
+    """Name the binding constraint: PE columns for a pinned partition, else the
+    GLB shortfall of the smallest legal stripe."""
     names = "+".join(group.names)
+    if policy == "partitioned" and len(group.layers) > accelerator.pe_cols:
+        return (
+            f"partitioning the PE array gives each of the {len(group.layers)} layers of {names} at least one "
+            f"column, but the array has {accelerator.pe_cols}: use time_shared or fuse fewer layers"
+        )
+    capacity = accelerator.levels["GLB"].capacity_words_total
+    words, height, policy = smallest_fused_glb(group, (policy,) if policy else POLICIES)
     if words > capacity:
         return (
             f"the smallest legal stripe of {names} ({height} output rows, {policy.replace('_', '-')}) needs "

@@ -236,6 +236,7 @@ class FusedCost:
     compute: tuple[tuple[int, ...], ...]  # [layer][stripe] compute cycles
     dram: tuple[tuple[int, ...], ...]  # [layer][stripe] DRAM words
     dram_words: int
+    dram_weight_words: int
     glb: GlbBudget
     latency_cycles: int
     macs: int
@@ -249,6 +250,8 @@ class FusedCost:
             "latency_cycles": self.latency_cycles,
             "dram_words": self.dram_words,
             "dram_bytes": self.dram_words * accelerator.word_bits // 8,
+            "dram_weight_words": self.dram_weight_words,
+            "dram_feature_map_words": self.dram_words - self.dram_weight_words,
             "stripes": self.stripes,
             "glb_words": self.glb.total,
             "glb_breakdown": {
@@ -307,6 +310,9 @@ def evaluate_fused(group: FusedGroup, accelerator: Accelerator, mapping: FusedMa
         compute=tuple(compute),
         dram=tuple(dram),
         dram_words=dram_words,
+        dram_weight_words=sum(
+            weight_words(layer) * (1 if mapping.resident[k] else schedule.stripes) for k, layer in enumerate(layers)
+        ),
         glb=glb,
         latency_cycles=latency,
         macs=macs,

@@ -1,0 +1,103 @@
+"""Benchmark: every chain of 2, 3 and 4 consecutive fusable layers of ResNet-18
+and VGG16, fused on the Eyeriss-like preset and on the 16x16 array.
+
+For each group: status (OPTIMAL, or INFEASIBLE with its reason), CP-SAT wall
+time to the proof (2 workers, 60 s limit), gap at the limit, and the fused vs
+layer-by-layer reductions. Writes docs/results/benchmark_fused.json.
+
+    python scripts/benchmark_fused.py [--time-limit 60] [--sizes 2 3 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+from mapper.api import solve_fused
+from mapper.errors import SpecError
+from mapper.fused_cost import build_group
+from mapper.loading import library_root, load_accelerator, load_network
+from mapper.spec import ObjectiveWeights, Problem, SolverSettings
+
+
+def chains(network, size: int):
+    names = list(network.layers)
+    for start in range(len(names) - size + 1):
+        window = tuple(network.layers[n] for n in names[start : start + size])
+        try:
+            build_group(window)
+        except SpecError:
+            continue
+        yield [layer.name for layer in window]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--time-limit", type=float, default=60.0)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2, 3, 4])
+    parser.add_argument("--out", default="docs/results/benchmark_fused.json")
+    args = parser.parse_args()
+    settings = SolverSettings(time_limit_s=args.time_limit, workers=2, seed=0)
+    rows = []
+    for accelerator_name in ("eyeriss_like", "array16x16"):
+        accelerator = load_accelerator(library_root() / "accelerators" / f"{accelerator_name}.yaml")
+        for network_name in ("resnet18", "vgg16"):
+            network = load_network(library_root() / "networks" / f"{network_name}.yaml")
+            for size in args.sizes:
+                for names in chains(network, size):
+                    problem = Problem(
+                        f"{network_name}:{'+'.join(names)}",
+                        "fused",
+                        network,
+                        tuple(names),
+                        accelerator,
+                        ObjectiveWeights(1, 1, 0),
+                        settings,
+                    )
+                    result = solve_fused(problem)
+                    row = {
+                        "accelerator": accelerator_name,
+                        "network": network_name,
+                        "size": size,
+                        "layers": names,
+                        "status": result.status,
+                        "proven": result.proven_optimal or result.status == "INFEASIBLE",
+                        "wall_s": result.solver.wall_time_s,
+                        "gap": result.gap,
+                        "dram_reduction": result.details.get("reduction", {}).get("dram_words"),
+                        "latency_reduction": result.details.get("reduction", {}).get("latency_cycles"),
+                        "explanation": result.explanation,
+                    }
+                    rows.append(row)
+                    print(f"{accelerator_name} {'+'.join(names)}: {row['status']} {row['wall_s']:.2f}s", flush=True)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps({"time_limit_s": args.time_limit, "rows": rows}, indent=2))
+    print(
+        "\n| accelerator | network | layers | groups | optimal | infeasible | other | median s | max s | best DRAM cut |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for accelerator_name in ("eyeriss_like", "array16x16"):
+        for network_name in ("resnet18", "vgg16"):
+            for size in args.sizes:
+                picked = [
+                    r
+                    for r in rows
+                    if (r["accelerator"], r["network"], r["size"]) == (accelerator_name, network_name, size)
+                ]
+                if not picked:
+                    continue
+                times = [r["wall_s"] for r in picked]
+                optimal = sum(r["status"] == "OPTIMAL" for r in picked)
+                infeasible = sum(r["status"] == "INFEASIBLE" for r in picked)
+                cuts = [r["dram_reduction"] for r in picked if r["dram_reduction"] is not None]
+                best = f"{max(cuts):.1%}" if cuts else "-"
+                print(
+                    f"| {accelerator_name} | {network_name} | {size} | {len(picked)} | {optimal} | {infeasible} | "
+                    f"{len(picked) - optimal - infeasible} | {statistics.median(times):.2f} | {max(times):.2f} | {best} |"
+                )
+
+
+if __name__ == "__main__":
+    main()

@@ -21,12 +21,13 @@ from mapper.fused_cost import (
     glb_budget,
     macs_per_row,
     spatial_options,
+    stage_dependencies,
     stage_dram_words,
     weight_words,
 )
 from mapper.result import SolverFacts
 from mapper.spec import Accelerator, ObjectiveWeights, SolverSettings
-from mapper.stripes import StripeSchedule
+from mapper.stripes import StripeSchedule, group_consumers
 
 
 @dataclass
@@ -49,6 +50,7 @@ class FusedModel:
     ):
         self.group, self.accelerator, self.weights = group, accelerator, weights
         self.layers = group.layers
+        self.consumers = group_consumers(group.layers)
         self.model = cp_model.CpModel()
         out_rows = self.layers[-1].bounds["P"]
         self.heights = heights or tuple(range(1, out_rows + 1))
@@ -161,8 +163,9 @@ class FusedModel:
     def add_latency(self) -> None:
         """For the chosen h: d[k][j] >= rows_k(j) * row_cycles[k] and
         d[k][j] * bw >= DRAM words of the stage (ceil). Time-shared: latency >=
-        sum d. Partitioned: F[k][j] >= F[k-1][j], F[k][j-1], F[k+1][j-2] plus
-        d[k][j]; latency >= F[n-1][S-1]. Always latency * bw >= dram_words."""
+        sum d. Partitioned: F[k][j] >= F[dep] + d[k][j] for every stage it
+        depends on (stage_dependencies); latency >= F[n-1][S-1]. Always
+        latency * bw >= dram_words."""
         m = self.model
         bw = self.accelerator.levels["DRAM"].bandwidth_words_per_cycle
         self.latency = m.new_int_var(0, self.horizon, "latency")
@@ -190,12 +193,9 @@ class FusedModel:
             for j in range(schedule.stripes):
                 for k in range(n):
                     d = durations[k][j]
-                    predecessors = [finish[k - 1][j]] if k else []
-                    predecessors += [finish[k][j - 1]] if j else []
-                    predecessors += [finish[k + 1][j - 2]] if k + 1 < n and j >= 2 else []
                     m.add(finish[k][j] >= d)
-                    for p in predecessors:
-                        m.add(finish[k][j] >= p + d)
+                    for p, q in stage_dependencies(self.consumers, k, j):
+                        m.add(finish[k][j] >= finish[p][q] + d)
             m.add(self.latency >= finish[n - 1][schedule.stripes - 1]).only_enforce_if([chosen, self.partitioned])
 
     def set_objective(self) -> None:

@@ -22,10 +22,10 @@ from collections import defaultdict
 from math import prod
 
 from mapper.cost_model import ceil_div
-from mapper.fused_cost import FusedGroup, FusedMapping, macs_per_row, weight_words
+from mapper.fused_cost import FusedGroup, FusedMapping, macs_per_row, stage_dependencies, weight_words
 from mapper.referee.schedule import Box, Op, Schedule
 from mapper.spec import DIMS, Accelerator
-from mapper.stripes import StripeSchedule
+from mapper.stripes import StripeSchedule, group_consumers
 
 
 def fused_schedule_frame(group: FusedGroup) -> Schedule:
@@ -42,6 +42,9 @@ def fused_schedule_frame(group: FusedGroup) -> Schedule:
         if weight_words(layer):
             role["W"] = f"{layer.name}.W"
             shapes[role["W"]] = (b["G"], b["K"], b["C"], b["R"], b["S"])
+        residual = group.residual_input(k)
+        if residual and not group.dram_operand(k):
+            role["I2"] = residual  # produced inside the group: read on chip
         operand = group.dram_operand(k)
         if operand:
             name = operand
@@ -76,6 +79,7 @@ class _Decoder:
         self.blocks = defaultdict(list)  # tensor -> [[start, end, alloc box]] resident row blocks
         self.released = defaultdict(int)  # tensor -> rows below this are freed
         self.stream_frees: list[int] = []  # time-shared: free times of the streamed-weight blocks
+        self.consumers = group_consumers(group.layers)
 
     def op(self, *args, **kwargs) -> Op:
         return self.schedule.add(Op(*args, **kwargs))
@@ -143,17 +147,15 @@ class _Decoder:
                     source = self.group.chain_input(0)
                     lo, hi = stripes.done_rows(-1, j - 1), stripes.done_rows(-1, j)
                     ready = max(ready, self.load_rows(source, lo, hi, earliest, stage))
-                operand = self.schedule.roles[layer.name].get("I2")
+                operand = self.schedule.roles[layer.name].get("I2") if self.group.dram_operand(k) else None
                 rows = stripes.computed_rows(k, j)
                 lo, hi = stripes.done_rows(k, j - 1), stripes.done_rows(k, j)
                 if operand and rows:
                     earliest = self.finish[k, j - 2] if j >= 2 else 0
                     ready = max(ready, self.load_rows(operand, lo, hi, earliest, stage))
-                start = max(ready, self.finish[k - 1, j] if k else 0, self.finish[k, j - 1] if j else 0)
-                if self.mapping.policy == "partitioned":
-                    start = max(start, self.finish[k + 1, j - 2] if k + 1 < n and j >= 2 else 0, pe_free[k])
-                else:
-                    start = max(start, pe_free["all"])
+                waits = [self.finish[dep] for dep in stage_dependencies(self.consumers, k, j)]
+                start = max([ready, *waits])
+                start = max(start, pe_free[k] if self.mapping.policy == "partitioned" else pe_free["all"])
                 if k == n - 1 and len(last_output_frees) >= 2:
                     start = max(start, last_output_frees[-2])
                 end = start
@@ -173,12 +175,14 @@ class _Decoder:
                 if weight_box != -1 and not self.mapping.resident[k]:
                     self.op("free", end, end, tensor=f"{layer.name}.W", box=weight_box)
                     self.stream_frees.append(end)
-                # rows of the tensor this layer reads that no later stripe needs
-                upto = stripes.first_needed(k - 1, j + 1) if j + 1 < stripes.stripes else None
-                source = self.group.chain_input(k)
-                self.release_rows(source, upto if upto is not None else 1 << 60, end)
                 if operand and rows:
                     self.release_rows(operand, hi, end)
+            # rows of every on-chip tensor that no consumer reads from stripe j + 1 on
+            for t in range(-1, n - 1):
+                upto = stripes.first_needed(t, j + 1) if j + 1 < stripes.stripes else 1 << 60
+                done = max(self.finish[c, j] for c in stripes.consumers[t])
+                tensor = self.group.chain_input(0) if t < 0 else layers[t].name
+                self.release_rows(tensor, upto, done)
         finish_all = max(self.finish.values(), default=0)
         for k, layer in enumerate(layers):
             if weight_words(layer) and self.mapping.resident[k]:

@@ -22,7 +22,7 @@ from mapper.cost_model import ceil_div
 from mapper.errors import SpecError
 from mapper.mapping import divisors
 from mapper.spec import Accelerator, Layer, ObjectiveWeights
-from mapper.stripes import StripeSchedule
+from mapper.stripes import StripeSchedule, group_consumers
 
 POLICIES = ("partitioned", "time_shared")
 FUSABLE_KINDS = ("conv", "depthwise", "maxpool", "avgpool", "add")
@@ -44,13 +44,19 @@ class FusedGroup:
         """The tensor layer k reads along the chain (the group input for k = 0)."""
         return self.layers[k - 1].name if k else self.layers[0].inputs[0]
 
-    def dram_operand(self, k: int) -> str | None:
-        """The second operand of an add, read from DRAM (produced outside the group)."""
+    def residual_input(self, k: int) -> str | None:
+        """The second operand of an add (None for other layers)."""
         layer = self.layers[k]
         if layer.kind != "add":
             return None
         others = [i for i in layer.inputs if i != self.chain_input(k)]
         return others[0] if others else layer.inputs[1]
+
+    def dram_operand(self, k: int) -> str | None:
+        """The second operand of an add when it is produced outside the group
+        (read from DRAM); None when the group computes it (kept on chip)."""
+        operand = self.residual_input(k)
+        return operand if operand is not None and operand not in self.names[:k] else None
 
 
 def build_group(layers: tuple[Layer, ...], source: str = "<group>") -> FusedGroup:
@@ -70,15 +76,6 @@ def build_group(layers: tuple[Layer, ...], source: str = "<group>") -> FusedGrou
                 f"{layer.name} does not read {layers[k - 1].name}",
                 "list consecutive layers of one chain",
             )
-        if layer.kind == "add":
-            inside = [i for i in layer.inputs if i in {lay.name for lay in layers[:k]}]
-            if len(inside) > 1 or (inside and k and inside[0] != layers[k - 1].name):
-                raise SpecError(
-                    source,
-                    f"layers[{k}]",
-                    "an add whose residual operand is produced inside the group is not supported yet",
-                    "start the group at the residual's source",
-                )
     return FusedGroup(tuple(layers))
 
 
@@ -208,22 +205,31 @@ def stage_dram_words(group: FusedGroup, schedule: StripeSchedule, k: int, j: int
     return words
 
 
-def pipeline_latency(durations: list[list[int]], policy: str) -> int:
+def stage_dependencies(consumers: list[list[int]], k: int, j: int) -> list[tuple[int, int]]:
+    """Stages (layer, stripe) that stage (k, j) waits for when partitioned: its
+    in-group producers in stripe j (data), itself in stripe j - 1 (its PEs), and
+    every consumer of its output in stripe j - 2 (a producer runs at most one
+    stripe ahead of the windows its consumers read)."""
+    producers = [p for p in range(len(consumers)) if k in consumers[p]]
+    deps = [(p, j) for p in producers]
+    if j >= 1:
+        deps.append((k, j - 1))
+    if j >= 2:
+        deps += [(c, j - 2) for c in consumers[k]]
+    return deps
+
+
+def pipeline_latency(durations: list[list[int]], policy: str, consumers: list[list[int]]) -> int:
     """durations[k][j]: layer k's stage in stripe j. Time-shared: the stages run
-    one after another. Partitioned: F[k][j] = max(F[k-1][j], F[k][j-1],
-    F[k+1][j-2]) + d[k][j] (a producer runs at most one stripe ahead of its
-    consumer's window), latency = F[n-1][S-1]."""
+    one after another. Partitioned: F[k][j] = max over stage_dependencies of F,
+    plus d[k][j]; latency = F[n-1][S-1]."""
     if policy == "time_shared":
         return sum(sum(row) for row in durations)
     n, stripes = len(durations), len(durations[0])
     finish = [[0] * stripes for _ in range(n)]
     for j in range(stripes):
         for k in range(n):
-            ready = max(
-                finish[k - 1][j] if k else 0,
-                finish[k][j - 1] if j else 0,
-                finish[k + 1][j - 2] if k + 1 < n and j >= 2 else 0,
-            )
+            ready = max((finish[p][q] for p, q in stage_dependencies(consumers, k, j)), default=0)
             finish[k][j] = ready + durations[k][j]
     return finish[n - 1][stripes - 1]
 
@@ -301,7 +307,7 @@ def evaluate_fused(group: FusedGroup, accelerator: Accelerator, mapping: FusedMa
         )
         durations.append([max(c, ceil_div(w, bandwidth)) for c, w in zip(compute[k], dram[k], strict=True)])
     dram_words = sum(sum(row) for row in dram)
-    latency = max(pipeline_latency(durations, mapping.policy), ceil_div(dram_words, bandwidth))
+    latency = max(pipeline_latency(durations, mapping.policy, group_consumers(layers)), ceil_div(dram_words, bandwidth))
     macs = sum(schedule.done_rows(k, schedule.stripes - 1) * macs_per_row(layer) for k, layer in enumerate(layers))
     return FusedCost(
         valid=not violations,

@@ -31,10 +31,28 @@ def rows_needed(layer: Layer, out_lo: int, out_hi: int) -> tuple[int, int]:
     return (lo, max(lo, hi))
 
 
+def group_consumers(layers: tuple[Layer, ...]) -> list[list[int]]:
+    """consumers[k]: indices of the layers of the group that read layer k's
+    output (along the chain or as an add's residual operand)."""
+    index = {layer.name: k for k, layer in enumerate(layers)}
+    consumers = [[] for _ in layers]
+    for c, layer in enumerate(layers):
+        for name in layer.inputs:
+            if name in index and c not in consumers[index[name]]:
+                consumers[index[name]].append(c)
+    return consumers
+
+
 @dataclass(frozen=True)
 class StripeSchedule:
     layers: tuple[Layer, ...]
     height: int
+
+    @cached_property
+    def consumers(self) -> list[list[int]]:
+        """In-group consumers of each layer's output; the group input (index -1,
+        stored last) is read by the first layer."""
+        return group_consumers(self.layers) + [[0]]
 
     @cached_property
     def stripes(self) -> int:
@@ -48,10 +66,9 @@ class StripeSchedule:
         table = [[0] * self.stripes for _ in range(n + 1)]  # table[k + 1] is layer k
         for j in range(self.stripes):
             table[n][j] = min(out_rows, (j + 1) * self.height)
-            for k in range(n - 1, -1, -1):
-                _, hi = rows_needed(self.layers[k], 0, table[k + 1][j])
-                previous = table[k][j - 1] if j else 0
-                table[k][j] = max(previous, hi)
+            for k in range(n - 2, -2, -1):
+                needed = max(rows_needed(self.layers[c], 0, table[c + 1][j])[1] for c in self.consumers[k])
+                table[k + 1][j] = max(table[k + 1][j - 1] if j else 0, needed)
         return table
 
     def done_rows(self, k: int, j: int) -> int:
@@ -65,14 +82,14 @@ class StripeSchedule:
         return self.done_rows(k, j) - self.done_rows(k, j - 1)
 
     def first_needed(self, k: int, j: int) -> int:
-        """First row of layer k's output (k = -1: group input) that layer k+1
-        reads in stripe j or later."""
-        consumer = self.layers[k + 1]
-        start = self.done_rows(k + 1, j - 1)
-        if start >= consumer.bounds["P"]:
-            return self.done_rows(k, self.stripes - 1)
-        lo, _ = rows_needed(consumer, start, consumer.bounds["P"])
-        return lo
+        """First row of layer k's output (k = -1: group input) that some
+        in-group consumer reads in stripe j or later."""
+        firsts = []
+        for c in self.consumers[k]:
+            consumer, start = self.layers[c], self.done_rows(c, j - 1)
+            if start < consumer.bounds["P"]:
+                firsts.append(rows_needed(consumer, start, consumer.bounds["P"])[0])
+        return min(firsts, default=self.done_rows(k, self.stripes - 1))
 
     def window_rows(self, k: int, lookahead: int) -> int:
         """Most rows of layer k's output (k = -1: group input) resident at once

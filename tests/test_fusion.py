@@ -37,11 +37,17 @@ C = fmap_layer("c", ["b"], 2, 2, 3, kind="maxpool", kernel=2, pad=0)
 D = fmap_layer("d", ["a"], 2, 2, 6, kind="depthwise", dilation=2, pad=2)
 ADD = fmap_layer("e", ["d", "input"], 2, 2, 6, kind="add", kernel=1, pad=0)
 
+X = fmap_layer("x", ["input"], 2, 2, 6)
+Y = fmap_layer("y", ["x"], 2, 2, 6)
+Z = fmap_layer("z", ["y"], 2, 2, 6, kernel=2, pad=0, stride=1)
+BLOCK_SUM = fmap_layer("s", ["y", "x"], 2, 2, 6, kind="add", kernel=1, pad=0)
+
 GROUPS = {
     "conv": (A,),
     "conv+strided conv": (A, B),
     "conv+conv+pool": (A, B, C),
     "conv+dilated depthwise+residual add": (A, D, ADD),
+    "residual produced inside the group": (X, Y, BLOCK_SUM),
 }
 WEIGHTS = [ObjectiveWeights(1, 1, 0), ObjectiveWeights(1, 0, 0), ObjectiveWeights(0, 1, 0)]
 
@@ -131,6 +137,23 @@ def test_sampled_fused_space_passes_the_referee(name):
         assert report.violation is None, f"{mapping}: {report.violation}"
         checked += 1
     assert checked >= 5
+
+
+def test_whole_residual_block_inside_a_group_passes_the_referee():
+    """x -> conv -> conv(2x2) -> ... with the skip kept on chip: every mapping of a
+    sample (the skip window spans the whole inner path) replays exactly."""
+    inner = fmap_layer("z2", ["y"], 2, 2, 6)
+    block = build_group((X, Y, inner, fmap_layer("s2", ["z2", "x"], 2, 2, 6, kind="add", kernel=1, pad=0)))
+    accelerator = tiny_accelerator(rows=2, cols=4, glb=600)
+    checked = 0
+    for index, mapping in enumerate(enumerate_fused_mappings(block, accelerator)):
+        if index % 97 or not evaluate_fused(block, accelerator, mapping).valid:
+            continue
+        report = verify_fused_result(fused_result(block, accelerator, mapping), block, accelerator, True)
+        assert report.violation is None, f"{mapping}: {report.violation}"
+        checked += 1
+    assert checked >= 20
+    assert block.dram_operand(3) is None  # the skip never goes to DRAM
 
 
 def broken_fused_schedule():

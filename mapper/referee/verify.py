@@ -22,6 +22,7 @@ from mapper.referee.array_replay import replay_array
 from mapper.referee.executor import execute
 from mapper.referee.simulator import ScheduleViolation, simulate
 from mapper.spec import Accelerator, Layer
+from mapper.stripes import group_consumers
 
 
 @dataclass
@@ -133,7 +134,8 @@ def verify_fused_result(
         [max(c, ceil_div(w, bandwidth)) for c, w in zip(crow, wrow, strict=True)]
         for crow, wrow in zip(compute, dram, strict=True)
     ]
-    latency = max(pipeline_latency(durations, mapping.policy), ceil_div(measured.dram_words, bandwidth))
+    consumers = group_consumers(group.layers)
+    latency = max(pipeline_latency(durations, mapping.policy, consumers), ceil_div(measured.dram_words, bandwidth))
     report.check("latency_cycles", claimed["latency_cycles"], latency)
     weights = result["weights"]
     report.check(

@@ -46,6 +46,11 @@ class Allocation:
     busy_until: int = 0
     dirty: bool = False
     values: np.ndarray | None = None
+    uses: list[tuple[Box, int]] = field(default_factory=list)  # (region read or written, until)
+
+    def in_use(self, box: Box, at: int) -> int:
+        """The latest end of a compute still using part of ``box`` after ``at`` (0 if none)."""
+        return max((end for region, end in self.uses if end > at and _overlap(region, box)), default=0)
 
 
 @dataclass
@@ -183,9 +188,11 @@ class Simulator:
         if out.ready > op.start:
             raise self._fail(op, f"writes {out_tensor}{out_region}, which arrives only at {out.ready}")
         for _, parts in inputs.values():
-            for alloc, _ in parts:
+            for alloc, common in parts:
                 alloc.busy_until = max(alloc.busy_until, op.end)
+                alloc.uses.append((common, op.end))
         out.busy_until = max(out.busy_until, op.end)
+        out.uses.append((out_region, op.end))
         out.dirty = out.produced = True
         out.ready = max(out.ready, op.end)
         self.measured.macs += op.work.words
@@ -238,8 +245,9 @@ class Simulator:
                         break
         if alloc is None:
             raise self._fail(op, "frees a tile that is not allocated")
-        if alloc.busy_until > op.start:
-            raise self._fail(op, f"frees a tile in use until {alloc.busy_until}")
+        busy = alloc.in_use(op.box, op.start)
+        if busy:
+            raise self._fail(op, f"frees a tile in use until {busy}")
         if alloc.dirty and op.tensor in self.schedule.dram_outputs:
             raise self._fail(op, "discards output values that were never stored")
         self.occupancy[op.buffer][op.tensor] -= op.box.words

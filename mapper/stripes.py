@@ -20,15 +20,22 @@ from functools import cached_property
 from mapper.spec import Layer
 
 
-def rows_needed(layer: Layer, out_lo: int, out_hi: int) -> tuple[int, int]:
-    """Input rows [lo, hi) that output rows [out_lo, out_hi) of ``layer`` read,
-    clipped to the real input (padding rows are virtual)."""
+def span_needed(layer: Layer, axis: int, out_lo: int, out_hi: int) -> tuple[int, int]:
+    """Input rows (axis 0) or cols (axis 1) [lo, hi) that outputs [out_lo,
+    out_hi) of ``layer`` read, clipped to the real input (padding is virtual)."""
     if out_hi <= out_lo:
         return (0, 0)
-    stride, dilation, pad = layer.stride[0], layer.dilation[0], layer.padding[0]
+    stride, dilation, pad = layer.stride[axis], layer.dilation[axis], layer.padding[axis]
+    kernel = layer.bounds["R" if axis == 0 else "S"]
+    size = layer.in_rows if axis == 0 else (layer.input_hw[1] if layer.input_hw else layer.bounds["Q"])
     lo = max(0, out_lo * stride - pad)
-    hi = min(layer.in_rows, (out_hi - 1) * stride - pad + (layer.bounds["R"] - 1) * dilation + 1)
+    hi = min(size, (out_hi - 1) * stride - pad + (kernel - 1) * dilation + 1)
     return (lo, max(lo, hi))
+
+
+def rows_needed(layer: Layer, out_lo: int, out_hi: int) -> tuple[int, int]:
+    """Input rows [lo, hi) that output rows [out_lo, out_hi) of ``layer`` read."""
+    return span_needed(layer, 0, out_lo, out_hi)
 
 
 def group_consumers(layers: tuple[Layer, ...]) -> list[list[int]]:

@@ -15,7 +15,7 @@ import numpy as np
 from mapper.referee.schedule import Box, Op, Schedule
 from mapper.referee.simulator import Allocation, Measurement, ScheduleViolation, simulate
 from mapper.spec import Accelerator, Layer
-from mapper.stripes import rows_needed
+from mapper.stripes import span_needed
 
 MAX_IDENTITY = np.iinfo(np.int64).min
 
@@ -36,24 +36,27 @@ def reference_output(layer: Layer, weights: np.ndarray | None, padded: np.ndarra
     return windows.sum(axis=(5, 6))
 
 
-def grouped(layer: Layer, fmap: np.ndarray) -> np.ndarray:
+def grouped(fmap: np.ndarray, groups: int) -> np.ndarray:
     """[N, G*C, H, W] -> [N, G, C, H, W]."""
-    n, _, h, w = fmap.shape
-    return fmap.reshape(n, layer.bounds["G"], layer.bounds["C"], h, w)
+    n, channels, h, w = fmap.shape
+    return fmap.reshape(n, groups, channels // groups, h, w)
 
 
-def pad_fmap(layer: Layer, rows: np.ndarray, out_lo: int, out_hi: int, first_row: int) -> np.ndarray:
-    """The zero-padded input window that output rows [out_lo, out_hi) read,
-    filled with the real rows ``rows`` (whose first row is input row
-    ``first_row``). Local row 0 is padded row out_lo * stride."""
+def pad_fmap(
+    layer: Layer, values: np.ndarray, rows: tuple[int, int], first_row: int, cols: tuple[int, int], first_col: int
+) -> np.ndarray:
+    """The zero-padded input window that outputs rows x cols read, filled with
+    the real data ``values`` (whose first row / col are input row ``first_row``,
+    col ``first_col``). Local (0, 0) is padded (rows[0] * stride, cols[0] * stride)."""
     (ph, pw), b = layer.padding, layer.bounds
-    span_rows = layer.input_extent(out_hi - out_lo, b["R"], 0)
-    span_cols = layer.input_extent(b["Q"], b["S"], 1)
-    window = np.zeros(rows.shape[:2] + (span_rows, span_cols), dtype=np.int64)
-    offset = first_row + ph - out_lo * layer.stride[0]
-    count = min(rows.shape[2], span_rows - offset)
-    usable = min(rows.shape[3], span_cols - pw)
-    window[:, :, offset : offset + count, pw : pw + usable] = rows[:, :, :count, :usable]
+    span_rows = layer.input_extent(rows[1] - rows[0], b["R"], 0)
+    span_cols = layer.input_extent(cols[1] - cols[0], b["S"], 1)
+    window = np.zeros(values.shape[:2] + (span_rows, span_cols), dtype=np.int64)
+    row_at = first_row + ph - rows[0] * layer.stride[0]
+    col_at = first_col + pw - cols[0] * layer.stride[1]
+    count_r = min(values.shape[2], span_rows - row_at)
+    count_c = min(values.shape[3], span_cols - col_at)
+    window[:, :, row_at : row_at + count_r, col_at : col_at + count_c] = values[:, :, :count_r, :count_c]
     return window
 
 
@@ -127,11 +130,14 @@ class FunctionalData:
         if layer.kind == "add":
             target += views["I"] + views["I2"]
             return
-        b = layer.bounds
-        p0, p1 = op.work_ranges["P"]
-        window = pad_fmap(layer, views["I"], p0, p1, rows_needed(layer, p0, p1)[0])
-        shaped = target.reshape(b["N"], b["G"], b["K"], target.shape[2], b["Q"]).copy()
-        apply_taps(layer, shaped, views.get("W"), grouped(layer, window), (b["R"], b["S"]))
+        b, work = layer.bounds, op.work_ranges
+        groups = work["G"][1] - work["G"][0]
+        rows, cols = work["P"], work["Q"]
+        window = pad_fmap(
+            layer, views["I"], rows, span_needed(layer, 0, *rows)[0], cols, span_needed(layer, 1, *cols)[0]
+        )
+        shaped = grouped(target, groups).copy()
+        apply_taps(layer, shaped, views.get("W"), grouped(window, groups), (b["R"], b["S"]))
         target[...] = shaped.reshape(target.shape)
 
 
@@ -146,8 +152,9 @@ def reference_outputs(schedule: Schedule, inputs: dict[str, np.ndarray]) -> dict
         if layer.kind == "add":
             values[roles["O"]] = values[roles["I"]] + values[roles["I2"]]
             continue
-        padded = pad_fmap(layer, values[roles["I"]], 0, layer.bounds["P"], 0)
-        out = reference_output(layer, values.get(roles.get("W")), grouped(layer, padded))
+        b = layer.bounds
+        padded = pad_fmap(layer, values[roles["I"]], (0, b["P"]), 0, (0, b["Q"]), 0)
+        out = reference_output(layer, values.get(roles.get("W")), grouped(padded, b["G"]))
         values[roles["O"]] = out.reshape(out.shape[0], -1, out.shape[3], out.shape[4])
     return values
 

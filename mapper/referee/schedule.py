@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from math import prod
 
 from mapper.spec import DIMS, RELEVANT_DIMS, Layer
-from mapper.stripes import rows_needed
+from mapper.stripes import span_needed
 
 TENSOR_AXES: dict[str, tuple[str, ...]] = {
     "W": ("G", "K", "C", "R", "S"),
@@ -108,19 +108,32 @@ class Op:
         return dict(zip(DIMS, self.work.ranges, strict=True))
 
 
-def fmap_region(layer: Layer, role: str, work: dict[str, Range]) -> Box:
-    """Operand regions in feature-map storage (fused groups): feature maps are
-    [N, channels, rows, cols], unpadded (padding is virtual); a work box covers
-    output rows work["P"] and everything else whole."""
+def channel_range(layer: Layer, work: dict[str, Range], side: str) -> Range:
+    """Feature-map channels an output (side "O") or input (side "I") box spans:
+    conv: K (outputs) or C (inputs) with one group, or whole groups;
+    depthwise, pooling, add: the G range (K = C = 1)."""
     b = layer.bounds
+    if b["K"] == 1 and b["C"] == 1:
+        return work["G"]
+    (g0, g1), inner = work["G"], work["K" if side == "O" else "C"]
+    per_group = b["K"] if side == "O" else b["C"]
+    if g1 - g0 > 1 and inner != (0, per_group):
+        raise ValueError(f"{layer.name}: a tile spanning several groups must cover whole groups")
+    return (g0 * per_group + inner[0], (g1 - 1) * per_group + inner[1])
+
+
+def fmap_region(layer: Layer, role: str, work: dict[str, Range]) -> Box:
+    """Operand regions in feature-map storage (fused groups, task graphs):
+    feature maps are [N, channels, rows, cols], unpadded (padding is virtual)."""
     if role == "W":
         return Box(tuple(work[d] for d in TENSOR_AXES["W"]))
     if role == "O":
-        return Box(((0, b["N"]), (0, layer.out_channels), work["P"], (0, b["Q"])))
-    cols = layer.input_hw[1]
-    if role == "I2":  # the add's second operand: the same rows as the output
-        return Box(((0, b["N"]), (0, layer.in_channels), work["P"], (0, cols)))
-    return Box(((0, b["N"]), (0, layer.in_channels), rows_needed(layer, *work["P"]), (0, cols)))
+        return Box((work["N"], channel_range(layer, work, "O"), work["P"], work["Q"]))
+    if role == "I2":  # the add's second operand: the same box as the output
+        return Box((work["N"], channel_range(layer, work, "I"), work["P"], work["Q"]))
+    rows = span_needed(layer, 0, *work["P"])
+    cols = span_needed(layer, 1, *work["Q"])
+    return Box((work["N"], channel_range(layer, work, "I"), rows, cols))
 
 
 @dataclass

@@ -36,7 +36,7 @@ class TaskGraph:
     edges: dict[tuple[str, str], int]
     memory: tuple[MemoryObject, ...] = ()
     layer_of: dict[str, str] = field(default_factory=dict)  # task -> layer (CNN graphs)
-    regions: dict[str, Box] = field(default_factory=dict)  # task -> output region (CNN graphs)
+    regions: dict[str, Box] = field(default_factory=dict)  # task or DRAM tile -> its region (CNN graphs)
     edge_words: dict[tuple[str, str], int] = field(default_factory=dict)
     work: dict[str, Box] = field(default_factory=dict)  # task -> loop box over DIMS (CNN graphs)
 

@@ -100,6 +100,7 @@ def build_task_graph(group: FusedGroup, slicings: dict[str, Slicing], platform: 
                         box = Box(((0, layer.bounds["N"]), (0, layer.in_channels), (lo, hi), (0, layer.input_hw[1])))
                         tile_regions[tensor].append((name, box))
                         dram_objects[name] = (box.words, [])
+                        regions[name] = box
                 for source, region in tile_regions[tensor]:
                     words = _overlap_words(needed, region)
                     if not words:

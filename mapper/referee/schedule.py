@@ -151,6 +151,8 @@ class Schedule:
     ops: list[Op] = field(default_factory=list)
     policy: str | None = None  # fused: the PE policy whose latency formula applies
     aliases: dict[str, str] = field(default_factory=dict)  # tensor -> DRAM tensor it is a copy of
+    timed_dram: bool = True  # False: DRAM transfers take no time (task graphs on shared memory)
+    uncounted: frozenset[str] = frozenset()  # tensors held outside the modelled memory (task-graph weights)
 
     def add(self, op: Op) -> Op:
         self.ops.append(op)

@@ -1,6 +1,6 @@
 """Replay a schedule: reject any illegal op, measure what it really moves.
 
-Checks, in time order (frees before stores before allocations before loads
+Checks, in time order (stores before frees before allocations before loads
 before computes at equal times):
 
 * every region a compute reads is covered by allocations of that tensor that
@@ -30,7 +30,7 @@ from mapper.cost_model import ceil_div
 from mapper.referee.schedule import Box, Op, Schedule
 from mapper.spec import Accelerator
 
-ORDER = {"free": 0, "store": 1, "alloc": 2, "load": 3, "compute": 4}
+ORDER = {"store": 0, "free": 1, "alloc": 2, "load": 3, "compute": 4}
 
 
 class ScheduleViolation(Exception):
@@ -129,6 +129,10 @@ class Simulator:
         return parts
 
     def _allocate(self, op: Op, produced: bool) -> Allocation:
+        alloc = Allocation(op.tensor, op.box, ready=op.end, produced=produced)
+        self.allocations[op.buffer].append(alloc)
+        if op.tensor in self.schedule.uncounted:
+            return alloc
         capacity = self.accelerator.levels[op.buffer].capacity_words
         usage = self.occupancy[op.buffer]
         usage[op.tensor] += op.box.words
@@ -141,19 +145,19 @@ class Simulator:
             raise self._fail(op, f"{op.buffer} holds {sum(usage.values())} words, capacity {capacity}")
         total = sum(usage.values())
         self.measured.peak_words[op.buffer] = max(self.measured.peak_words.get(op.buffer, 0), total)
-        alloc = Allocation(op.tensor, op.box, ready=op.end, produced=produced)
-        self.allocations[op.buffer].append(alloc)
         return alloc
 
     def _dma(self, op: Op) -> None:
+        if op.stage is not None:
+            self.measured.stage_dram[op.stage] += op.box.words
+        if not self.schedule.timed_dram:
+            return
         if op.start < self.dma_free:
             raise self._fail(op, f"DMA channel busy until {self.dma_free}")
         needed = ceil_div(op.box.words, self.accelerator.levels["DRAM"].bandwidth_words_per_cycle)
         if op.end - op.start < needed:
             raise self._fail(op, f"moves {op.box.words} words in {op.end - op.start} cycles, needs {needed}")
         self.dma_free = op.end
-        if op.stage is not None:
-            self.measured.stage_dram[op.stage] += op.box.words
 
     # ------------------------------------------------------------------ op kinds
 
@@ -250,7 +254,8 @@ class Simulator:
             raise self._fail(op, f"frees a tile in use until {busy}")
         if alloc.dirty and op.tensor in self.schedule.dram_outputs:
             raise self._fail(op, "discards output values that were never stored")
-        self.occupancy[op.buffer][op.tensor] -= op.box.words
+        if op.tensor not in self.schedule.uncounted:
+            self.occupancy[op.buffer][op.tensor] -= op.box.words
         if remaining is None:
             self.allocations[op.buffer].remove(alloc)
             return

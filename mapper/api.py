@@ -11,6 +11,7 @@ from mapper.explain import explain_fused_infeasible, explain_infeasible
 from mapper.fused_cost import FusedGroup, build_group, evaluate_fused
 from mapper.mapping import Mapping, all_dram_mapping
 from mapper.result import SolveResult
+from mapper.solve_taskgraph import solve_taskgraph
 from mapper.spec import Problem, SolverSettings
 
 
@@ -143,4 +144,6 @@ def solve(problem: Problem, settings: SolverSettings | None = None) -> SolveResu
         return solve_layer(problem, settings)
     if problem.mode == "fused":
         return solve_fused(problem, settings)
+    if problem.mode == "taskgraph":
+        return solve_taskgraph(problem, settings)
     raise NotImplementedError(f"mode {problem.mode!r} is not implemented yet")

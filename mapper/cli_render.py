@@ -115,11 +115,45 @@ def _fused_tables(result: SolveResult, console: Console) -> None:
         console.print(compare)
 
 
+def _taskgraph_tables(result: SolveResult, console: Console) -> None:
+    details, metrics = result.details, result.metrics
+    console.print(f"{details['tasks']} tasks, {details['edges']} edges; objective: {result.weights['objective']}")
+    timeline = Table(title="Schedule (per PE cluster)")
+    timeline.add_column("cluster")
+    timeline.add_column("tasks (start-end)")
+    by_cluster: dict[str, list] = {}
+    for task, slot in sorted(result.mapping.items(), key=lambda kv: kv[1]["start"]):
+        by_cluster.setdefault(slot["processor"], []).append(f"{task} {slot['start']}-{slot['end']}")
+    for cluster, entries in sorted(by_cluster.items()):
+        timeline.add_row(cluster, ", ".join(entries))
+    console.print(timeline)
+    compare = Table(title="CP-SAT vs heuristics")
+    for column in ("method", "makespan", "peak memory (words)", "objective", "gap to CP-SAT bound", "fits memory"):
+        compare.add_column(column, justify="right")
+    compare.add_row(
+        "CP-SAT", f"{metrics['makespan']:,}", f"{metrics['peak_memory_words']:,}", f"{result.objective:,}", "-", "yes"
+    )
+    for row in details["heuristics"]:
+        name = row["method"] + (f" (cap {row['cap']:,})" if row["cap"] else "")
+        gap = "n/a (slower)" if row["gap_to_bound"] is None else f"{row['gap_to_bound']:.1%}"
+        compare.add_row(
+            name,
+            f"{row['makespan']:,}",
+            f"{row['peak_memory_words']:,}",
+            f"{row['objective']:,}",
+            gap,
+            "yes" if row["within_memory"] else "no",
+        )
+    console.print(compare)
+
+
 def render_result(result: SolveResult, console: Console, bounds: dict[str, int] | None = None) -> None:
-    what = "group" if result.mode == "fused" else "layer"
+    what = {"fused": "group", "taskgraph": "task graph of"}.get(result.mode, "layer")
     console.print(f"[bold]{result.problem}[/bold]: {what} {result.layer} on {result.accelerator} ({result.mode} mode)")
     if result.mapping and result.mode == "fused":
         _fused_tables(result, console)
+    elif result.mapping and result.mode == "taskgraph":
+        _taskgraph_tables(result, console)
     elif result.mapping:
         console.print(_loop_nest_table(result.mapping, bounds))
         for line in _order_lines(result.mapping):

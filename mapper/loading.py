@@ -25,10 +25,12 @@ from mapper.spec import (
     ObjectiveWeights,
     Problem,
     SolverSettings,
+    TaskGraphSpec,
 )
 
 PROBLEM_MODES = ("layer", "fused", "network", "taskgraph")
-IMPLEMENTED_MODES = ("layer", "fused")
+IMPLEMENTED_MODES = ("layer", "fused", "taskgraph")
+TASKGRAPH_OBJECTIVES = ("makespan", "memory", "weighted", "lexicographic")
 
 
 def library_root() -> Path:
@@ -307,7 +309,18 @@ def load_problem(path: Path | str) -> Problem:
     source = str(path)
     top = _Fields(read_yaml(path), source, "")
     top.reject_unknown(
-        {"name", "mode", "network", "layers", "accelerator", "objective", "solver", "description", "fusion"}
+        {
+            "name",
+            "mode",
+            "network",
+            "layers",
+            "accelerator",
+            "objective",
+            "solver",
+            "description",
+            "fusion",
+            "taskgraph",
+        }
     )
     mode = top.text("mode")
     if mode not in PROBLEM_MODES:
@@ -315,7 +328,10 @@ def load_problem(path: Path | str) -> Problem:
     if mode not in IMPLEMENTED_MODES:
         raise top.fail("mode", f"mode {mode!r} is not implemented yet", f"use {', '.join(IMPLEMENTED_MODES)}")
     network = _load_referenced(top, "network", path, "networks", parse_network)
-    accelerator = _load_referenced(top, "accelerator", path, "accelerators", parse_accelerator)
+    if mode == "taskgraph" and not top.has("accelerator"):
+        accelerator = None  # the task-graph platform describes the PE clusters and memory
+    else:
+        accelerator = _load_referenced(top, "accelerator", path, "accelerators", parse_accelerator)
     names = top.raw("layers")
     if not isinstance(names, list) or not names:
         raise top.fail("layers", "must be a non-empty list of layer names")
@@ -328,7 +344,10 @@ def load_problem(path: Path | str) -> Problem:
         kind = network.layers[names[0]].kind
         if kind == "add":
             raise top.fail("layers[0]", "an element-wise add has no loop nest to map alone", "pick a conv layer")
-    policy = None
+    policy = taskgraph = None
+    if mode == "taskgraph":
+        build_group(tuple(network.layers[n] for n in names), source)
+        taskgraph = _parse_taskgraph(top.sub("taskgraph"), names)
     if mode == "fused":
         build_group(tuple(network.layers[n] for n in names), source)
         fusion = top.sub("fusion", {})
@@ -372,4 +391,46 @@ def load_problem(path: Path | str) -> Problem:
         solver=solver,
         source=source,
         fusion_policy=policy,
+        taskgraph=taskgraph,
     )
+
+
+def _parse_taskgraph(f: _Fields, layer_names: list[str]) -> TaskGraphSpec:
+    f.reject_unknown({"slicing", "platform", "objective", "weights", "memory_cap"})
+    slicing_fields = f.sub("slicing", {})
+    for name in slicing_fields.data:
+        if name not in layer_names:
+            raise slicing_fields.fail(str(name), "is not a layer of this problem", f"use one of {layer_names}")
+    slicing = {}
+    for name in layer_names:
+        one = slicing_fields.sub(name, {})
+        one.reject_unknown({"rows", "cols", "channels"})
+        slicing[name] = (one.integer("rows", 1), one.integer("cols", 1), one.integer("channels", 1))
+    platform = f.sub("platform")
+    platform.reject_unknown({"clusters", "memory_words", "link_words_per_cycle"})
+    raw = platform.raw("clusters")
+    if not isinstance(raw, list) or not raw:
+        raise platform.fail("clusters", "must be a non-empty list of [rows, cols] PE blocks")
+    clusters = tuple(_cluster(platform, i, c) for i, c in enumerate(raw))
+    objective = f.text("objective", "lexicographic")
+    if objective not in TASKGRAPH_OBJECTIVES:
+        raise f.fail("objective", f"unknown objective {objective!r}", f"use one of {', '.join(TASKGRAPH_OBJECTIVES)}")
+    weights = f.sub("weights", {})
+    weights.reject_unknown({"makespan", "memory"})
+    memory = platform.integer("memory_words", None) if platform.has("memory_words") else None
+    cap = f.integer("memory_cap", None) if f.has("memory_cap") else None
+    return TaskGraphSpec(
+        slicing=slicing,
+        clusters=clusters,
+        memory_words=memory,
+        link_words_per_cycle=platform.integer("link_words_per_cycle", 0, minimum=0),
+        objective=objective,
+        makespan_weight=weights.integer("makespan", 1, minimum=0),
+        memory_weight=weights.integer("memory", 1, minimum=0),
+        memory_cap=cap,
+    )
+
+
+def _cluster(platform: _Fields, index: int, value) -> tuple[int, int]:
+    sub = _Fields({"clusters": {str(index): value}}, platform.source, platform.path).sub("clusters")
+    return sub.pair(str(index))

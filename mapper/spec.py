@@ -197,16 +197,35 @@ class SolverSettings:
 
 
 @dataclass(frozen=True)
+class TaskGraphSpec:
+    """Task-graph mode: how each layer is sliced, the platform, and what to minimise.
+
+    ``slicing[layer] = (rows, cols, channels)``; ``clusters`` are (rows, cols) PE
+    blocks; ``objective`` is makespan, memory, weighted or lexicographic
+    (makespan first, then memory)."""
+
+    slicing: dict[str, tuple[int, int, int]]
+    clusters: tuple[tuple[int, int], ...]
+    memory_words: int | None = None
+    link_words_per_cycle: int = 0
+    objective: str = "lexicographic"
+    makespan_weight: int = 1
+    memory_weight: int = 1
+    memory_cap: int | None = None
+
+
+@dataclass(frozen=True)
 class Problem:
     name: str
     mode: str
     network: Network
     layer_names: tuple[str, ...]
-    accelerator: Accelerator
+    accelerator: Accelerator | None  # None in task-graph mode (its platform stands in)
     objective: ObjectiveWeights
     solver: SolverSettings
     source: str = "<memory>"
     fusion_policy: str | None = None  # fused mode: pin "partitioned" or "time_shared"
+    taskgraph: TaskGraphSpec | None = None
 
     @property
     def layers(self) -> tuple[Layer, ...]:

@@ -73,6 +73,13 @@ class TaskSchedule:
     def end(self, graph: TaskGraph, task: str) -> int:
         return self.start[task] + graph.durations[task][self.processor[task]]
 
+    @classmethod
+    def from_dict(cls, graph: TaskGraph, data: dict) -> TaskSchedule:
+        index = {name: i for i, name in enumerate(graph.processors)}
+        return cls(
+            {t: index[data[t]["processor"]] for t in graph.tasks}, {t: int(data[t]["start"]) for t in graph.tasks}
+        )
+
     def to_dict(self, graph: TaskGraph) -> dict:
         return {
             t: {"processor": graph.processors[self.processor[t]], "start": self.start[t], "end": self.end(graph, t)}

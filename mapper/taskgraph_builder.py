@@ -15,9 +15,9 @@ import itertools
 from dataclasses import dataclass
 from math import ceil, prod
 
-from mapper.fused_cost import FusedGroup
+from mapper.fused_cost import FusedGroup, build_group
 from mapper.referee.schedule import Box, fmap_region
-from mapper.spec import DIMS, Layer
+from mapper.spec import DIMS, Layer, Problem
 from mapper.taskgraph import MemoryObject, TaskGraph
 
 
@@ -126,3 +126,11 @@ def build_task_graph(group: FusedGroup, slicings: dict[str, Slicing], platform: 
         edge_words=edges_words,
         work=work_of,
     )
+
+
+def problem_graph(problem: Problem) -> tuple[FusedGroup, TaskGraph, Platform]:
+    spec = problem.taskgraph
+    group = build_group(problem.layers, problem.source)
+    platform = Platform(spec.clusters, spec.memory_words, spec.link_words_per_cycle)
+    slicings = {name: Slicing(*parts) for name, parts in spec.slicing.items()}
+    return group, build_task_graph(group, slicings, platform), platform

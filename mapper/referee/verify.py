@@ -14,6 +14,7 @@ from pathlib import Path
 from mapper.cost_model import ceil_div, latency_cycles
 from mapper.decode_fused import decode_fused
 from mapper.decode_layer import decode_layer
+from mapper.decode_taskgraph import decode_taskgraph, platform_accelerator
 from mapper.errors import SpecError
 from mapper.fused_cost import FusedGroup, FusedMapping, build_group, pipeline_latency
 from mapper.loading import load_problem
@@ -23,6 +24,8 @@ from mapper.referee.executor import execute
 from mapper.referee.simulator import ScheduleViolation, simulate
 from mapper.spec import Accelerator, Layer
 from mapper.stripes import group_consumers
+from mapper.taskgraph import TaskSchedule
+from mapper.taskgraph_builder import problem_graph
 
 
 @dataclass
@@ -144,6 +147,30 @@ def verify_fused_result(
     return report
 
 
+def verify_taskgraph_result(result: dict, problem, functional: bool = False, seed: int = 0) -> VerifyReport:
+    """Replay a task schedule: dependencies, PE clusters, shared memory; the
+    measured makespan and peak memory must equal the claimed ones."""
+    report = VerifyReport()
+    if result.get("mapping") is None:
+        report.violation = f"the result has no schedule to verify (status {result.get('status')})"
+        return report
+    group, graph, platform = problem_graph(problem)
+    schedule = TaskSchedule.from_dict(graph, result["mapping"])
+    ir = decode_taskgraph(group, graph, platform, schedule)
+    accelerator = platform_accelerator(platform)
+    try:
+        measured = execute(ir, accelerator, seed) if functional else simulate(ir, accelerator)
+    except ScheduleViolation as err:
+        report.violation = str(err)
+        return report
+    if functional:
+        report.notes.append(f"functional: every output tile of {group.names[-1]} equals the reference (seed {seed})")
+    report.notes.append(f"replayed {measured.ops:,} ops of {len(graph.tasks)} tasks")
+    report.check("makespan", result["metrics"]["makespan"], measured.makespan)
+    report.check("peak_memory_words", result["metrics"]["peak_memory_words"], measured.peak_words.get("GLB", 0))
+    return report
+
+
 def _problem_path(result: dict, result_path: Path) -> Path:
     path = Path(result["problem_file"])
     if path.is_absolute() or path.exists():
@@ -164,9 +191,11 @@ def verify_result_file(path: Path | str, functional: bool = False) -> VerifyRepo
     for key in ("mode", "problem_file", "metrics", "mapping", "weights", "objective"):
         if key not in result:
             raise SpecError(str(path), key, "missing", "pass a file written by fusesat solve --json")
-    if result["mode"] not in ("layer", "fused"):
+    if result["mode"] not in ("layer", "fused", "taskgraph"):
         raise SpecError(str(path), "mode", f"verification of mode {result['mode']!r} is not implemented yet")
     problem = load_problem(_problem_path(result, path))
+    if result["mode"] == "taskgraph":
+        return verify_taskgraph_result(result, problem, functional)
     if result["mode"] == "fused":
         return verify_fused_result(result, build_group(problem.layers), problem.accelerator, functional)
     return verify_layer_result(result, problem.layers[0], problem.accelerator, functional)

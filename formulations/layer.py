@@ -14,10 +14,9 @@ import logging
 from dataclasses import dataclass
 from math import prod
 
-import ortools
 from ortools.sat.python import cp_model
 
-from formulations.variables import and_var, ceil_div_var, choose_var, or_var, product_var
+from formulations.variables import and_var, ceil_div_var, choose_var, or_var, product_var, run_solver
 from mapper.mapping import Mapping, canonical_order, dim_factorisations
 from mapper.result import SolverFacts
 from mapper.spec import (
@@ -362,24 +361,7 @@ class LayerModel:
         return True
 
     def solve(self, settings: SolverSettings) -> LayerSolution:
-        solver = cp_model.CpSolver()
-        p = solver.parameters
-        p.max_time_in_seconds = settings.time_limit_s
-        p.num_workers = settings.workers
-        p.random_seed = settings.seed
-        if settings.deterministic_time is not None:
-            p.max_deterministic_time = settings.deterministic_time
-        status = solver.status_name(solver.solve(self.model))
-        facts = SolverFacts(
-            wall_time_s=solver.wall_time,
-            deterministic_time=solver.deterministic_time,
-            workers=settings.workers,
-            seed=settings.seed,
-            time_limit_s=settings.time_limit_s,
-            ortools_version=ortools.__version__,
-            branches=solver.num_branches,
-            conflicts=solver.num_conflicts,
-        )
+        solver, status, facts = run_solver(self.model, settings)
         if status not in ("OPTIMAL", "FEASIBLE"):
             bound = solver.best_objective_bound if status == "UNKNOWN" else None
             finite = bound is not None and abs(bound) < self.cap * 1e3

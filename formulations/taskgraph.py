@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import ortools
 from ortools.sat.python import cp_model
 
+from formulations.variables import run_solver
 from mapper.result import SolverFacts
 from mapper.spec import SolverSettings
 from mapper.taskgraph import TaskGraph, TaskSchedule
@@ -164,24 +164,7 @@ class TaskGraphModel:
                 self.model.add_hint(self.on[t, p], int(schedule.processor[t] == p))
 
     def solve(self, settings: SolverSettings) -> TaskGraphSolution:
-        solver = cp_model.CpSolver()
-        p = solver.parameters
-        p.max_time_in_seconds = settings.time_limit_s
-        p.num_workers = settings.workers
-        p.random_seed = settings.seed
-        if settings.deterministic_time is not None:
-            p.max_deterministic_time = settings.deterministic_time
-        status = solver.status_name(solver.solve(self.model))
-        facts = SolverFacts(
-            wall_time_s=solver.wall_time,
-            deterministic_time=solver.deterministic_time,
-            workers=settings.workers,
-            seed=settings.seed,
-            time_limit_s=settings.time_limit_s,
-            ortools_version=ortools.__version__,
-            branches=solver.num_branches,
-            conflicts=solver.num_conflicts,
-        )
+        solver, status, facts = run_solver(self.model, settings)
         if status not in ("OPTIMAL", "FEASIBLE"):
             return TaskGraphSolution(status, None, None, None, facts)
         schedule = TaskSchedule(

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from math import prod
 
+import ortools
 from ortools.sat.python import cp_model
+
+from mapper.result import SolverFacts
+from mapper.spec import SolverSettings
 
 INT_LIMIT = 2**60  # CP-SAT domains must stay within int64 max / 2
 
@@ -71,3 +75,27 @@ def ceil_div_var(model: cp_model.CpModel, numerator, divisor: int, bound: int, n
     model.add(divisor * result >= numerator)
     model.add(divisor * result <= numerator + divisor - 1)
     return result
+
+
+def run_solver(model: cp_model.CpModel, settings: SolverSettings) -> tuple[cp_model.CpSolver, str, SolverFacts]:
+    """Solve ``model`` with the time limit, workers, seed and deterministic time
+    of ``settings``; returns the solver (for values), the status name and the facts."""
+    solver = cp_model.CpSolver()
+    p = solver.parameters
+    p.max_time_in_seconds = settings.time_limit_s
+    p.num_workers = settings.workers
+    p.random_seed = settings.seed
+    if settings.deterministic_time is not None:
+        p.max_deterministic_time = settings.deterministic_time
+    status = solver.status_name(solver.solve(model))
+    facts = SolverFacts(
+        wall_time_s=solver.wall_time,
+        deterministic_time=solver.deterministic_time,
+        workers=settings.workers,
+        seed=settings.seed,
+        time_limit_s=settings.time_limit_s,
+        ortools_version=ortools.__version__,
+        branches=solver.num_branches,
+        conflicts=solver.num_conflicts,
+    )
+    return solver, status, facts

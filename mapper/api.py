@@ -20,6 +20,15 @@ class ObjectiveMismatch(AssertionError):
     (a formulation bug; never silently accepted)."""
 
 
+def check_objective(name: str, solver_objective: int, cost, weights) -> None:
+    """Refuse an answer whose CP-SAT objective is not the cost model's value."""
+    if not cost.valid or cost.objective(weights) != solver_objective:
+        raise ObjectiveMismatch(
+            f"{name}: CP-SAT objective {solver_objective} but cost model {cost.objective(weights)} "
+            f"(valid={cost.valid}: {cost.violations})"
+        )
+
+
 def solve_layer(problem: Problem, settings: SolverSettings | None = None, hint: Mapping | None = None) -> SolveResult:
     settings = settings or problem.solver
     layer, accelerator = problem.layers[0], problem.accelerator
@@ -55,11 +64,7 @@ def solve_layer(problem: Problem, settings: SolverSettings | None = None, hint: 
     if solution.mapping is None:
         return result
     cost = evaluate(layer, accelerator, solution.mapping)
-    if not cost.valid or cost.objective(problem.objective) != solution.objective:
-        raise ObjectiveMismatch(
-            f"{problem.name}: CP-SAT objective {solution.objective} but cost model "
-            f"{cost.objective(problem.objective)} (valid={cost.valid}: {cost.violations})"
-        )
+    check_objective(problem.name, solution.objective, cost, problem.objective)
     return replace(result, mapping=solution.mapping.to_dict(), metrics=cost.metrics(accelerator))
 
 
@@ -70,11 +75,7 @@ def solve_group(group: FusedGroup, accelerator, weights, settings: SolverSetting
     if solution.mapping is None:
         return solution, None
     cost = evaluate_fused(group, accelerator, solution.mapping)
-    if not cost.valid or cost.objective(weights) != solution.objective:
-        raise ObjectiveMismatch(
-            f"{'+'.join(group.names)}: CP-SAT objective {solution.objective} but fused cost model "
-            f"{cost.objective(weights)} (valid={cost.valid}: {cost.violations})"
-        )
+    check_objective("+".join(group.names), solution.objective, cost, weights)
     return solution, cost
 
 

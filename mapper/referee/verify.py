@@ -44,21 +44,34 @@ class VerifyReport:
         return list(self.checks)
 
 
+def _replay(report: VerifyReport, schedule, accelerator: Accelerator, functional: bool, seed: int):
+    """Simulate (or execute) ``schedule``; on a violation record it and return None."""
+    try:
+        return execute(schedule, accelerator, seed) if functional else simulate(schedule, accelerator)
+    except ScheduleViolation as err:
+        report.violation = str(err)
+        return None
+
+
+def _no_answer(result: dict) -> VerifyReport | None:
+    if result.get("mapping") is not None:
+        return None
+    report = VerifyReport()
+    report.violation = f"the result has nothing to verify (status {result.get('status')})"
+    return report
+
+
 def verify_layer_result(
     result: dict, layer: Layer, accelerator: Accelerator, functional: bool = False, seed: int = 0
 ) -> VerifyReport:
     """Replay the mapping of a layer-mode ``result`` (its JSON dict)."""
-    report = VerifyReport()
-    if result.get("mapping") is None:
-        report.violation = f"the result has no mapping to verify (status {result.get('status')})"
+    report = _no_answer(result) or VerifyReport()
+    if report.violation:
         return report
     mapping = Mapping.from_dict(result["mapping"])
     claimed = result["metrics"]
-    schedule = decode_layer(layer, accelerator, mapping)
-    try:
-        measured = execute(schedule, accelerator, seed) if functional else simulate(schedule, accelerator)
-    except ScheduleViolation as err:
-        report.violation = str(err)
+    measured = _replay(report, decode_layer(layer, accelerator, mapping), accelerator, functional, seed)
+    if measured is None:
         return report
     if functional:
         report.notes.append(f"functional: all {layer.tensor_words('O'):,} outputs equal the reference (seed {seed})")
@@ -108,17 +121,13 @@ def verify_fused_result(
 ) -> VerifyReport:
     """Replay the fused mapping of a fused-mode ``result``; the latency is the
     pipeline formula applied to the measured per-stage compute and DMA."""
-    report = VerifyReport()
-    if result.get("mapping") is None:
-        report.violation = f"the result has no mapping to verify (status {result.get('status')})"
+    report = _no_answer(result) or VerifyReport()
+    if report.violation:
         return report
     mapping = FusedMapping.from_dict(result["mapping"])
     claimed = result["metrics"]
-    schedule = decode_fused(group, accelerator, mapping)
-    try:
-        measured = execute(schedule, accelerator, seed) if functional else simulate(schedule, accelerator)
-    except ScheduleViolation as err:
-        report.violation = str(err)
+    measured = _replay(report, decode_fused(group, accelerator, mapping), accelerator, functional, seed)
+    if measured is None:
         return report
     if functional:
         report.notes.append(f"functional: the outputs of {group.names[-1]} equal the reference (seed {seed})")
@@ -150,18 +159,14 @@ def verify_fused_result(
 def verify_taskgraph_result(result: dict, problem, functional: bool = False, seed: int = 0) -> VerifyReport:
     """Replay a task schedule: dependencies, PE clusters, shared memory; the
     measured makespan and peak memory must equal the claimed ones."""
-    report = VerifyReport()
-    if result.get("mapping") is None:
-        report.violation = f"the result has no schedule to verify (status {result.get('status')})"
+    report = _no_answer(result) or VerifyReport()
+    if report.violation:
         return report
     group, graph, platform = problem_graph(problem)
     schedule = TaskSchedule.from_dict(graph, result["mapping"])
     ir = decode_taskgraph(group, graph, platform, schedule)
-    accelerator = platform_accelerator(platform)
-    try:
-        measured = execute(ir, accelerator, seed) if functional else simulate(ir, accelerator)
-    except ScheduleViolation as err:
-        report.violation = str(err)
+    measured = _replay(report, ir, platform_accelerator(platform), functional, seed)
+    if measured is None:
         return report
     if functional:
         report.notes.append(f"functional: every output tile of {group.names[-1]} equals the reference (seed {seed})")

@@ -142,9 +142,13 @@ class TaskGraphModel:
             m.add(self.peak >= live)
 
     def add_makespan(self) -> None:
-        """makespan = max_t end[t]."""
+        """makespan = max_t end[t]; redundant: every processor is busy at most
+        makespan cycles, so processors * makespan >= sum_{t,p} x[t, p] d[t][p]."""
+        g = self.graph
         self.makespan = self.model.new_int_var(0, self.horizon, "makespan")
         self.model.add_max_equality(self.makespan, list(self.end.values()))
+        work = sum(self.on[t, p] * d for t in g.tasks for p, d in enumerate(g.durations[t]))
+        self.model.add(len(g.processors) * self.makespan >= work)
 
     def set_objective(self, objective: str, makespan_weight: int, memory_weight: int) -> None:
         """makespan, peak memory, or makespan_weight * makespan + memory_weight * peak.

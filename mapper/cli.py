@@ -64,6 +64,38 @@ def cmd_verify(args) -> int:
     return 0
 
 
+def cmd_pareto(args) -> int:
+    import json
+
+    from rich.table import Table
+
+    from mapper.loading import load_problem
+    from mapper.solve_taskgraph import pareto_front
+    from mapper.taskgraph_builder import problem_graph
+
+    problem = load_problem(args.problem)
+    if problem.mode != "taskgraph":
+        errors.print(
+            f"error: {args.problem}: mode: pareto sweeps task-graph problems only (for now); use mode: taskgraph"
+        )
+        return EXIT_BAD_INPUT
+    _, graph, _ = problem_graph(problem)
+    points = pareto_front(graph, problem.taskgraph, _settings(problem, args), args.points)
+    table = Table(title=f"Makespan vs peak memory: {problem.name} ({len(graph.tasks)} tasks)")
+    for column in ("makespan (cycles)", "peak memory (words)", "certified"):
+        table.add_column(column, justify="right")
+    for point in points:
+        table.add_row(
+            f"{point['makespan']:,}", f"{point['peak_memory_words']:,}", "yes" if point["certified"] else "no"
+        )
+    console.print(table)
+    if args.json:
+        from pathlib import Path
+
+        Path(args.json).write_text(json.dumps({"problem": problem.name, "points": points}, indent=2) + "\n")
+    return 0 if points else 3
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fusesat", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log solver progress")
@@ -75,6 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--seed", type=int, help="random seed (default: the problem's)")
     solve.add_argument("--json", help="write the result as JSON (docs/json_schema.md)")
     solve.set_defaults(func=cmd_solve)
+    pareto = sub.add_parser("pareto", help="certified makespan / peak-memory front of a task-graph problem")
+    pareto.add_argument("problem", help="problem YAML file (mode: taskgraph)")
+    pareto.add_argument("--points", type=int, default=12, help="at most this many points")
+    pareto.add_argument("--time-limit", type=float, help="seconds per solve")
+    pareto.add_argument("--workers", type=int)
+    pareto.add_argument("--seed", type=int)
+    pareto.add_argument("--json", help="write the points as JSON")
+    pareto.set_defaults(func=cmd_pareto)
     verify = sub.add_parser("verify", help="replay a result's schedule with the referee")
     verify.add_argument("result", help="result JSON written by 'fusesat solve --json'")
     verify.add_argument("--functional", action="store_true", help="also execute the schedule on random tensors")

@@ -9,7 +9,7 @@ from formulations.taskgraph import TaskGraphModel
 from mapper.heuristics.heft import heft, layer_by_layer, memory_aware_heft
 from mapper.result import SolveResult, SolverFacts
 from mapper.spec import Problem, SolverSettings, TaskGraphSpec
-from mapper.taskgraph import TaskGraph, TaskSchedule, evaluate_schedule
+from mapper.taskgraph import TaskGraph, TaskSchedule, evaluate_schedule, memory_lifetimes, memory_profile
 from mapper.taskgraph_builder import problem_graph
 
 
@@ -160,7 +160,12 @@ def solve_taskgraph(problem: Problem, settings: SolverSettings | None = None) ->
     if certified.schedule is None:
         return replace(result, details=details)
     cost = evaluate_schedule(graph, certified.schedule)
-    metrics = {"makespan": cost.makespan, "peak_memory_words": cost.peak_memory_words, "tasks": len(graph.tasks)}
+    metrics = {
+        "makespan": cost.makespan,
+        "peak_memory_words": cost.peak_memory_words,
+        "tasks": len(graph.tasks),
+        "memory_profile": memory_profile(memory_lifetimes(graph, certified.schedule)),
+    }
     return replace(result, mapping=certified.schedule.to_dict(graph), metrics=metrics, details=details)
 
 

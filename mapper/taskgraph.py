@@ -102,6 +102,19 @@ def memory_lifetimes(graph: TaskGraph, schedule: TaskSchedule) -> list[tuple[int
     return lives
 
 
+def memory_profile(lives: list[tuple[int, int, int, str]]) -> list[tuple[int, int]]:
+    """The live words as a step function: (time, words from that time on)."""
+    steps: dict[int, int] = {}
+    for alloc, release, words, _ in lives:
+        steps[alloc] = steps.get(alloc, 0) + words
+        steps[release] = steps.get(release, 0) - words
+    profile, live = [], 0
+    for time in sorted(steps):
+        live += steps[time]
+        profile.append((time, live))
+    return profile
+
+
 def peak_memory(lives: list[tuple[int, int, int, str]]) -> int:
     """Maximum over time of the live words; an object is live on [alloc, release)."""
     events = sorted([(a, w) for a, _, w, _ in lives] + [(r, -w) for _, r, w, _ in lives], key=lambda e: (e[0], e[1]))

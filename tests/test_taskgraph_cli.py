@@ -57,3 +57,14 @@ def test_taskgraph_errors_are_one_line(tmp_path, capsys):
     assert "taskgraph.slicing.c9: is not a layer of this problem" in capsys.readouterr().err
     assert main(["solve", str(taskgraph_problem(tmp_path, platform={"clusters": [[0, 2]]}))]) == 2
     assert "must be a positive integer, got 0" in capsys.readouterr().err
+
+
+def test_pareto_points_are_non_dominated_and_certified(tmp_path, capsys):
+    out = tmp_path / "front.json"
+    three_rows = {"c1": {"rows": 3}, "c2": {"rows": 3}, "sum": {"rows": 3}}  # a graph with a real trade-off
+    assert main(["pareto", str(taskgraph_problem(tmp_path, slicing=three_rows)), "--json", str(out)]) == 0
+    points = json.loads(out.read_text())["points"]
+    assert len(points) >= 2 and all(p["certified"] for p in points)
+    for a, b in zip(points, points[1:], strict=False):
+        assert a["makespan"] < b["makespan"] and a["peak_memory_words"] > b["peak_memory_words"]
+    assert "Makespan vs peak memory" in capsys.readouterr().out

@@ -96,6 +96,23 @@ def cmd_pareto(args) -> int:
     return 0 if points else 3
 
 
+def cmd_plot(args) -> int:
+    import json
+    from pathlib import Path
+
+    from mapper.plots import plot_result
+
+    try:
+        result = json.loads(Path(args.result).read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise SpecError(
+            args.result, "<file>", f"not a readable result ({err})", "pass a file from fusesat solve --json"
+        ) from None
+    plot_result(result, Path(args.output), args.result)
+    console.print(f"plot written to {args.output}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fusesat", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log solver progress")
@@ -115,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     pareto.add_argument("--seed", type=int)
     pareto.add_argument("--json", help="write the points as JSON")
     pareto.set_defaults(func=cmd_pareto)
+    plot = sub.add_parser("plot", help="plot a result (Gantt + memory for task graphs, bars for fused groups)")
+    plot.add_argument("result", help="result JSON written by 'fusesat solve --json'")
+    plot.add_argument("-o", "--output", required=True, help="PNG or SVG file")
+    plot.set_defaults(func=cmd_plot)
     verify = sub.add_parser("verify", help="replay a result's schedule with the referee")
     verify.add_argument("result", help="result JSON written by 'fusesat solve --json'")
     verify.add_argument("--functional", action="store_true", help="also execute the schedule on random tensors")

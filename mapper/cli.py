@@ -13,7 +13,7 @@ from rich.console import Console
 from mapper.errors import SpecError
 from mapper.result import EXIT_BAD_INPUT
 
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 160)
 errors = Console(stderr=True)
 
 
@@ -61,6 +61,43 @@ def cmd_verify(args) -> int:
         errors.print(f"[red]rejected:[/red] {report.violation}")
         return 1
     console.print("[green]schedule valid; every claimed metric equals the measured one[/green]")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    import json
+    from pathlib import Path
+
+    from rich.table import Table
+
+    from mapper.compare import compare
+    from mapper.loading import load_problem
+
+    problem = load_problem(args.problem)
+    report = compare(problem, _settings(problem, args))
+    proof = "proven optimal" if report["proven_optimal"] else "not proven"
+    bound = "-" if report["bound"] is None else f"{report['bound']:,}"
+    table = Table(title=f"{report['problem']} ({report['mode']} mode): CP-SAT bound {bound}, {proof}")
+    keys = (
+        ("latency_cycles", "dram_words", "energy_pj")
+        if problem.mode != "taskgraph"
+        else ("makespan", "peak_memory_words")
+    )
+    for column in ("method", "status", *keys, "objective", "gap to bound", "seconds"):
+        table.add_column(column.replace("_", " "), justify="right")
+    for row in report["rows"]:
+        cells = [row["metrics"].get(k) for k in keys]
+        table.add_row(
+            row["method"],
+            row["status"],
+            *("-" if c is None else f"{c:,.0f}" for c in cells),
+            "-" if row["objective"] is None else f"{row['objective']:,}",
+            "n/a" if row["gap_to_bound"] is None else f"{row['gap_to_bound']:.2%}",
+            "-" if row["seconds"] is None else f"{row['seconds']:.2f}",
+        )
+    console.print(table)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
     return 0
 
 
@@ -124,6 +161,13 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--seed", type=int, help="random seed (default: the problem's)")
     solve.add_argument("--json", help="write the result as JSON (docs/json_schema.md)")
     solve.set_defaults(func=cmd_solve)
+    comparison = sub.add_parser("compare", help="every method side by side, each with its gap to the CP-SAT bound")
+    comparison.add_argument("problem", help="problem YAML file")
+    comparison.add_argument("--time-limit", type=float)
+    comparison.add_argument("--workers", type=int)
+    comparison.add_argument("--seed", type=int)
+    comparison.add_argument("--json", help="write the comparison as JSON")
+    comparison.set_defaults(func=cmd_compare)
     pareto = sub.add_parser("pareto", help="certified makespan / peak-memory front of a task-graph problem")
     pareto.add_argument("problem", help="problem YAML file (mode: taskgraph)")
     pareto.add_argument("--points", type=int, default=12, help="at most this many points")

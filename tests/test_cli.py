@@ -38,3 +38,16 @@ def test_undersized_glb_exits_3_and_names_the_fix(tmp_path):
     assert main(["solve", str(path), "--json", str(out)]) == 3
     explanation = json.loads(out.read_text())["explanation"]
     assert "need 6 GLB words" in explanation and "raise it to 6" in explanation
+
+
+def test_compare_lists_methods_with_gaps(tmp_path):
+    out = tmp_path / "c.json"
+    assert (
+        main(["compare", str(problem_files(tmp_path, solver={"workers": 1, "time_limit_s": 30})), "--json", str(out)])
+        == 0
+    )
+    report = json.loads(out.read_text())
+    methods = [row["method"] for row in report["rows"]]
+    assert methods[0] == "CP-SAT" and any(m.startswith("random sampling") for m in methods)
+    assert report["proven_optimal"] and report["rows"][0]["gap_to_bound"] == 0
+    assert all(row["gap_to_bound"] >= 0 for row in report["rows"])

@@ -11,9 +11,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from mapper.errors import SpecError
 from mapper.fused_cost import POLICIES, build_group
 from mapper.spec import (
     LAYER_KINDS,
@@ -27,6 +24,7 @@ from mapper.spec import (
     SolverSettings,
     TaskGraphSpec,
 )
+from mapper.yaml_fields import Fields, read_yaml
 
 PROBLEM_MODES = ("layer", "fused", "network", "taskgraph")
 IMPLEMENTED_MODES = ("layer", "fused", "taskgraph")
@@ -40,95 +38,11 @@ def library_root() -> Path:
     return Path(env) if env else Path(__file__).resolve().parent.parent / "problems"
 
 
-class _Fields:
-    """Typed access to one YAML mapping, raising ``SpecError`` with the path."""
-
-    def __init__(self, data: Any, source: str, path: str):
-        if not isinstance(data, dict):
-            raise SpecError(source, path or "<top>", f"must be a mapping, got {type(data).__name__}")
-        self.data, self.source, self.path = data, source, path
-
-    def where(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
-
-    def fail(self, key: str, problem: str, fix: str = "") -> SpecError:
-        return SpecError(self.source, self.where(key), problem, fix)
-
-    def has(self, key: str) -> bool:
-        return key in self.data
-
-    def raw(self, key: str, default: Any = ...) -> Any:
-        if key not in self.data:
-            if default is ...:
-                raise self.fail(key, "missing", f"add the field '{key}'")
-            return default
-        return self.data[key]
-
-    def integer(self, key: str, default: Any = ..., minimum: int = 1) -> int:
-        value = self.raw(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-            raise self.fail(key, f"must be {kind}, got {value!r}", f"use {minimum} or more")
-        return value
-
-    def pair(self, key: str, default: Any = ..., minimum: int = 1) -> tuple[int, int]:
-        """An int applied to rows and cols, or a [rows, cols] list."""
-        value = self.raw(key, default)
-        items = value if isinstance(value, list) else [value, value]
-        if len(items) != 2:
-            raise self.fail(key, f"must be an integer or [rows, cols], got {value!r}")
-        sub = _Fields({"rows": items[0], "cols": items[1]}, self.source, self.where(key))
-        return sub.integer("rows", minimum=minimum), sub.integer("cols", minimum=minimum)
-
-    def text(self, key: str, default: Any = ...) -> str:
-        value = self.raw(key, default)
-        if not isinstance(value, str) or not value:
-            raise self.fail(key, f"must be a non-empty string, got {value!r}")
-        return value
-
-    def boolean(self, key: str, default: Any = ...) -> bool:
-        value = self.raw(key, default)
-        if not isinstance(value, bool):
-            raise self.fail(key, f"must be true or false, got {value!r}")
-        return value
-
-    def energy_fj(self, key: str, default: Any = ...) -> int:
-        """An energy given in pJ (number >= 0, at most 3 decimals) as integer fJ."""
-        value = self.raw(key, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise self.fail(key, f"must be a number of pJ >= 0, got {value!r}")
-        femto = round(value * 1000)
-        if abs(femto - value * 1000) > 1e-6:
-            raise self.fail(key, f"{value!r} pJ is not a whole number of fJ", "use at most 3 decimals")
-        return femto
-
-    def sub(self, key: str, default: Any = ...) -> _Fields:
-        return _Fields(self.raw(key, default), self.source, self.where(key))
-
-    def reject_unknown(self, allowed: set[str]) -> None:
-        for key in self.data:
-            if key not in allowed:
-                raise self.fail(str(key), "unknown field", f"use one of {sorted(allowed)}")
-
-
-def read_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise SpecError(str(path), "<file>", f"cannot be read ({err.strerror})", "check the path") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "<file>"
-        raise SpecError(str(path), where, f"invalid YAML ({getattr(err, 'problem', err)})") from None
-
-
 # --------------------------------------------------------------------------- accelerators
 
 
 def parse_accelerator(data: Any, source: str) -> Accelerator:
-    top = _Fields(data, source, "")
+    top = Fields(data, source, "")
     top.reject_unknown({"name", "word_bits", "pe_array", "mac_energy_pj", "levels", "description"})
     array = top.sub("pe_array")
     levels_raw = top.sub("levels")
@@ -172,7 +86,7 @@ def _out_size(size: int, kernel: int, stride: int, pad: int, dilation: int) -> i
 
 
 def parse_network(data: Any, source: str) -> Network:
-    top = _Fields(data, source, "")
+    top = Fields(data, source, "")
     top.reject_unknown({"name", "input", "batch", "layers", "description"})
     inp = top.sub("input")
     input_shape = (inp.integer("channels"), inp.integer("height"), inp.integer("width"))
@@ -184,7 +98,7 @@ def parse_network(data: Any, source: str) -> Network:
     layers: dict[str, Layer] = {}
     previous = "input"
     for index, raw in enumerate(raw_layers):
-        f = _Fields(raw, source, f"layers[{index}]")
+        f = Fields(raw, source, f"layers[{index}]")
         layer = _parse_layer(f, shapes, previous, batch)
         if layer.name in shapes:
             raise f.fail("name", f"duplicate layer name {layer.name!r}", "give every layer a unique name")
@@ -199,7 +113,7 @@ def _output_shape(layer: Layer) -> tuple[int, int, int]:
     return (b["G"] * b["K"], b["P"], b["Q"])
 
 
-def _parse_layer(f: _Fields, shapes: dict[str, tuple[int, int, int]], previous: str, batch: int) -> Layer:
+def _parse_layer(f: Fields, shapes: dict[str, tuple[int, int, int]], previous: str, batch: int) -> Layer:
     f.reject_unknown({"name", "kind", "inputs", "out_channels", "kernel", "stride", "padding", "dilation", "groups"})
     name = f.text("name")
     kind = f.text("kind")
@@ -297,7 +211,7 @@ def load_network(path: Path | str) -> Network:
     return parse_network(read_yaml(path), str(path))
 
 
-def _load_referenced(f: _Fields, key: str, base: Path, folder: str, parse):
+def _load_referenced(f: Fields, key: str, base: Path, folder: str, parse):
     path = _resolve(f.text(key), base, folder)
     if not path.exists():
         raise f.fail(key, f"{f.raw(key)!r} not found (looked at {path})", f"name a file in problems/{folder}/")
@@ -307,7 +221,7 @@ def _load_referenced(f: _Fields, key: str, base: Path, folder: str, parse):
 def load_problem(path: Path | str) -> Problem:
     path = Path(path)
     source = str(path)
-    top = _Fields(read_yaml(path), source, "")
+    top = Fields(read_yaml(path), source, "")
     top.reject_unknown(
         {
             "name",
@@ -395,7 +309,7 @@ def load_problem(path: Path | str) -> Problem:
     )
 
 
-def _parse_taskgraph(f: _Fields, layer_names: list[str]) -> TaskGraphSpec:
+def _parse_taskgraph(f: Fields, layer_names: list[str]) -> TaskGraphSpec:
     f.reject_unknown({"slicing", "platform", "objective", "weights", "memory_cap"})
     slicing_fields = f.sub("slicing", {})
     for name in slicing_fields.data:
@@ -431,6 +345,6 @@ def _parse_taskgraph(f: _Fields, layer_names: list[str]) -> TaskGraphSpec:
     )
 
 
-def _cluster(platform: _Fields, index: int, value) -> tuple[int, int]:
-    sub = _Fields({"clusters": {str(index): value}}, platform.source, platform.path).sub("clusters")
+def _cluster(platform: Fields, index: int, value) -> tuple[int, int]:
+    sub = Fields({"clusters": {str(index): value}}, platform.source, platform.path).sub("clusters")
     return sub.pair(str(index))

@@ -68,6 +68,11 @@ def _fused_tables(result: SolveResult, console: Console) -> None:
     console.print(
         f"{metrics['stripes']} stripes of {mapping['stripe_rows']} output row(s) of {names[-1]}; PE policy: {policy}"
     )
+    timing = metrics["pipeline"]
+    console.print(
+        f"pipeline: first output stripe after {timing['fill_cycles']:,} cycles; slowest later stage "
+        f"{timing['slowest_stage_cycles']:,} cycles; latency {metrics['latency_cycles']:,} cycles"
+    )
     table = Table(title="Per layer")
     for column in ("layer", "PE columns", "unrolling rows x cols", "weights", "compute cycles", "DRAM words"):
         table.add_column(column, justify="right")

@@ -219,19 +219,27 @@ def stage_dependencies(consumers: list[list[int]], k: int, j: int) -> list[tuple
     return deps
 
 
-def pipeline_latency(durations: list[list[int]], policy: str, consumers: list[list[int]]) -> int:
-    """durations[k][j]: layer k's stage in stripe j. Time-shared: the stages run
-    one after another. Partitioned: F[k][j] = max over stage_dependencies of F,
-    plus d[k][j]; latency = F[n-1][S-1]."""
-    if policy == "time_shared":
-        return sum(sum(row) for row in durations)
+def pipeline_finish(durations: list[list[int]], policy: str, consumers: list[list[int]]) -> list[list[int]]:
+    """F[k][j], the end of layer k's stage in stripe j. Time-shared: the stages
+    run one after another, stripe by stripe. Partitioned: F[k][j] = max over
+    stage_dependencies of F, plus d[k][j]."""
     n, stripes = len(durations), len(durations[0])
     finish = [[0] * stripes for _ in range(n)]
+    clock = 0
     for j in range(stripes):
         for k in range(n):
-            ready = max((finish[p][q] for p, q in stage_dependencies(consumers, k, j)), default=0)
-            finish[k][j] = ready + durations[k][j]
-    return finish[n - 1][stripes - 1]
+            if policy == "time_shared":
+                clock += durations[k][j]
+                finish[k][j] = clock
+            else:
+                ready = max((finish[p][q] for p, q in stage_dependencies(consumers, k, j)), default=0)
+                finish[k][j] = ready + durations[k][j]
+    return finish
+
+
+def pipeline_latency(durations: list[list[int]], policy: str, consumers: list[list[int]]) -> int:
+    """The end of the last stage: F[n-1][S-1] (see pipeline_finish)."""
+    return pipeline_finish(durations, policy, consumers)[-1][-1]
 
 
 @dataclass(frozen=True)
@@ -240,6 +248,8 @@ class FusedCost:
     violations: tuple[str, ...]
     stripes: int
     compute: tuple[tuple[int, ...], ...]  # [layer][stripe] compute cycles
+    fill_cycles: int  # the group's first output stripe is done
+    slowest_stage_cycles: int  # the longest stage after the first stripe
     dram: tuple[tuple[int, ...], ...]  # [layer][stripe] DRAM words
     dram_words: int
     dram_weight_words: int
@@ -271,6 +281,7 @@ class FusedCost:
             "dram_words_per_layer": [sum(row) for row in self.dram],
             "macs": self.macs,
             "utilisation": self.utilisation,
+            "pipeline": {"fill_cycles": self.fill_cycles, "slowest_stage_cycles": self.slowest_stage_cycles},
         }
 
 
@@ -307,13 +318,16 @@ def evaluate_fused(group: FusedGroup, accelerator: Accelerator, mapping: FusedMa
         )
         durations.append([max(c, ceil_div(w, bandwidth)) for c, w in zip(compute[k], dram[k], strict=True)])
     dram_words = sum(sum(row) for row in dram)
-    latency = max(pipeline_latency(durations, mapping.policy, group_consumers(layers)), ceil_div(dram_words, bandwidth))
+    finish = pipeline_finish(durations, mapping.policy, group_consumers(layers))
+    latency = max(finish[-1][-1], ceil_div(dram_words, bandwidth))
     macs = sum(schedule.done_rows(k, schedule.stripes - 1) * macs_per_row(layer) for k, layer in enumerate(layers))
     return FusedCost(
         valid=not violations,
         violations=tuple(violations),
         stripes=schedule.stripes,
         compute=tuple(compute),
+        fill_cycles=finish[-1][0],
+        slowest_stage_cycles=max((d for row in durations for d in row[1:]), default=finish[-1][0]),
         dram=tuple(dram),
         dram_words=dram_words,
         dram_weight_words=sum(

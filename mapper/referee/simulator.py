@@ -109,24 +109,27 @@ class Simulator:
         return next((a for a in self.allocations[buffer] if a.tensor == tensor and a.box == box), None)
 
     def _covering(self, op: Op, tensor: str, region: Box) -> list[tuple[Allocation, Box]]:
-        """The allocations that together hold ``region`` (checked complete, arrived, produced)."""
+        """The allocations that together hold ``region``: resident, arrived by the
+        op's start and holding produced values. Otherwise name what is missing."""
         covered = np.zeros(tuple(hi - lo for lo, hi in region.ranges), dtype=bool)
-        parts = []
+        parts, pending = [], []
         for alloc in self.allocations[op.buffer]:
-            if alloc.tensor != tensor:
-                continue
-            common = _overlap(alloc.box, region)
+            common = _overlap(alloc.box, region) if alloc.tensor == tensor else None
             if common is None:
                 continue
-            if alloc.ready > op.start:
-                raise self._fail(op, f"needs {tensor}{common}, which arrives only at {alloc.ready}")
-            if not alloc.produced:
-                raise self._fail(op, f"reads {tensor}{common}, which was never computed")
+            if alloc.ready > op.start or not alloc.produced:
+                pending.append((alloc, common))
+                continue
             covered[common.slices(region)] = True
             parts.append((alloc, common))
-        if not covered.all():
-            raise self._fail(op, f"needs {tensor}{region}, which is not resident in {op.buffer}")
-        return parts
+        if covered.all():
+            return parts
+        for alloc, common in pending:
+            if not covered[common.slices(region)].all():
+                if not alloc.produced:
+                    raise self._fail(op, f"reads {tensor}{common}, which was never computed")
+                raise self._fail(op, f"needs {tensor}{common}, which arrives only at {alloc.ready}")
+        raise self._fail(op, f"needs {tensor}{region}, which is not resident in {op.buffer}")
 
     def _allocate(self, op: Op, produced: bool) -> Allocation:
         alloc = Allocation(op.tensor, op.box, ready=op.end, produced=produced)

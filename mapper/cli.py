@@ -7,6 +7,7 @@ import argparse
 import logging
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 from rich.console import Console
 
@@ -101,6 +102,82 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_batch(args) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from mapper.batch import run_batch
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console) as progress:
+        state = {"task": None, "failed": 0, "done": 0}
+
+        def on_event(kind: str, info: dict) -> None:
+            if kind == "start":
+                console.print(f"{info['total']} problems, {info['skipped']} already stored, {info['todo']} to run")
+                state["task"] = progress.add_task("solving", total=info["todo"])
+                return
+            state["done"] += 1
+            state["failed"] += info["status"] in ("ERROR", "BAD_INPUT")
+            progress.update(state["task"], advance=1, description=f"solving (failed {state['failed']})")
+
+        summary = run_batch(args.suite, args.db, args.workers, on_event)
+    console.print(
+        f"suite {summary['suite']}: stored {summary['stored']} new results ({summary['failed']} failed), "
+        f"skipped {summary['skipped']} already stored; results in {args.db}"
+    )
+    return 0
+
+
+def cmd_results(args) -> int:
+    import csv
+    import sqlite3
+    import statistics
+
+    from rich.table import Table
+
+    from mapper.batch import COLUMNS
+
+    if not Path(args.db).exists():
+        raise SpecError(args.db, "<file>", "no such results database", "run fusesat batch first")
+    db = sqlite3.connect(args.db)
+    rows = [dict(zip(COLUMNS, r, strict=True)) for r in db.execute(f"SELECT {', '.join(COLUMNS)} FROM results")]
+    if args.csv:
+        with open(args.csv, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=[c for c in COLUMNS if c not in ("spec", "result")])
+            writer.writeheader()
+            writer.writerows({k: v for k, v in r.items() if k not in ("spec", "result")} for r in rows)
+        console.print(f"{len(rows)} rows written to {args.csv}")
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(tuple(str(r[k]) for k in args.group_by), []).append(r)
+    table = Table(title=f"{args.db}: {len(rows)} results")
+    for column in (
+        *args.group_by,
+        "problems",
+        "proven optimal",
+        "feasible",
+        "infeasible",
+        "failed",
+        "median s",
+        "max s",
+    ):
+        table.add_column(column, justify="right")
+    for key, members in sorted(groups.items()):
+        times = [m["wall_s"] or 0 for m in members]
+        table.add_row(
+            *key,
+            str(len(members)),
+            str(sum(bool(m["proven_optimal"]) for m in members)),
+            str(sum(m["status"] == "FEASIBLE" for m in members)),
+            str(sum(m["status"] == "INFEASIBLE" for m in members)),
+            str(sum(m["status"] in ("ERROR", "BAD_INPUT") for m in members)),
+            f"{statistics.median(times):.2f}",
+            f"{max(times):.2f}",
+        )
+    console.print(table)
+    return 0
+
+
 def cmd_pareto(args) -> int:
     import json
 
@@ -161,6 +238,16 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--seed", type=int, help="random seed (default: the problem's)")
     solve.add_argument("--json", help="write the result as JSON (docs/json_schema.md)")
     solve.set_defaults(func=cmd_solve)
+    batch = sub.add_parser("batch", help="run a suite of problems in parallel, resumable, into SQLite")
+    batch.add_argument("suite", help="suite YAML (docs/batch.md)")
+    batch.add_argument("--db", required=True, help="SQLite file; a rerun skips what it already holds")
+    batch.add_argument("--workers", type=int, default=1, help="parallel processes")
+    batch.set_defaults(func=cmd_batch)
+    results = sub.add_parser("results", help="summarise a batch database, export CSV")
+    results.add_argument("db", help="SQLite file written by fusesat batch")
+    results.add_argument("--csv", help="write every row as CSV")
+    results.add_argument("--group-by", nargs="*", default=["mode"], help="columns to group by (e.g. mode accelerator)")
+    results.set_defaults(func=cmd_results)
     comparison = sub.add_parser("compare", help="every method side by side, each with its gap to the CP-SAT bound")
     comparison.add_argument("problem", help="problem YAML file")
     comparison.add_argument("--time-limit", type=float)

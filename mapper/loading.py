@@ -193,7 +193,7 @@ def _parse_layer(f: Fields, shapes: dict[str, tuple[int, int, int]], previous: s
 # --------------------------------------------------------------------------- problems
 
 
-def _resolve(value: str, base: Path, folder: str) -> Path:
+def resolve_reference(value: str, base: Path, folder: str) -> Path:
     """A ``*.yaml`` path relative to the problem file, or a bundled library name."""
     if value.endswith((".yaml", ".yml")):
         path = Path(value)
@@ -212,7 +212,7 @@ def load_network(path: Path | str) -> Network:
 
 
 def _load_referenced(f: Fields, key: str, base: Path, folder: str, parse):
-    path = _resolve(f.text(key), base, folder)
+    path = resolve_reference(f.text(key), base, folder)
     if not path.exists():
         raise f.fail(key, f"{f.raw(key)!r} not found (looked at {path})", f"name a file in problems/{folder}/")
     return parse(read_yaml(path), str(path))
@@ -220,8 +220,14 @@ def _load_referenced(f: Fields, key: str, base: Path, folder: str, parse):
 
 def load_problem(path: Path | str) -> Problem:
     path = Path(path)
-    source = str(path)
-    top = Fields(read_yaml(path), source, "")
+    return parse_problem(read_yaml(path), path)
+
+
+def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
+    """A problem from its YAML mapping; relative network/accelerator paths are
+    resolved against ``path``'s folder; errors name ``source`` (default: path)."""
+    source = source or str(path)
+    top = Fields(data, source, "")
     top.reject_unknown(
         {
             "name",
@@ -234,6 +240,7 @@ def load_problem(path: Path | str) -> Problem:
             "description",
             "fusion",
             "taskgraph",
+            "glb_words",
         }
     )
     mode = top.text("mode")
@@ -246,6 +253,8 @@ def load_problem(path: Path | str) -> Problem:
         accelerator = None  # the task-graph platform describes the PE clusters and memory
     else:
         accelerator = _load_referenced(top, "accelerator", path, "accelerators", parse_accelerator)
+        if top.has("glb_words") and top.raw("glb_words") is not None:
+            accelerator = accelerator.with_glb_words(top.integer("glb_words"))
     names = top.raw("layers")
     if not isinstance(names, list) or not names:
         raise top.fail("layers", "must be a non-empty list of layer names")

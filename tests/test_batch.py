@@ -1,0 +1,92 @@
+"""Batches: every problem stored once, reruns skip, failures recorded, and a
+batch killed with SIGKILL resumes without losing or duplicating results."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import yaml
+
+from mapper.batch import load_suite, run_batch
+from mapper.cli import main
+
+GLB_SIZES = [8192 + 1024 * i for i in range(12)]
+
+
+def write_suite(tmp_path, **extra):
+    suite = {
+        "name": "t",
+        "solver": {"time_limit_s": 20, "workers": 1, "seed": 0},
+        "sweeps": [
+            {
+                "mode": "layer",
+                "network": "resnet18",
+                "layers": ["layer4_0_down"],
+                "accelerator": "eyeriss_like",
+                "glb_words": GLB_SIZES,
+            }
+        ],
+    }
+    suite.update(extra)
+    path = tmp_path / "suite.yaml"
+    path.write_text(yaml.safe_dump(suite))
+    return path
+
+
+def stored(db_path) -> list[tuple[str, str]]:
+    with sqlite3.connect(db_path) as db:
+        return list(db.execute("SELECT job_id, status FROM results"))
+
+
+def test_suite_runs_once_and_reruns_skip(tmp_path):
+    suite, db = write_suite(tmp_path), tmp_path / "r.sqlite"
+    first = run_batch(suite, db, workers=2)
+    assert first["stored"] == len(GLB_SIZES) and first["failed"] == 0
+    second = run_batch(suite, db, workers=2)
+    assert second["stored"] == 0 and second["skipped"] == len(GLB_SIZES)
+    rows = stored(db)
+    assert len(rows) == len({job for job, _ in rows}) == len(GLB_SIZES)
+    assert {status for _, status in rows} == {"OPTIMAL"}
+
+
+def test_a_failing_problem_is_recorded_and_the_batch_goes_on(tmp_path):
+    bad = {"mode": "layer", "network": "resnet18", "layers": ["no_such_layer"], "accelerator": "eyeriss_like"}
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
+    suite, db = write_suite(tmp_path, problems=["bad.yaml"]), tmp_path / "r.sqlite"
+    summary = run_batch(suite, db)
+    assert summary["stored"] == len(GLB_SIZES) + 1 and summary["failed"] == 1
+    statuses = [status for _, status in stored(db)]
+    assert statuses.count("BAD_INPUT") == 1 and statuses.count("OPTIMAL") == len(GLB_SIZES)
+
+
+def test_killed_batch_resumes_without_loss_or_duplicates(tmp_path):
+    suite, db = write_suite(tmp_path), tmp_path / "r.sqlite"
+    command = [sys.executable, "-m", "mapper.cli", "batch", str(suite), "--db", str(db), "--workers", "1"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and (not db.exists() or not stored(db)):
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    partial = stored(db)
+    assert 0 < len(partial) < len(GLB_SIZES), "the kill must land mid-batch"
+    summary = run_batch(suite, db)
+    assert summary["skipped"] == len(partial)
+    rows = stored(db)
+    _, jobs = load_suite(suite)
+    assert sorted(job for job, _ in rows) == sorted(j.job_id for j in jobs)
+
+
+def test_results_summary_and_csv(tmp_path, capsys):
+    suite, db = write_suite(tmp_path), tmp_path / "r.sqlite"
+    run_batch(suite, db)
+    out = tmp_path / "r.csv"
+    assert main(["results", str(db), "--csv", str(out), "--group-by", "mode", "accelerator"]) == 0
+    lines = out.read_text().splitlines()
+    assert len(lines) == len(GLB_SIZES) + 1 and lines[0].startswith("job_id,suite,name")
+    assert "eyeriss_like" in capsys.readouterr().out

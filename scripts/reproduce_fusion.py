@@ -219,7 +219,8 @@ def main() -> None:
     print(
         f"\nAlwani VGG-E conv1_1..conv3_1 feature-map traffic: fused {b['fused_words']:,} words = {b['fused_mib']:.2f} MiB, "
         f"layer-by-layer {b['layer_by_layer_words']:,} words = {b['layer_by_layer_mib']:.2f} MiB (-{b['reduction']:.1%}); "
-        f"GLB used {b['glb_words_used']:,} words with {b['stripe_rows']}-row stripes"
+        f"GLB used {b['glb_words_used']:,} words with {b['stripe_rows']}-row stripes; "
+        f"the smallest GLB fusing the group in row stripes: {b['smallest_glb_words']:,} words"
     )
     if "C" in report:
         print("\n| group | GLB words | layer-by-layer | fused partitioned | fused time-shared | fused (free) |")

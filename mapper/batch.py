@@ -194,27 +194,49 @@ def pending_jobs(db: sqlite3.Connection, jobs: list[Job]) -> list[Job]:
     return [job for job in jobs if job.job_id not in done]
 
 
+def _local_results(todo: list[Job], workers: int):
+    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+        for future in as_completed([pool.submit(run_job, job) for job in todo]):
+            yield future.result()
+
+
+def _dask_results(todo: list[Job], scheduler: str):
+    """Jobs on a Dask distributed cluster (the ``distributed`` extra); the
+    workers need fusesat installed. Results come back here, one at a time."""
+    try:
+        from distributed import Client
+        from distributed import as_completed as dask_completed
+    except ImportError:
+        raise SpecError(
+            scheduler, "--scheduler", "dask.distributed is not installed", "pip install -e '.[distributed]'"
+        ) from None
+    with Client(scheduler) as client:
+        for future in dask_completed(client.map(run_job, todo, pure=False)):
+            yield future.result()
+
+
 def run_batch(
     suite_path: Path | str,
     db_path: Path | str,
     workers: int = 1,
     on_event: Callable[[str, dict], None] | None = None,
+    scheduler: str | None = None,
 ) -> dict:
-    """Run every job of the suite not yet in the database. ``on_event(kind, info)``
-    reports 'start' (total, skipped) and 'done' (the stored row)."""
+    """Run every job of the suite not yet in the database, in local processes or
+    on the Dask scheduler at ``scheduler``. ``on_event(kind, info)`` reports
+    'start' (total, skipped) and 'done' (the stored row). Only this process
+    writes the database."""
     suite, jobs = load_suite(suite_path)
     db = open_db(db_path)
     todo = pending_jobs(db, jobs)
     notify = on_event or (lambda kind, info: None)
     notify("start", {"total": len(jobs), "skipped": len(jobs) - len(todo), "todo": len(todo)})
     counts = {"stored": 0, "failed": 0}
-    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = {pool.submit(run_job, job): job for job in todo}
-        for future in as_completed(futures):
-            row = future.result()
-            if store(db, suite, row):
-                counts["stored"] += 1
-                counts["failed"] += row["status"] in ("ERROR", "BAD_INPUT")
-            notify("done", row)
+    results = _dask_results(todo, scheduler) if scheduler else _local_results(todo, workers)
+    for row in results:
+        if store(db, suite, row):
+            counts["stored"] += 1
+            counts["failed"] += row["status"] in ("ERROR", "BAD_INPUT")
+        notify("done", row)
     db.close()
     return {"suite": suite, "jobs": len(jobs), "skipped": len(jobs) - len(todo), **counts}

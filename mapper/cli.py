@@ -120,7 +120,7 @@ def cmd_batch(args) -> int:
             state["failed"] += info["status"] in ("ERROR", "BAD_INPUT")
             progress.update(state["task"], advance=1, description=f"solving (failed {state['failed']})")
 
-        summary = run_batch(args.suite, args.db, args.workers, on_event)
+        summary = run_batch(args.suite, args.db, args.workers, on_event, args.scheduler)
     console.print(
         f"suite {summary['suite']}: stored {summary['stored']} new results ({summary['failed']} failed), "
         f"skipped {summary['skipped']} already stored; results in {args.db}"
@@ -241,7 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     batch = sub.add_parser("batch", help="run a suite of problems in parallel, resumable, into SQLite")
     batch.add_argument("suite", help="suite YAML (docs/batch.md)")
     batch.add_argument("--db", required=True, help="SQLite file; a rerun skips what it already holds")
-    batch.add_argument("--workers", type=int, default=1, help="parallel processes")
+    batch.add_argument("--workers", type=int, default=1, help="parallel local processes")
+    batch.add_argument("--scheduler", help="run on a Dask cluster instead, e.g. tcp://HOST:8786")
     batch.set_defaults(func=cmd_batch)
     results = sub.add_parser("results", help="summarise a batch database, export CSV")
     results.add_argument("db", help="SQLite file written by fusesat batch")

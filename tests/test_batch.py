@@ -90,3 +90,19 @@ def test_results_summary_and_csv(tmp_path, capsys):
     lines = out.read_text().splitlines()
     assert len(lines) == len(GLB_SIZES) + 1 and lines[0].startswith("job_id,suite,name")
     assert "eyeriss_like" in capsys.readouterr().out
+
+
+def test_dask_cluster_gives_the_same_results_as_local_processes(tmp_path):
+    distributed = __import__("pytest").importorskip("distributed")
+    suite = write_suite(tmp_path)
+    local_db, dask_db = tmp_path / "local.sqlite", tmp_path / "dask.sqlite"
+    run_batch(suite, local_db, workers=2)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        summary = run_batch(suite, dask_db, scheduler=cluster.scheduler_address)
+    assert summary["stored"] == len(GLB_SIZES)
+
+    def outcomes(path):
+        with sqlite3.connect(path) as db:
+            return sorted(db.execute("SELECT job_id, status, objective, bound FROM results"))
+
+    assert outcomes(local_db) == outcomes(dask_db)

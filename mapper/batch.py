@@ -48,7 +48,7 @@ COLUMNS = (
     "finished_at",
 )
 SCHEMA = f"CREATE TABLE IF NOT EXISTS results ({', '.join(COLUMNS)}, PRIMARY KEY (job_id))"
-SWEEP_KEYS = ("network", "accelerator", "glb_words", "objective")
+SWEEP_KEYS = ("network", "accelerator", "glb_words", "pe_array", "objective")
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,8 @@ def _job(suite_dir: Path, spec: dict) -> Job:
     name = f"{spec.get('network')}:{layers}@{spec.get('accelerator')}"
     if spec.get("glb_words"):
         name += f"/glb{spec['glb_words']}"
+    if spec.get("pe_array"):
+        name += f"/pe{spec['pe_array'][0]}x{spec['pe_array'][1]}"
     return Job(job_id, name, spec, str(suite_dir))
 
 
@@ -109,8 +111,9 @@ def load_suite(path: Path | str) -> tuple[str, list[Job]]:
         mode = sweep.text("mode", "layer")
         axes = {}
         for key in SWEEP_KEYS:
-            value = sweep.raw(key, None if key in ("glb_words", "objective") else ...)
-            axes[key] = value if isinstance(value, list) else [value]
+            value = sweep.raw(key, None if key in ("glb_words", "pe_array", "objective") else ...)
+            is_sweep = isinstance(value, list) and not (key == "pe_array" and value and isinstance(value[0], int))
+            axes[key] = value if is_sweep else [value]
         for combo in itertools.product(*axes.values()):
             choice = dict(zip(axes, combo, strict=True))
             for layers in _layer_selection(sweep, choice["network"], suite_dir, mode):
@@ -120,8 +123,9 @@ def load_suite(path: Path | str) -> tuple[str, list[Job]]:
                     "layers": layers,
                     "accelerator": choice["accelerator"],
                 }
-                if choice["glb_words"] is not None:
-                    spec["glb_words"] = choice["glb_words"]
+                for key in ("glb_words", "pe_array"):
+                    if choice[key] is not None:
+                        spec[key] = choice[key]
                 if choice["objective"] is not None:
                     spec["objective"] = choice["objective"]
                 for key in ("fusion", "taskgraph"):

@@ -147,6 +147,15 @@ def cmd_results(args) -> int:
             writer.writeheader()
             writer.writerows({k: v for k, v in r.items() if k not in ("spec", "result")} for r in rows)
         console.print(f"{len(rows)} rows written to {args.csv}")
+    if args.json:
+        import json
+
+        records = [
+            {**{k: v for k, v in r.items() if k not in ("spec", "result")}, "result": json.loads(r["result"] or "null")}
+            for r in rows
+        ]
+        Path(args.json).write_text(json.dumps(records, indent=2) + "\n")
+        console.print(f"{len(rows)} rows written to {args.json}")
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
         groups.setdefault(tuple(str(r[k]) for k in args.group_by), []).append(r)
@@ -247,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     results = sub.add_parser("results", help="summarise a batch database, export CSV")
     results.add_argument("db", help="SQLite file written by fusesat batch")
     results.add_argument("--csv", help="write every row as CSV")
+    results.add_argument("--json", help="write every row, with its full result, as JSON")
     results.add_argument("--group-by", nargs="*", default=["mode"], help="columns to group by (e.g. mode accelerator)")
     results.set_defaults(func=cmd_results)
     comparison = sub.add_parser("compare", help="every method side by side, each with its gap to the CP-SAT bound")

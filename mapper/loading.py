@@ -8,6 +8,7 @@ got 0; use 1 or more``.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -241,6 +242,7 @@ def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
             "fusion",
             "taskgraph",
             "glb_words",
+            "pe_array",
         }
     )
     mode = top.text("mode")
@@ -255,6 +257,9 @@ def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
         accelerator = _load_referenced(top, "accelerator", path, "accelerators", parse_accelerator)
         if top.has("glb_words") and top.raw("glb_words") is not None:
             accelerator = accelerator.with_glb_words(top.integer("glb_words"))
+        if top.has("pe_array") and top.raw("pe_array") is not None:
+            rows, cols = top.pair("pe_array")
+            accelerator = replace(accelerator, pe_rows=rows, pe_cols=cols, name=f"{accelerator.name}_{rows}x{cols}")
     names = top.raw("layers")
     if not isinstance(names, list) or not names:
         raise top.fail("layers", "must be a non-empty list of layer names")

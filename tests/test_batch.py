@@ -108,3 +108,24 @@ def test_dask_cluster_gives_the_same_results_as_local_processes_on_the_smoke_sui
             return sorted(db.execute("SELECT job_id, status, objective, bound FROM results"))
 
     assert outcomes(local_db) == outcomes(dask_db)
+
+
+def test_sweeps_over_array_shapes_and_json_export(tmp_path):
+    sweep = {
+        "mode": "layer",
+        "network": "resnet18",
+        "layers": ["layer4_0_down"],
+        "accelerator": "eyeriss_like",
+        "pe_array": [[12, 14], [8, 8]],
+    }
+    suite = write_suite(tmp_path, sweeps=[sweep])
+    _, jobs = load_suite(suite)
+    assert [job.name.rsplit("/", 1)[1] for job in jobs] == ["pe12x14", "pe8x8"]
+    db, out = tmp_path / "r.sqlite", tmp_path / "r.json"
+    run_batch(suite, db)
+    assert main(["results", str(db), "--json", str(out)]) == 0
+    import json
+
+    records = json.loads(out.read_text())
+    used = sorted(r["result"]["metrics"]["used_pes"] for r in records)
+    assert len(records) == 2 and used[0] <= 64 < used[1] <= 168

@@ -219,6 +219,14 @@ def cmd_pareto(args) -> int:
     return 0 if points else 3
 
 
+def cmd_export(args) -> int:
+    from mapper.export import export_result
+
+    export_result(args.result, args.format, args.output)
+    console.print(f"{args.format} written to {args.output}")
+    return 0
+
+
 def cmd_plot(args) -> int:
     import json
     from pathlib import Path
@@ -274,6 +282,11 @@ def build_parser() -> argparse.ArgumentParser:
     pareto.add_argument("--seed", type=int)
     pareto.add_argument("--json", help="write the points as JSON")
     pareto.set_defaults(func=cmd_pareto)
+    export = sub.add_parser("export", help="write a result as a Chrome/Perfetto trace or a Timeloop mapping")
+    export.add_argument("result", help="result JSON written by 'fusesat solve --json'")
+    export.add_argument("--format", required=True, choices=["chrome-trace", "timeloop"])
+    export.add_argument("-o", "--output", required=True)
+    export.set_defaults(func=cmd_export)
     plot = sub.add_parser("plot", help="plot a result (Gantt + memory for task graphs, bars for fused groups)")
     plot.add_argument("result", help="result JSON written by 'fusesat solve --json'")
     plot.add_argument("-o", "--output", required=True, help="PNG or SVG file")

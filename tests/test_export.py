@@ -1,0 +1,79 @@
+"""Exports: Chrome/Perfetto traces of every mode, Timeloop mappings of layers."""
+
+from __future__ import annotations
+
+import json
+from math import prod
+
+import pytest
+import yaml
+from test_fused_cli import fused_problem
+from test_loading import problem_files
+from test_taskgraph_cli import taskgraph_problem
+
+from mapper.cli import main
+from mapper.export import TIMELOOP_DIMS, timeloop_mapping
+from mapper.referee.verify import verify_result_file
+
+ONE_WORKER = {"workers": 1, "seed": 0, "time_limit_s": 30}
+MAKERS = {
+    "layer": lambda path: problem_files(path, solver=ONE_WORKER),
+    "fused": fused_problem,  # its solver settings already use one worker
+    "taskgraph": taskgraph_problem,
+}
+
+
+@pytest.mark.parametrize("mode", MAKERS)
+def test_chrome_trace_holds_every_compute_and_the_measured_peak(tmp_path, mode):
+    result, trace = tmp_path / "r.json", tmp_path / "t.json"
+    assert main(["solve", str(MAKERS[mode](tmp_path)), "--json", str(result)]) == 0
+    assert main(["export", str(result), "--format", "chrome-trace", "-o", str(trace)]) == 0
+    events = json.loads(trace.read_text())["traceEvents"]
+    computes = [e for e in events if e["ph"] == "X" and e["cat"] == "compute"]
+    assert computes and all(e["dur"] >= 0 and "tid" in e for e in computes)
+    peak = max(e["args"]["live"] for e in events if e["ph"] == "C")
+    report = verify_result_file(result)
+    claimed = {name: claimed for name, claimed, _, _ in report.checks}
+    if "peak_memory_words" in claimed:
+        assert peak == claimed["peak_memory_words"]
+    else:  # layer and fused: the trace's peak is what the simulator measured, within the reservation
+        assert 0 < peak <= max(v for k, v in claimed.items() if k.startswith("glb_peak"))
+
+
+def single_axis_result() -> dict:
+    factors = {
+        "DRAM": {"N": 1, "G": 1, "K": 2, "C": 1, "P": 2, "Q": 1, "R": 1, "S": 1},
+        "GLB": {"N": 1, "G": 1, "K": 1, "C": 2, "P": 1, "Q": 1, "R": 1, "S": 1},
+        "ROW": {"N": 1, "G": 1, "K": 2, "C": 1, "P": 1, "Q": 1, "R": 1, "S": 1},
+        "COL": {"N": 1, "G": 1, "K": 1, "C": 1, "P": 2, "Q": 1, "R": 1, "S": 1},
+        "RF": {"N": 1, "G": 1, "K": 1, "C": 1, "P": 1, "Q": 1, "R": 3, "S": 1},
+    }
+    orders = {"DRAM": ["P", "K", "N", "G", "C", "Q", "R", "S"], "GLB": ["C", "N", "G", "K", "P", "Q", "R", "S"]}
+    return {"mode": "layer", "mapping": {"factors": factors, "orders": orders}}
+
+
+def test_timeloop_mapping_factors_multiply_to_the_bounds_and_permutations_run_inner_first():
+    result = single_axis_result()
+    levels = timeloop_mapping(result, "r.json")["mapping"]
+    assert [(lv["target"], lv["type"]) for lv in levels] == [
+        ("DRAM", "temporal"),
+        ("GLB", "temporal"),
+        ("GLB", "spatial"),
+        ("RF", "temporal"),
+    ]
+    parsed = [dict(item.split("=") for item in lv["factors"].split()) for lv in levels]
+    bounds = {"N": 1, "M": 4, "C": 2, "P": 4, "Q": 1, "R": 3, "S": 1}
+    for dim, bound in bounds.items():
+        assert prod(int(p[dim]) for p in parsed) == bound
+    assert levels[0]["permutation"] == "SRQCNMP"  # DRAM order P K N G C Q R S, reversed, without G
+    spatial = levels[2]
+    assert spatial["split"] == 1 and spatial["permutation"][0] == "P"  # the PE-column dim comes before the split
+    assert set(TIMELOOP_DIMS.values()) == set(parsed[0])
+
+
+def test_timeloop_refuses_what_it_cannot_express(tmp_path):
+    result = single_axis_result()
+    result["mapping"]["factors"]["COL"]["K"], result["mapping"]["factors"]["DRAM"]["K"] = 2, 1
+    with pytest.raises(Exception, match="K is unrolled on both PE rows and cols"):
+        timeloop_mapping(result, "r.json")
+    assert yaml.safe_load(yaml.safe_dump(timeloop_mapping(single_axis_result(), "r.json")))["mapping"]

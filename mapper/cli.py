@@ -219,6 +219,14 @@ def cmd_pareto(args) -> int:
     return 0 if points else 3
 
 
+def cmd_import(args) -> int:
+    from mapper.onnx_import import write_network
+
+    network = write_network(args.model, args.output)
+    console.print(f"{len(network['layers'])} layers of {network['name']} written to {args.output}")
+    return 0
+
+
 def cmd_export(args) -> int:
     from mapper.export import export_result
 
@@ -282,6 +290,10 @@ def build_parser() -> argparse.ArgumentParser:
     pareto.add_argument("--seed", type=int)
     pareto.add_argument("--json", help="write the points as JSON")
     pareto.set_defaults(func=cmd_pareto)
+    importer = sub.add_parser("import", help="convert an ONNX model into a network YAML (onnx extra)")
+    importer.add_argument("model", help="ONNX file")
+    importer.add_argument("-o", "--output", required=True, help="network YAML to write")
+    importer.set_defaults(func=cmd_import)
     export = sub.add_parser("export", help="write a result as a Chrome/Perfetto trace or a Timeloop mapping")
     export.add_argument("result", help="result JSON written by 'fusesat solve --json'")
     export.add_argument("--format", required=True, choices=["chrome-trace", "timeloop"])

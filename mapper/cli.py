@@ -213,9 +213,12 @@ def cmd_pareto(args) -> int:
         )
     console.print(table)
     if args.json:
-        from pathlib import Path
-
         Path(args.json).write_text(json.dumps({"problem": problem.name, "points": points}, indent=2) + "\n")
+    if args.plot and points:
+        from mapper.plots import plot_pareto
+
+        plot_pareto(points, problem.name, Path(args.plot), args.problem)
+        console.print(f"plot written to {args.plot}")
     return 0 if points else 3
 
 
@@ -247,7 +250,7 @@ def cmd_plot(args) -> int:
         raise SpecError(
             args.result, "<file>", f"not a readable result ({err})", "pass a file from fusesat solve --json"
         ) from None
-    plot_result(result, Path(args.output), args.result)
+    plot_result(result, Path(args.output), args.result, args.kind)
     console.print(f"plot written to {args.output}")
     return 0
 
@@ -289,6 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     pareto.add_argument("--workers", type=int)
     pareto.add_argument("--seed", type=int)
     pareto.add_argument("--json", help="write the points as JSON")
+    pareto.add_argument("--plot", help="draw the front to this PNG or SVG (plot extra)")
     pareto.set_defaults(func=cmd_pareto)
     importer = sub.add_parser("import", help="convert an ONNX model into a network YAML (onnx extra)")
     importer.add_argument("model", help="ONNX file")
@@ -302,6 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
     plot = sub.add_parser("plot", help="plot a result (Gantt + memory for task graphs, bars for fused groups)")
     plot.add_argument("result", help="result JSON written by 'fusesat solve --json'")
     plot.add_argument("-o", "--output", required=True, help="PNG or SVG file")
+    plot.add_argument(
+        "--kind", choices=["gantt", "bars", "glb"], help="default: gantt (task graphs), bars (fused), glb (layer)"
+    )
     plot.set_defaults(func=cmd_plot)
     verify = sub.add_parser("verify", help="replay a result's schedule with the referee")
     verify.add_argument("result", help="result JSON written by 'fusesat solve --json'")

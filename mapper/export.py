@@ -23,6 +23,7 @@ from mapper.loading import load_problem
 from mapper.mapping import Mapping
 from mapper.referee.schedule import Schedule
 from mapper.referee.simulator import ORDER
+from mapper.referee.verify import resolve_problem_file
 from mapper.spec import DIMS, ORDERED_LEVELS
 from mapper.taskgraph import TaskSchedule
 from mapper.taskgraph_builder import problem_graph
@@ -34,7 +35,7 @@ def result_schedule(result: dict, source: str) -> Schedule:
     """Decode the schedule of a result file (any mode)."""
     if result.get("mapping") is None:
         raise SpecError(source, "mapping", "the result has no schedule", "export a solved result")
-    problem = load_problem(result["problem_file"])
+    problem = load_problem(resolve_problem_file(result, Path(source)))
     if result["mode"] == "layer":
         return decode_layer(problem.layers[0], problem.accelerator, Mapping.from_dict(result["mapping"]))
     if result["mode"] == "fused":

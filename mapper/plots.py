@@ -67,12 +67,78 @@ def plot_fused(result: dict, out: Path, source: str) -> None:
     plt.close(fig)
 
 
-def plot_result(result: dict, out: Path, source: str) -> None:
+def tensor_kind(schedule, tensor: str) -> str:
+    """weights, input, intermediate or output: the role a tensor plays in the schedule."""
+    produced = {roles["O"] for roles in schedule.roles.values()}
+    if tensor.endswith(".W") or tensor == "W":
+        return "weights"
+    if tensor in schedule.dram_outputs:
+        return "output"
+    return "intermediate" if tensor in produced else "input"
+
+
+def plot_glb(result: dict, out: Path, source: str) -> None:
+    """On-chip words over time, stacked by tensor kind, replayed from the result's schedule."""
+    from mapper.export import result_schedule
+    from mapper.referee.simulator import ORDER
+
+    plt = _pyplot(source)
+    schedule = result_schedule(result, source)
+    kinds = ("weights", "input", "intermediate", "output")
+    live = dict.fromkeys(kinds, 0)
+    times, series = [0], {k: [0] for k in kinds}
+    for op in sorted(schedule.ops, key=lambda o: (o.start, ORDER[o.kind])):
+        if op.kind not in ("load", "alloc", "free") or op.tensor in schedule.uncounted:
+            continue
+        live[tensor_kind(schedule, op.tensor)] += op.box.words if op.kind != "free" else -op.box.words
+        times.append(op.start)
+        for k in kinds:
+            series[k].append(live[k])
+    fig, ax = plt.subplots(figsize=(10, 4))
+    ax.stackplot(times, [series[k] for k in kinds], labels=kinds, step="post")
+    ax.set_xlabel("cycle")
+    ax.set_ylabel("on-chip words")
+    ax.set_title(f"{result['problem']}: buffer occupancy by tensor kind")
+    ax.legend(loc="upper right")
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+
+
+def plot_pareto(points: list[dict], title: str, out: Path, source: str) -> None:
+    plt = _pyplot(source)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    xs = [p["makespan"] for p in points]
+    ys = [p["peak_memory_words"] for p in points]
+    ax.step(xs, ys, where="post", color="grey", linewidth=0.8)
+    for point in points:
+        certified = point["certified"]
+        ax.scatter(
+            point["makespan"],
+            point["peak_memory_words"],
+            marker="o" if certified else "x",
+            color="tab:blue" if certified else "tab:red",
+            zorder=3,
+        )
+    ax.set_xlabel("makespan (cycles)")
+    ax.set_ylabel("peak memory (words)")
+    ax.set_title(f"{title}: o certified, x not proven")
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+
+
+KINDS = {"layer": ("glb",), "fused": ("bars", "glb"), "taskgraph": ("gantt", "glb")}
+
+
+def plot_result(result: dict, out: Path, source: str, kind: str | None = None) -> None:
+    """The mode's default plot, or ``kind`` (gantt, bars, glb)."""
     if result.get("mapping") is None:
         raise SpecError(source, "mapping", "the result has no schedule to plot", "plot a solved result")
-    if result["mode"] == "taskgraph":
-        plot_taskgraph(result, out, source)
-    elif result["mode"] == "fused":
-        plot_fused(result, out, source)
-    else:
-        raise SpecError(source, "mode", f"no plot for mode {result['mode']!r} yet", "plot a fused or task-graph result")
+    allowed = KINDS.get(result["mode"], ())
+    kind = kind or (allowed[0] if allowed else None)
+    if kind not in allowed:
+        raise SpecError(
+            source, "mode", f"no {kind} plot for mode {result['mode']!r}", f"use --kind {' or '.join(allowed)}"
+        )
+    {"gantt": plot_taskgraph, "bars": plot_fused, "glb": plot_glb}[kind](result, out, source)

@@ -74,10 +74,13 @@ class SolveResult:
         return EXIT_NO_SOLUTION
 
     def to_json(self) -> dict:
+        problem_file = self.problem_file
+        if problem_file and Path(problem_file).exists():
+            problem_file = str(Path(problem_file).resolve())  # verify/export work from any folder
         return {
             "schema": SCHEMA_VERSION,
             "problem": self.problem,
-            "problem_file": self.problem_file,
+            "problem_file": problem_file,
             "mode": self.mode,
             "layer": self.layer,
             "accelerator": self.accelerator,

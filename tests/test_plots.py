@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from test_fused_cli import fused_problem
+from test_loading import problem_files
 from test_taskgraph_cli import taskgraph_problem
 
 from mapper.cli import main
@@ -20,8 +21,23 @@ def test_plot_writes_a_png(tmp_path, make):
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
 
 
-def test_plot_of_an_unsupported_result_is_a_clear_error(tmp_path, capsys):
+@pytest.mark.parametrize("make", [problem_files, fused_problem, taskgraph_problem], ids=["layer", "fused", "taskgraph"])
+def test_buffer_occupancy_plot_for_every_mode(tmp_path, make):
+    result, image = tmp_path / "r.json", tmp_path / "glb.png"
+    assert main(["solve", str(make(tmp_path)), "--json", str(result)]) == 0
+    assert main(["plot", str(result), "--kind", "glb", "-o", str(image)]) == 0
+    assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_pareto_plot(tmp_path):
+    image = tmp_path / "front.png"
+    three_rows = {"c1": {"rows": 3}, "c2": {"rows": 3}, "sum": {"rows": 3}}
+    assert main(["pareto", str(taskgraph_problem(tmp_path, slicing=three_rows)), "--plot", str(image)]) == 0
+    assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_an_unavailable_plot_kind_is_a_clear_error(tmp_path, capsys):
     result = tmp_path / "r.json"
     result.write_text('{"mode": "layer", "mapping": {}, "problem": "x"}')
-    assert main(["plot", str(result), "-o", str(tmp_path / "p.png")]) == 2
-    assert "mode: no plot for mode 'layer' yet" in capsys.readouterr().err
+    assert main(["plot", str(result), "--kind", "gantt", "-o", str(tmp_path / "p.png")]) == 2
+    assert "mode: no gantt plot for mode 'layer'; use --kind glb" in capsys.readouterr().err

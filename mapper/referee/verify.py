@@ -176,7 +176,8 @@ def verify_taskgraph_result(result: dict, problem, functional: bool = False, see
     return report
 
 
-def _problem_path(result: dict, result_path: Path) -> Path:
+def resolve_problem_file(result: dict, result_path: Path) -> Path:
+    """The result's problem file: as recorded, else beside the result file."""
     path = Path(result["problem_file"])
     if path.is_absolute() or path.exists():
         return path
@@ -198,7 +199,7 @@ def verify_result_file(path: Path | str, functional: bool = False) -> VerifyRepo
             raise SpecError(str(path), key, "missing", "pass a file written by fusesat solve --json")
     if result["mode"] not in ("layer", "fused", "taskgraph"):
         raise SpecError(str(path), "mode", f"verification of mode {result['mode']!r} is not implemented yet")
-    problem = load_problem(_problem_path(result, path))
+    problem = load_problem(resolve_problem_file(result, path))
     if result["mode"] == "taskgraph":
         return verify_taskgraph_result(result, problem, functional)
     if result["mode"] == "fused":

@@ -29,6 +29,22 @@ def check_objective(name: str, solver_objective: int, cost, weights) -> None:
         )
 
 
+def base_result(problem: Problem, solution, layer_label: str) -> SolveResult:
+    """The fields every layer or fused result shares: problem, status, proof facts."""
+    return SolveResult(
+        problem=problem.name,
+        problem_file=problem.source,
+        mode=problem.mode,
+        layer=layer_label,
+        accelerator=problem.accelerator.name,
+        status=solution.status,
+        objective=solution.objective,
+        bound=solution.bound,
+        solver=solution.facts,
+        weights=problem.objective.__dict__,
+    )
+
+
 def solve_layer(problem: Problem, settings: SolverSettings | None = None, hint: Mapping | None = None) -> SolveResult:
     settings = settings or problem.solver
     layer, accelerator = problem.layers[0], problem.accelerator
@@ -46,19 +62,7 @@ def solve_layer(problem: Problem, settings: SolverSettings | None = None, hint: 
         note = "time limit reached before CP-SAT's first solution; the answer is the hinted mapping"
     else:
         note = None
-    result = SolveResult(
-        problem=problem.name,
-        problem_file=problem.source,
-        mode=problem.mode,
-        layer=layer.name,
-        accelerator=accelerator.name,
-        status=solution.status,
-        objective=solution.objective,
-        bound=solution.bound,
-        solver=solution.facts,
-        weights=problem.objective.__dict__,
-        explanation=note,
-    )
+    result = replace(base_result(problem, solution, layer.name), explanation=note)
     if solution.status == "INFEASIBLE":
         return replace(result, explanation=explain_infeasible(layer, accelerator))
     if solution.mapping is None:
@@ -110,18 +114,7 @@ def solve_fused(problem: Problem, settings: SolverSettings | None = None) -> Sol
     group = build_group(problem.layers, problem.source)
     accelerator = problem.accelerator
     solution, cost = solve_group(group, accelerator, problem.objective, settings, problem.fusion_policy)
-    result = SolveResult(
-        problem=problem.name,
-        problem_file=problem.source,
-        mode="fused",
-        layer="+".join(group.names),
-        accelerator=accelerator.name,
-        status=solution.status,
-        objective=solution.objective,
-        bound=solution.bound,
-        solver=solution.facts,
-        weights=problem.objective.__dict__,
-    )
+    result = base_result(problem, solution, "+".join(group.names))
     if cost is None:
         explanation = (
             explain_fused_infeasible(group, accelerator, problem.fusion_policy)

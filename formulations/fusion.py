@@ -47,6 +47,8 @@ class FusedModel:
         weights: ObjectiveWeights,
         policy: str | None = None,
         heights: tuple[int, ...] | None = None,
+        latency_cap: int | None = None,
+        dram_cap: int | None = None,
     ):
         self.group, self.accelerator, self.weights = group, accelerator, weights
         self.layers = group.layers
@@ -68,6 +70,10 @@ class FusedModel:
         self.add_capacity()
         self.add_dram_traffic()
         self.add_latency()
+        if latency_cap is not None:
+            self.model.add(self.latency <= latency_cap)
+        if dram_cap is not None:
+            self.model.add(self.dram_words <= dram_cap)
         self.set_objective()
 
     # ------------------------------------------------------------------ decisions

@@ -12,7 +12,7 @@ from mapper.fused_cost import FusedGroup, build_group, evaluate_fused
 from mapper.mapping import Mapping, all_dram_mapping
 from mapper.result import SolveResult
 from mapper.solve_taskgraph import solve_taskgraph
-from mapper.spec import Problem, SolverSettings
+from mapper.spec import ObjectiveWeights, Problem, SolverSettings
 
 
 class ObjectiveMismatch(AssertionError):
@@ -107,6 +107,36 @@ def layer_by_layer(problem: Problem, settings: SolverSettings) -> dict:
         total["bound"] += solution.bound
         total["proven_optimal"] &= rows[-1]["proven_optimal"]
     return {"feasible": True, "layers": rows, **total}
+
+
+def fused_pareto_front(problem: Problem, settings: SolverSettings, max_points: int = 12) -> list[dict]:
+    """Epsilon constraint on latency vs DRAM words: least latency with DRAM <= eps,
+    then least DRAM at that latency; eps = that DRAM - 1; until infeasible.
+    Each point records whether both of its solves were proven optimal."""
+    group = build_group(problem.layers, problem.source)
+    points, cap = [], None
+    while len(points) < max_points:
+        fast_model = FusedModel(
+            group, problem.accelerator, ObjectiveWeights(1, 0, 0), problem.fusion_policy, dram_cap=cap
+        )
+        fast = fast_model.solve(settings)
+        if fast.mapping is None:
+            break
+        lean = FusedModel(
+            group, problem.accelerator, ObjectiveWeights(0, 1, 0), problem.fusion_policy, latency_cap=fast.objective
+        ).solve(settings)
+        mapping = lean.mapping or fast.mapping
+        cost = evaluate_fused(group, problem.accelerator, mapping)
+        points.append(
+            {
+                "latency_cycles": cost.latency_cycles,
+                "dram_words": cost.dram_words,
+                "certified": fast.status == "OPTIMAL" and lean.status == "OPTIMAL",
+                "mapping": mapping.to_dict(),
+            }
+        )
+        cap = cost.dram_words - 1
+    return points
 
 
 def solve_fused(problem: Problem, settings: SolverSettings | None = None) -> SolveResult:

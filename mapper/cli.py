@@ -197,27 +197,36 @@ def cmd_pareto(args) -> int:
     from mapper.taskgraph_builder import problem_graph
 
     problem = load_problem(args.problem)
-    if problem.mode != "taskgraph":
-        errors.print(
-            f"error: {args.problem}: mode: pareto sweeps task-graph problems only (for now); use mode: taskgraph"
+    settings = _settings(problem, args)
+    if problem.mode == "taskgraph":
+        _, graph, _ = problem_graph(problem)
+        points = pareto_front(graph, problem.taskgraph, settings, args.points)
+        axes = ("makespan", "peak_memory_words")
+        title = f"Makespan vs peak memory: {problem.name} ({len(graph.tasks)} tasks)"
+    elif problem.mode == "fused":
+        from mapper.api import fused_pareto_front
+
+        points = fused_pareto_front(problem, settings, args.points)
+        axes = ("latency_cycles", "dram_words")
+        title = f"Latency vs DRAM traffic: {problem.name}"
+    else:
+        print(
+            f"error: {args.problem}: mode: pareto sweeps fused and task-graph problems; use one of those modes",
+            file=sys.stderr,
         )
         return EXIT_BAD_INPUT
-    _, graph, _ = problem_graph(problem)
-    points = pareto_front(graph, problem.taskgraph, _settings(problem, args), args.points)
-    table = Table(title=f"Makespan vs peak memory: {problem.name} ({len(graph.tasks)} tasks)")
-    for column in ("makespan (cycles)", "peak memory (words)", "certified"):
-        table.add_column(column, justify="right")
+    table = Table(title=title)
+    for column in (*axes, "certified"):
+        table.add_column(column.replace("_", " "), justify="right")
     for point in points:
-        table.add_row(
-            f"{point['makespan']:,}", f"{point['peak_memory_words']:,}", "yes" if point["certified"] else "no"
-        )
+        table.add_row(*(f"{point[a]:,}" for a in axes), "yes" if point["certified"] else "no")
     console.print(table)
     if args.json:
         Path(args.json).write_text(json.dumps({"problem": problem.name, "points": points}, indent=2) + "\n")
     if args.plot and points:
         from mapper.plots import plot_pareto
 
-        plot_pareto(points, problem.name, Path(args.plot), args.problem)
+        plot_pareto(points, problem.name, Path(args.plot), args.problem, axes)
         console.print(f"plot written to {args.plot}")
     return 0 if points else 3
 
@@ -285,8 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
     comparison.add_argument("--seed", type=int)
     comparison.add_argument("--json", help="write the comparison as JSON")
     comparison.set_defaults(func=cmd_compare)
-    pareto = sub.add_parser("pareto", help="certified makespan / peak-memory front of a task-graph problem")
-    pareto.add_argument("problem", help="problem YAML file (mode: taskgraph)")
+    pareto = sub.add_parser(
+        "pareto", help="certified front: latency vs DRAM (fused) or makespan vs memory (task graph)"
+    )
+    pareto.add_argument("problem", help="problem YAML file (mode: fused or taskgraph)")
     pareto.add_argument("--points", type=int, default=12, help="at most this many points")
     pareto.add_argument("--time-limit", type=float, help="seconds per solve")
     pareto.add_argument("--workers", type=int)

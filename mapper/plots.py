@@ -105,23 +105,24 @@ def plot_glb(result: dict, out: Path, source: str) -> None:
     plt.close(fig)
 
 
-def plot_pareto(points: list[dict], title: str, out: Path, source: str) -> None:
+def plot_pareto(points: list[dict], title: str, out: Path, source: str, axes=("makespan", "peak_memory_words")) -> None:
     plt = _pyplot(source)
+    x_key, y_key = axes
     fig, ax = plt.subplots(figsize=(6, 4))
-    xs = [p["makespan"] for p in points]
-    ys = [p["peak_memory_words"] for p in points]
+    xs = [p[x_key] for p in points]
+    ys = [p[y_key] for p in points]
     ax.step(xs, ys, where="post", color="grey", linewidth=0.8)
     for point in points:
         certified = point["certified"]
         ax.scatter(
-            point["makespan"],
-            point["peak_memory_words"],
+            point[x_key],
+            point[y_key],
             marker="o" if certified else "x",
             color="tab:blue" if certified else "tab:red",
             zorder=3,
         )
-    ax.set_xlabel("makespan (cycles)")
-    ax.set_ylabel("peak memory (words)")
+    ax.set_xlabel(x_key.replace("_", " "))
+    ax.set_ylabel(y_key.replace("_", " "))
     ax.set_title(f"{title}: o certified, x not proven")
     fig.tight_layout()
     fig.savefig(out)

@@ -86,3 +86,13 @@ def test_undersized_glb_names_the_smallest_stripe(tmp_path, capsys):
     assert main(["solve", str(path), "--json", str(out)]) == 3
     explanation = json.loads(out.read_text())["explanation"]
     assert "the smallest legal stripe of c1+c2+sum" in explanation and "the GLB has 50" in explanation
+
+
+def test_fused_pareto_front_is_certified(tmp_path, capsys):
+    out, image = tmp_path / "front.json", tmp_path / "front.png"
+    assert main(["pareto", str(fused_problem(tmp_path)), "--json", str(out), "--plot", str(image)]) == 0
+    points = json.loads(out.read_text())["points"]
+    assert points and all(p["certified"] for p in points)
+    for a, b in zip(points, points[1:], strict=False):
+        assert a["latency_cycles"] < b["latency_cycles"] and a["dram_words"] > b["dram_words"]
+    assert "Latency vs DRAM traffic" in capsys.readouterr().out and image.exists()

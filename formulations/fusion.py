@@ -204,6 +204,14 @@ class FusedModel:
                         m.add(finish[k][j] >= finish[p][q] + d)
             m.add(self.latency >= finish[n - 1][schedule.stripes - 1]).only_enforce_if([chosen, self.partitioned])
 
+    def add_pins(self, pins: dict) -> None:
+        """Pinned decisions: the stripe height; each listed layer's weight residency."""
+        if "stripe_rows" in pins:
+            self.model.add(self.choose[pins["stripe_rows"]] == 1)
+        names = [layer.name for layer in self.layers]
+        for name, resident in pins.get("resident", {}).items():
+            self.model.add(self.resident[names.index(name)] == int(resident))
+
     def set_objective(self) -> None:
         """minimise w_lat latency + w_dram dram_words (energy is not modelled in fused mode)."""
         self.model.minimize(self.weights.latency * self.latency + self.weights.dram_words * self.dram_words)

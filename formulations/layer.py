@@ -334,6 +334,18 @@ class LayerModel:
 
     # ------------------------------------------------------------------ solving
 
+    def add_pins(self, pins: dict) -> None:
+        """Pinned decisions: f_L[d] = value for each pinned factor; for a pinned
+        order at a level, d before e for consecutive pinned dims that both have
+        factor > 1 there (the order of factor-1 loops changes nothing)."""
+        for level, dims in pins.get("factors", {}).items():
+            for d, value in dims.items():
+                self.model.add(self.dims[d].factor[level] == value)
+        for level, order in pins.get("orders", {}).items():
+            for d, e in zip(order, order[1:], strict=False):
+                both = [self.dims[d].big[level], self.dims[e].big[level]]
+                self.model.add_implication(both[0], self.before[level][d, e]).only_enforce_if(both[1])
+
     def add_hint(self, mapping: Mapping) -> bool:
         """Hint a complete solution: fix the mapping's factors and canonical loop
         orders in a clone of the model, solve it (pure propagation), and hint

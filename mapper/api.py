@@ -49,6 +49,8 @@ def solve_layer(problem: Problem, settings: SolverSettings | None = None, hint: 
     settings = settings or problem.solver
     layer, accelerator = problem.layers[0], problem.accelerator
     model = LayerModel(layer, accelerator, problem.objective)
+    if problem.pins:
+        model.add_pins(problem.pins)
     if hint is None and evaluate(layer, accelerator, all_dram_mapping(layer)).valid:
         hint = all_dram_mapping(layer)  # a first answer even under the shortest time limit
     if hint is not None and not model.add_hint(hint):
@@ -69,13 +71,35 @@ def solve_layer(problem: Problem, settings: SolverSettings | None = None, hint: 
         return result
     cost = evaluate(layer, accelerator, solution.mapping)
     check_objective(problem.name, solution.objective, cost, problem.objective)
-    return replace(result, mapping=solution.mapping.to_dict(), metrics=cost.metrics(accelerator))
+    result = replace(result, mapping=solution.mapping.to_dict(), metrics=cost.metrics(accelerator))
+    return with_regret(result, problem, settings, solve_layer)
 
 
-def solve_group(group: FusedGroup, accelerator, weights, settings: SolverSettings, policy: str | None = None):
+def with_regret(result: SolveResult, problem: Problem, settings: SolverSettings, solver) -> SolveResult:
+    """For a problem with pinned decisions: solve it free as well and report the
+    regret (pinned objective - free optimum), certified when both are proven."""
+    if not problem.pins or result.objective is None:
+        return result
+    free = solver(replace(problem, pins=None), settings)
+    regret = {
+        "pins": problem.pins,
+        "free_objective": free.objective,
+        "free_bound": free.bound,
+        "regret": None if free.objective is None else result.objective - free.objective,
+        "certified": result.proven_optimal and free.proven_optimal,
+    }
+    return replace(result, details={**result.details, "regret": regret})
+
+
+def solve_group(
+    group: FusedGroup, accelerator, weights, settings: SolverSettings, policy: str | None = None, pins=None
+):
     """Solve one fused group; returns (solution, cost) with the objective checked
     against the fused cost model."""
-    solution = FusedModel(group, accelerator, weights, policy=policy).solve(settings)
+    model = FusedModel(group, accelerator, weights, policy=policy)
+    if pins:
+        model.add_pins(pins)
+    solution = model.solve(settings)
     if solution.mapping is None:
         return solution, None
     cost = evaluate_fused(group, accelerator, solution.mapping)
@@ -143,7 +167,7 @@ def solve_fused(problem: Problem, settings: SolverSettings | None = None) -> Sol
     settings = settings or problem.solver
     group = build_group(problem.layers, problem.source)
     accelerator = problem.accelerator
-    solution, cost = solve_group(group, accelerator, problem.objective, settings, problem.fusion_policy)
+    solution, cost = solve_group(group, accelerator, problem.objective, settings, problem.fusion_policy, problem.pins)
     result = base_result(problem, solution, "+".join(group.names))
     if cost is None:
         explanation = (
@@ -160,7 +184,8 @@ def solve_fused(problem: Problem, settings: SolverSettings | None = None) -> Sol
             "latency_cycles": 1 - cost.latency_cycles / baseline["latency_cycles"],
             "objective": 1 - solution.objective / baseline["objective"],
         }
-    return replace(result, mapping=solution.mapping.to_dict(), metrics=cost.metrics(accelerator), details=details)
+    result = replace(result, mapping=solution.mapping.to_dict(), metrics=cost.metrics(accelerator), details=details)
+    return with_regret(result, problem, settings, solve_fused)
 
 
 def solve(problem: Problem, settings: SolverSettings | None = None) -> SolveResult:

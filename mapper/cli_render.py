@@ -181,5 +181,13 @@ def render_result(result: SolveResult, console: Console, bounds: dict[str, int] 
     ):
         proof.add_row(name, value)
     console.print(proof)
+    regret = result.details.get("regret")
+    if regret and regret["regret"] is not None:
+        proof = "certified" if regret["certified"] else "not certified (a solve hit its limit)"
+        console.print(
+            f"pinned decisions {regret['pins']}: objective {result.objective:,} vs free optimum "
+            f"{regret['free_objective']:,}; regret {regret['regret']:,} ({proof})"
+        )
     if result.explanation:
-        console.print(f"[red]infeasible:[/red] {result.explanation}")
+        label = "infeasible" if result.status == "INFEASIBLE" else "note"
+        console.print(f"[red]{label}:[/red] {result.explanation}")

@@ -14,7 +14,10 @@ from typing import Any
 
 from mapper.fused_cost import POLICIES, build_group
 from mapper.spec import (
+    DIMS,
     LAYER_KINDS,
+    LOOP_LEVELS,
+    ORDERED_LEVELS,
     TENSORS,
     Accelerator,
     Layer,
@@ -243,6 +246,7 @@ def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
             "taskgraph",
             "glb_words",
             "pe_array",
+            "pin",
         }
     )
     mode = top.text("mode")
@@ -309,6 +313,7 @@ def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
         seed=solver_fields.integer("seed", 0, minimum=0),
         deterministic_time=det,
     )
+    pins = _parse_pins(top, mode, network, names) if top.has("pin") else None
     return Problem(
         name=top.text("name", path.stem),
         mode=mode,
@@ -320,7 +325,51 @@ def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
         source=source,
         fusion_policy=policy,
         taskgraph=taskgraph,
+        pins=pins,
     )
+
+
+def _parse_pins(top: Fields, mode: str, network: Network, names: list[str]) -> dict:
+    """Decisions the problem fixes. Layer: ``factors: {LEVEL: {DIM: n}}`` and
+    ``orders: {DRAM|GLB: [dims, outer first]}``; fused: ``stripe_rows`` and
+    ``resident: {layer: bool}``."""
+    pin = top.sub("pin")
+    if mode == "layer":
+        pin.reject_unknown({"factors", "orders"})
+        layer = network.layers[names[0]]
+        factors = {}
+        for level, dims in pin.raw("factors", {}).items():
+            if level not in LOOP_LEVELS:
+                raise pin.fail(f"factors.{level}", "unknown loop level", f"use one of {', '.join(LOOP_LEVELS)}")
+            entry = pin.sub("factors").sub(level)
+            for dim in dims:
+                if dim not in DIMS:
+                    raise entry.fail(str(dim), "unknown dim", f"use one of {', '.join(DIMS)}")
+                value = entry.integer(dim)
+                if layer.bounds[dim] % value:
+                    raise entry.fail(dim, f"{value} does not divide {dim}={layer.bounds[dim]}", "use a divisor")
+                factors.setdefault(level, {})[dim] = value
+        orders = {}
+        for level, dims in pin.raw("orders", {}).items():
+            if level not in ORDERED_LEVELS or not isinstance(dims, list) or not set(dims) <= set(DIMS):
+                raise pin.fail(f"orders.{level}", f"must list dims ({', '.join(DIMS)}) at DRAM or GLB, outer first")
+            orders[level] = list(dims)
+        return {"factors": factors, "orders": orders}
+    if mode == "fused":
+        pin.reject_unknown({"stripe_rows", "resident"})
+        pins = {}
+        if pin.has("stripe_rows"):
+            rows = pin.integer("stripe_rows")
+            if rows > network.layers[names[-1]].bounds["P"]:
+                raise pin.fail("stripe_rows", f"{rows} exceeds the {network.layers[names[-1]].bounds['P']} output rows")
+            pins["stripe_rows"] = rows
+        resident = pin.sub("resident", {})
+        for name in resident.data:
+            if name not in names:
+                raise resident.fail(str(name), "is not a layer of this group", f"use one of {names}")
+            pins.setdefault("resident", {})[name] = resident.boolean(name)
+        return pins
+    raise pin.fail("pin", f"pins are not supported in {mode} mode yet", "remove pin")
 
 
 def _parse_taskgraph(f: Fields, layer_names: list[str]) -> TaskGraphSpec:

@@ -226,6 +226,7 @@ class Problem:
     source: str = "<memory>"
     fusion_policy: str | None = None  # fused mode: pin "partitioned" or "time_shared"
     taskgraph: TaskGraphSpec | None = None
+    pins: dict | None = None  # fixed decisions (layer: factors, orders; fused: stripe_rows, resident)
 
     @property
     def layers(self) -> tuple[Layer, ...]:

@@ -51,3 +51,21 @@ def test_compare_lists_methods_with_gaps(tmp_path):
     assert methods[0] == "CP-SAT" and any(m.startswith("random sampling") for m in methods)
     assert report["proven_optimal"] and report["rows"][0]["gap_to_bound"] == 0
     assert all(row["gap_to_bound"] >= 0 for row in report["rows"])
+
+
+def test_pinned_layer_decisions_are_kept_and_their_regret_reported(tmp_path):
+    out = tmp_path / "r.json"
+    pin = {"factors": {"DRAM": {"K": 4}}, "orders": {"DRAM": ["K", "P"]}}
+    path = problem_files(tmp_path, pin=pin, solver={"workers": 1, "seed": 0, "time_limit_s": 30})
+    assert main(["solve", str(path), "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["mapping"]["factors"]["DRAM"]["K"] == 4
+    regret = result["details"]["regret"]
+    assert regret["certified"] and regret["regret"] == result["objective"] - regret["free_objective"] >= 0
+
+
+def test_bad_pins_are_one_line_errors(tmp_path, capsys):
+    assert main(["solve", str(problem_files(tmp_path, pin={"factors": {"DRAM": {"K": 3}}}))]) == 2
+    assert "pin.factors.DRAM.K: 3 does not divide K=4; use a divisor" in capsys.readouterr().err
+    assert main(["solve", str(problem_files(tmp_path, pin={"factors": {"L2": {"K": 2}}}))]) == 2
+    assert "pin.factors.L2: unknown loop level" in capsys.readouterr().err

@@ -96,3 +96,13 @@ def test_fused_pareto_front_is_certified(tmp_path, capsys):
     for a, b in zip(points, points[1:], strict=False):
         assert a["latency_cycles"] < b["latency_cycles"] and a["dram_words"] > b["dram_words"]
     assert "Latency vs DRAM traffic" in capsys.readouterr().out and image.exists()
+
+
+def test_pinned_stripe_and_residency_with_regret(tmp_path):
+    out = tmp_path / "r.json"
+    path = fused_problem(tmp_path, pin={"stripe_rows": 1, "resident": {"c1": False}})
+    assert main(["solve", str(path), "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["mapping"]["stripe_rows"] == 1 and result["mapping"]["resident"][0] is False
+    regret = result["details"]["regret"]
+    assert regret["certified"] and regret["regret"] > 0  # streaming c1's weights every stripe costs DRAM traffic

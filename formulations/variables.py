@@ -77,17 +77,31 @@ def ceil_div_var(model: cp_model.CpModel, numerator, divisor: int, bound: int, n
     return result
 
 
+class _FirstSolution(cp_model.CpSolverSolutionCallback):
+    """Records the wall time of the first solution."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds = None
+
+    def on_solution_callback(self) -> None:
+        if self.seconds is None:
+            self.seconds = self.wall_time
+
+
 def run_solver(model: cp_model.CpModel, settings: SolverSettings) -> tuple[cp_model.CpSolver, str, SolverFacts]:
     """Solve ``model`` with the time limit, workers, seed and deterministic time
-    of ``settings``; returns the solver (for values), the status name and the facts."""
+    of ``settings``; returns the solver (for values), the status name and the
+    facts (including when the first solution came)."""
     solver = cp_model.CpSolver()
+    first = _FirstSolution()
     p = solver.parameters
     p.max_time_in_seconds = settings.time_limit_s
     p.num_workers = settings.workers
     p.random_seed = settings.seed
     if settings.deterministic_time is not None:
         p.max_deterministic_time = settings.deterministic_time
-    status = solver.status_name(solver.solve(model))
+    status = solver.status_name(solver.solve(model, first))
     facts = SolverFacts(
         wall_time_s=solver.wall_time,
         deterministic_time=solver.deterministic_time,
@@ -97,5 +111,6 @@ def run_solver(model: cp_model.CpModel, settings: SolverSettings) -> tuple[cp_mo
         ortools_version=ortools.__version__,
         branches=solver.num_branches,
         conflicts=solver.num_conflicts,
+        first_solution_s=first.seconds,
     )
     return solver, status, facts

@@ -29,6 +29,7 @@ class SolverFacts:
     ortools_version: str
     branches: int = 0
     conflicts: int = 0
+    first_solution_s: float | None = None  # wall time of the first solution found
 
 
 @dataclass(frozen=True)

@@ -115,3 +115,23 @@ def test_time_limit_returns_best_mapping_with_gap(deterministic_time):
     assert not result.proven_optimal
     assert result.bound is not None and 0 <= result.bound < result.objective and 0 < result.gap <= 1
     assert result.objective == result.metrics["latency_cycles"] + result.metrics["dram_words"]
+
+
+def test_heuristic_hints_are_complete_and_feasible():
+    """A random-sampling answer becomes a hint for every variable, and CP-SAT
+    with every variable fixed to its hint accepts it at exactly its cost."""
+    from ortools.sat.python import cp_model
+
+    from mapper.heuristics.random_search import random_search
+
+    layer, accelerator = CASES[0][1], CASES[0][2]
+    weights = ObjectiveWeights(1, 1, 0)
+    heuristic = random_search(layer, accelerator, weights, seconds=10, seed=1, max_samples=300)
+    model = LayerModel(layer, accelerator, weights)
+    assert model.add_hint(heuristic.mapping)
+    assert set(model.model.proto.solution_hint.vars) == set(range(len(model.model.proto.variables)))
+    solver = cp_model.CpSolver()
+    solver.parameters.fix_variables_to_their_hinted_value = True
+    solver.parameters.num_workers = 1
+    assert solver.solve(model.model) == cp_model.OPTIMAL
+    assert round(solver.objective_value) == heuristic.objective

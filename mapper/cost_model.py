@@ -28,7 +28,7 @@ extent of the GLB tile (one DRAM-loop iteration).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from math import prod
 
 from mapper.mapping import Mapping
@@ -84,7 +84,6 @@ class LayerCost:
     latency_cycles: int
     energy_fj: int
     utilisation: float
-    extra: dict = field(default_factory=dict)
 
     def objective(self, weights: ObjectiveWeights) -> int:
         return (

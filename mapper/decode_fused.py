@@ -118,12 +118,12 @@ class _Decoder:
         first = sum(self.mapping.columns[:k])
         return (0, rows, first, first + cols)
 
-    def weights(self, k: int, j: int) -> tuple[int, int]:
-        """Load layer k's weights for stripe j if needed; returns (ready, block index or -1)."""
+    def weights(self, k: int, j: int) -> tuple[int, Box | None]:
+        """Load layer k's weights for stripe j if needed; returns (ready time, the loaded box or None)."""
         layer = self.group.layers[k]
         tensor = f"{layer.name}.W"
         if not weight_words(layer) or (self.mapping.resident[k] and j > 0):
-            return 0, -1
+            return 0, None
         box = Box(tuple((0, n) for n in self.schedule.tensor_shapes[tensor]))
         earliest = 0
         if not self.mapping.resident[k]:
@@ -172,7 +172,7 @@ class _Decoder:
                         last_output_frees.append(stored)
                 self.finish[k, j] = end
                 pe_free["all" if self.mapping.policy == "time_shared" else k] = end
-                if weight_box != -1 and not self.mapping.resident[k]:
+                if weight_box is not None and not self.mapping.resident[k]:
                     self.op("free", end, end, tensor=f"{layer.name}.W", box=weight_box)
                     self.stream_frees.append(end)
                 if operand and rows:

@@ -15,9 +15,8 @@ from __future__ import annotations
 from mapper.decode_fused import fused_schedule_frame
 from mapper.fused_cost import FusedGroup, weight_words
 from mapper.referee.schedule import Box, Op, Schedule
-from mapper.spec import Accelerator, MemoryLevel
+from mapper.spec import Accelerator, MemoryLevel, Platform
 from mapper.taskgraph import TaskGraph, TaskSchedule, memory_lifetimes
-from mapper.taskgraph_builder import Platform
 
 
 def platform_accelerator(platform: Platform) -> Accelerator:

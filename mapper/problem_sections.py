@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mapper.spec import DIMS, LOOP_LEVELS, ORDERED_LEVELS, Network, TaskGraphSpec
+from mapper.spec import DIMS, LOOP_LEVELS, ORDERED_LEVELS, Network, Platform, TaskGraphSpec
 from mapper.yaml_fields import Fields
 
 TASKGRAPH_OBJECTIVES = ("makespan", "memory", "weighted", "lexicographic")
@@ -34,9 +34,7 @@ def parse_taskgraph(f: Fields, layer_names: list[str]) -> TaskGraphSpec:
     cap = f.integer("memory_cap", None) if f.has("memory_cap") else None
     return TaskGraphSpec(
         slicing=slicing,
-        clusters=clusters,
-        memory_words=memory,
-        link_words_per_cycle=platform.integer("link_words_per_cycle", 0, minimum=0),
+        platform=Platform(clusters, memory, platform.integer("link_words_per_cycle", 0, minimum=0)),
         objective=objective,
         makespan_weight=weights.integer("makespan", 1, minimum=0),
         memory_weight=weights.integer("memory", 1, minimum=0),

@@ -14,7 +14,7 @@ from mapper.taskgraph_builder import problem_graph
 
 
 def memory_cap(spec: TaskGraphSpec) -> int | None:
-    caps = [c for c in (spec.memory_words, spec.memory_cap) if c is not None]
+    caps = [c for c in (spec.platform.memory_words, spec.memory_cap) if c is not None]
     return min(caps) if caps else None
 
 
@@ -110,19 +110,20 @@ def solve_taskgraph(problem: Problem, settings: SolverSettings | None = None) ->
     spec = problem.taskgraph
     group, graph, platform = problem_graph(problem)
     cap = memory_cap(spec)
-    rows = []
-    for name, schedule in (("HEFT", heft(graph)), ("layer-by-layer", layer_by_layer(graph))):
-        rows.append((name, schedule, None))
+    rows = [
+        (name, schedule, None) for name, schedule in (("HEFT", heft(graph)), ("layer-by-layer", layer_by_layer(graph)))
+    ]
     upper = max(evaluate_schedule(graph, s).peak_memory_words for _, s, _ in rows)
     found = smallest_memheft_cap(graph, cap if cap is not None else upper)
     if found is not None:
         rows.append(("memory-aware HEFT", found[1], found[0]))
-    feasible = [(n, s) for n, s, _ in rows if evaluate_schedule(graph, s, cap).valid]
-    hint = min(
-        feasible,
-        key=lambda r: objective_value(spec, *_pair(evaluate_schedule(graph, r[1]))),
-        default=(None, None),
-    )[1]
+    # one evaluation per heuristic schedule: makespan and peak do not depend on the cap, validity does
+    costs = [evaluate_schedule(graph, schedule, cap) for _, schedule, _ in rows]
+    feasible = [(row, cost) for row, cost in zip(rows, costs, strict=True) if cost.valid]
+    best_heuristic = min(
+        feasible, key=lambda rc: objective_value(spec, rc[1].makespan, rc[1].peak_memory_words), default=None
+    )
+    hint = best_heuristic[0][1] if best_heuristic else None  # the best heuristic schedule within memory
     certified = solve_graph(graph, spec, settings, hint)
     facts = certified.facts[-1]
     result = SolveResult(
@@ -137,14 +138,13 @@ def solve_taskgraph(problem: Problem, settings: SolverSettings | None = None) ->
         solver=facts,
         weights={"objective": spec.objective, "makespan": spec.makespan_weight, "memory": spec.memory_weight},
     )
+    best = evaluate_schedule(graph, certified.schedule) if certified.schedule is not None else None
     comparison = []
-    for name, schedule, heuristic_cap in rows:
-        cost = evaluate_schedule(graph, schedule, cap)
+    for (name, _, heuristic_cap), cost in zip(rows, costs, strict=True):
         value = objective_value(spec, cost.makespan, cost.peak_memory_words)
         gap = None if certified.bound is None else (value - certified.bound) / max(1, value)
-        if spec.objective == "lexicographic" and certified.schedule is not None:
-            best = evaluate_schedule(graph, certified.schedule)
-            gap = None if cost.makespan > best.makespan else gap  # memory compares only at the optimal makespan
+        if spec.objective == "lexicographic" and best is not None and cost.makespan > best.makespan:
+            gap = None  # memory compares only at the optimal makespan
         comparison.append(
             {
                 "method": name,
@@ -157,17 +157,12 @@ def solve_taskgraph(problem: Problem, settings: SolverSettings | None = None) ->
             }
         )
     details = {"tasks": len(graph.tasks), "edges": len(graph.edges), "heuristics": comparison}
-    if certified.schedule is None:
+    if best is None:
         return replace(result, details=details)
-    cost = evaluate_schedule(graph, certified.schedule)
     metrics = {
-        "makespan": cost.makespan,
-        "peak_memory_words": cost.peak_memory_words,
+        "makespan": best.makespan,
+        "peak_memory_words": best.peak_memory_words,
         "tasks": len(graph.tasks),
         "memory_profile": memory_profile(memory_lifetimes(graph, certified.schedule)),
     }
     return replace(result, mapping=certified.schedule.to_dict(graph), metrics=metrics, details=details)
-
-
-def _pair(cost) -> tuple[int, int]:
-    return cost.makespan, cost.peak_memory_words

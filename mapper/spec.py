@@ -197,17 +197,30 @@ class SolverSettings:
 
 
 @dataclass(frozen=True)
-class TaskGraphSpec:
-    """Task-graph mode: how each layer is sliced, the platform, and what to minimise.
+class Platform:
+    """PE clusters as (rows, cols) blocks side by side along the array's
+    columns; a shared memory of ``memory_words`` (None: unbounded); moving a
+    word between clusters costs 1 / link_words_per_cycle cycles (0: free, as
+    in a shared-memory system)."""
 
-    ``slicing[layer] = (rows, cols, channels)``; ``clusters`` are (rows, cols) PE
-    blocks; ``objective`` is makespan, memory, weighted or lexicographic
-    (makespan first, then memory)."""
-
-    slicing: dict[str, tuple[int, int, int]]
     clusters: tuple[tuple[int, int], ...]
     memory_words: int | None = None
     link_words_per_cycle: int = 0
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f"cluster{i}" for i in range(len(self.clusters)))
+
+
+@dataclass(frozen=True)
+class TaskGraphSpec:
+    """Task-graph mode: how each layer is sliced, the platform, and what to minimise.
+
+    ``slicing[layer] = (rows, cols, channels)``; ``objective`` is makespan,
+    memory, weighted or lexicographic (makespan first, then memory)."""
+
+    slicing: dict[str, tuple[int, int, int]]
+    platform: Platform
     objective: str = "lexicographic"
     makespan_weight: int = 1
     memory_weight: int = 1

@@ -117,12 +117,7 @@ def memory_profile(lives: list[tuple[int, int, int, str]]) -> list[tuple[int, in
 
 def peak_memory(lives: list[tuple[int, int, int, str]]) -> int:
     """Maximum over time of the live words; an object is live on [alloc, release)."""
-    events = sorted([(a, w) for a, _, w, _ in lives] + [(r, -w) for _, r, w, _ in lives], key=lambda e: (e[0], e[1]))
-    live = peak = 0
-    for _, delta in events:
-        live += delta
-        peak = max(peak, live)
-    return peak
+    return max((words for _, words in memory_profile(lives)), default=0)
 
 
 @dataclass(frozen=True)

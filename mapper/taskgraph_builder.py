@@ -17,7 +17,7 @@ from math import ceil, prod
 
 from mapper.fused_cost import FusedGroup, build_group
 from mapper.referee.schedule import Box, fmap_region
-from mapper.spec import DIMS, Layer, Problem
+from mapper.spec import DIMS, Layer, Platform, Problem
 from mapper.taskgraph import MemoryObject, TaskGraph
 
 
@@ -26,22 +26,6 @@ class Slicing:
     rows: int = 1
     cols: int = 1
     channels: int = 1
-
-
-@dataclass(frozen=True)
-class Platform:
-    """PE clusters as (rows, cols) blocks side by side along the array's
-    columns; a shared memory of ``memory_words`` (None: unbounded); moving a
-    word between clusters costs 1 / link_words_per_cycle cycles (0: free, as
-    in a shared-memory system)."""
-
-    clusters: tuple[tuple[int, int], ...]
-    memory_words: int | None = None
-    link_words_per_cycle: int = 0
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(f"cluster{i}" for i in range(len(self.clusters)))
 
 
 def split(extent: int, parts: int) -> list[tuple[int, int]]:
@@ -131,6 +115,6 @@ def build_task_graph(group: FusedGroup, slicings: dict[str, Slicing], platform: 
 def problem_graph(problem: Problem) -> tuple[FusedGroup, TaskGraph, Platform]:
     spec = problem.taskgraph
     group = build_group(problem.layers, problem.source)
-    platform = Platform(spec.clusters, spec.memory_words, spec.link_words_per_cycle)
+    platform = spec.platform
     slicings = {name: Slicing(*parts) for name, parts in spec.slicing.items()}
     return group, build_task_graph(group, slicings, platform), platform

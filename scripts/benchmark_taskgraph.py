@@ -18,9 +18,9 @@ from mapper.fused_cost import build_group
 from mapper.heuristics.heft import heft, layer_by_layer
 from mapper.loading import library_root, load_network
 from mapper.solve_taskgraph import solve_graph
-from mapper.spec import SolverSettings, TaskGraphSpec
+from mapper.spec import Platform, SolverSettings, TaskGraphSpec
 from mapper.taskgraph import evaluate_schedule
-from mapper.taskgraph_builder import Platform, Slicing, build_task_graph
+from mapper.taskgraph_builder import Slicing, build_task_graph
 
 PLATFORM = Platform(((4, 4),) * 4)
 
@@ -39,7 +39,7 @@ def main() -> None:
         graph = build_task_graph(group, slicing, PLATFORM)
         heuristics = {"HEFT": heft(graph), "layer-by-layer": layer_by_layer(graph)}
         for objective in ("makespan", "lexicographic"):
-            spec = TaskGraphSpec(slicing={}, clusters=PLATFORM.clusters, objective=objective)
+            spec = TaskGraphSpec(slicing={}, platform=PLATFORM, objective=objective)
             hint = heuristics["HEFT"]
             result = solve_graph(graph, spec, settings, hint)
             wall = sum(f.wall_time_s for f in result.facts)

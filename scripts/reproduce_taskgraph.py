@@ -25,9 +25,9 @@ from mapper.fused_cost import build_group
 from mapper.heuristics.heft import heft, layer_by_layer, upward_ranks
 from mapper.loading import library_root, load_network
 from mapper.solve_taskgraph import smallest_memheft_cap
-from mapper.spec import SolverSettings
+from mapper.spec import Platform, SolverSettings
 from mapper.taskgraph import TaskGraph, evaluate_schedule
-from mapper.taskgraph_builder import Platform, Slicing, build_task_graph
+from mapper.taskgraph_builder import Slicing, build_task_graph
 
 # Topcuoglu et al. 2002, Fig. 2 (as in ../shared/reference/README.md section 3).
 COSTS = {

@@ -16,9 +16,9 @@ from mapper.decode_taskgraph import decode_taskgraph, platform_accelerator
 from mapper.fused_cost import build_group
 from mapper.heuristics.heft import heft, layer_by_layer, memory_aware_heft, upward_ranks
 from mapper.referee.executor import execute
-from mapper.spec import SolverSettings
+from mapper.spec import Platform, SolverSettings
 from mapper.taskgraph import MemoryObject, TaskGraph, TaskSchedule, evaluate_schedule
-from mapper.taskgraph_builder import Platform, Slicing, build_task_graph
+from mapper.taskgraph_builder import Slicing, build_task_graph
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "README.md"
 

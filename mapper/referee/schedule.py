@@ -97,11 +97,10 @@ class Op:
     pes: tuple[int, int, int, int] | None = None  # compute only: row0, row1, col0, col1
     layer: str = ""  # compute only: which layer's loop nest ``work`` indexes
     stage: tuple[str, int] | None = None  # fused: (layer, stripe) the op belongs to
-    label: str = ""
 
     def describe(self) -> str:
         what = f"{self.tensor}{self.box}" if self.box else f"work{self.work}"
-        return f"{self.kind} {what} in {self.buffer} at [{self.start}, {self.end}) {self.label}".strip()
+        return f"{self.kind} {what} in {self.buffer} at [{self.start}, {self.end})"
 
     @property
     def work_ranges(self) -> dict[str, Range]:

@@ -53,21 +53,17 @@ def _replay(report: VerifyReport, schedule, accelerator: Accelerator, functional
         return None
 
 
-def _no_answer(result: dict) -> VerifyReport | None:
-    if result.get("mapping") is not None:
-        return None
-    report = VerifyReport()
-    report.violation = f"the result has nothing to verify (status {result.get('status')})"
-    return report
+def _nothing_to_verify(result: dict) -> VerifyReport:
+    return VerifyReport(violation=f"the result has nothing to verify (status {result.get('status')})")
 
 
 def verify_layer_result(
     result: dict, layer: Layer, accelerator: Accelerator, functional: bool = False, seed: int = 0
 ) -> VerifyReport:
     """Replay the mapping of a layer-mode ``result`` (its JSON dict)."""
-    report = _no_answer(result) or VerifyReport()
-    if report.violation:
-        return report
+    if result.get("mapping") is None:
+        return _nothing_to_verify(result)
+    report = VerifyReport()
     mapping = Mapping.from_dict(result["mapping"])
     claimed = result["metrics"]
     measured = _replay(report, decode_layer(layer, accelerator, mapping), accelerator, functional, seed)
@@ -121,9 +117,9 @@ def verify_fused_result(
 ) -> VerifyReport:
     """Replay the fused mapping of a fused-mode ``result``; the latency is the
     pipeline formula applied to the measured per-stage compute and DMA."""
-    report = _no_answer(result) or VerifyReport()
-    if report.violation:
-        return report
+    if result.get("mapping") is None:
+        return _nothing_to_verify(result)
+    report = VerifyReport()
     mapping = FusedMapping.from_dict(result["mapping"])
     claimed = result["metrics"]
     measured = _replay(report, decode_fused(group, accelerator, mapping), accelerator, functional, seed)
@@ -159,9 +155,9 @@ def verify_fused_result(
 def verify_taskgraph_result(result: dict, problem, functional: bool = False, seed: int = 0) -> VerifyReport:
     """Replay a task schedule: dependencies, PE clusters, shared memory; the
     measured makespan and peak memory must equal the claimed ones."""
-    report = _no_answer(result) or VerifyReport()
-    if report.violation:
-        return report
+    if result.get("mapping") is None:
+        return _nothing_to_verify(result)
+    report = VerifyReport()
     group, graph, platform = problem_graph(problem)
     schedule = TaskSchedule.from_dict(graph, result["mapping"])
     ir = decode_taskgraph(group, graph, platform, schedule)

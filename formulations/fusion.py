@@ -205,12 +205,16 @@ class FusedModel:
             m.add(self.latency >= finish[n - 1][schedule.stripes - 1]).only_enforce_if([chosen, self.partitioned])
 
     def add_pins(self, pins: dict) -> None:
-        """Pinned decisions: the stripe height; each listed layer's weight residency."""
+        """Pinned decisions: the stripe height; each listed layer's weight
+        residency; each listed layer's PE columns (fewer than the array's
+        implies the partitioned policy, since time-sharing gives every layer all)."""
         if "stripe_rows" in pins:
             self.model.add(self.choose[pins["stripe_rows"]] == 1)
         names = [layer.name for layer in self.layers]
         for name, resident in pins.get("resident", {}).items():
             self.model.add(self.resident[names.index(name)] == int(resident))
+        for name, columns in pins.get("columns", {}).items():
+            self.model.add(self.columns[names.index(name)] == columns)
 
     def set_objective(self) -> None:
         """minimise w_lat latency + w_dram dram_words (energy is not modelled in fused mode)."""

@@ -62,8 +62,7 @@ class Job:
 def _job(suite_dir: Path, spec: dict) -> Job:
     canonical = json.dumps(spec, sort_keys=True)
     job_id = hashlib.sha256(f"{suite_dir}|{canonical}".encode()).hexdigest()[:16]
-    layers = "+".join(spec.get("layers", []))
-    name = f"{spec.get('network')}:{layers}@{spec.get('accelerator')}"
+    name = f"{spec.get('network')}:{_layers_label(spec.get('layers'))}@{spec.get('accelerator')}"
     if spec.get("glb_words"):
         name += f"/glb{spec['glb_words']}"
     if spec.get("pe_array"):
@@ -74,6 +73,8 @@ def _job(suite_dir: Path, spec: dict) -> Job:
 def _layer_selection(f: Fields, network_name: str, suite_dir: Path, mode: str) -> list[list[str]]:
     """A sweep's ``layers``: 'conv' (every conv layer, one problem each), a list of
     names (one problem each in layer mode, one group in fused mode), or a list of groups."""
+    if mode == "network":
+        return [f.raw("layers", None)]  # None: the whole network; or {from: a, to: b}
     value = f.raw("layers")
     if value == "conv":
         network = load_network(resolve_reference(network_name, suite_dir / "suite.yaml", "networks"))
@@ -107,7 +108,7 @@ def load_suite(path: Path | str) -> tuple[str, list[Job]]:
         raise top.fail("sweeps", "must be a list of sweeps")
     for i, _ in enumerate(sweeps):
         sweep = Fields(sweeps[i], str(path), f"sweeps[{i}]")
-        sweep.reject_unknown({"mode", "layers", "fusion", "taskgraph", *SWEEP_KEYS})
+        sweep.reject_unknown({"mode", "layers", "fusion", "taskgraph", "partition", *SWEEP_KEYS})
         mode = sweep.text("mode", "layer")
         axes = {}
         for key in SWEEP_KEYS:
@@ -117,18 +118,15 @@ def load_suite(path: Path | str) -> tuple[str, list[Job]]:
         for combo in itertools.product(*axes.values()):
             choice = dict(zip(axes, combo, strict=True))
             for layers in _layer_selection(sweep, choice["network"], suite_dir, mode):
-                spec = {
-                    "mode": mode,
-                    "network": choice["network"],
-                    "layers": layers,
-                    "accelerator": choice["accelerator"],
-                }
+                spec = {"mode": mode, "network": choice["network"], "accelerator": choice["accelerator"]}
+                if layers is not None:
+                    spec["layers"] = layers
                 for key in ("glb_words", "pe_array"):
                     if choice[key] is not None:
                         spec[key] = choice[key]
                 if choice["objective"] is not None:
                     spec["objective"] = choice["objective"]
-                for key in ("fusion", "taskgraph"):
+                for key in ("fusion", "taskgraph", "partition"):
                     if sweep.has(key):
                         spec[key] = sweep.raw(key)
                 spec["solver"] = dict(solver)
@@ -136,6 +134,15 @@ def load_suite(path: Path | str) -> tuple[str, list[Job]]:
     if not jobs:
         raise top.fail("problems", "the suite has no problems", "add problems: or sweeps:")
     return top.text("name", path.stem), jobs
+
+
+def _layers_label(layers) -> str:
+    """'a+b' for a list, 'a..b' for a network range, 'all' for a whole network."""
+    if layers is None:
+        return "all"
+    if isinstance(layers, dict):
+        return f"{layers.get('from', '')}..{layers.get('to', '')}"
+    return "+".join(layers)
 
 
 def run_job(job: Job) -> dict:
@@ -147,7 +154,7 @@ def run_job(job: Job) -> dict:
     row.update(
         mode=job.spec.get("mode"),
         network=str(job.spec.get("network")),
-        layers="+".join(job.spec.get("layers", [])),
+        layers=_layers_label(job.spec.get("layers")),
         accelerator=str(job.spec.get("accelerator")),
         glb_words=job.spec.get("glb_words"),
     )

@@ -152,13 +152,67 @@ def _taskgraph_tables(result: SolveResult, console: Console) -> None:
     console.print(compare)
 
 
+def _network_tables(result: SolveResult, console: Console) -> None:
+    details, metrics = result.details, result.metrics
+    search = details["search"]
+    console.print(
+        f"{search['candidates']} candidate groups of up to {search['max_group_layers']} layers: "
+        f"{search['solved']} solved, {search['reused']} reused (equal shapes), {search['infeasible']} infeasible, "
+        f"{search['skipped']} skipped by the time budget, {search['unproven']} not proven optimal"
+    )
+    groups = Table(title=f"Partition: {metrics['groups']} groups, {metrics['fused_groups']} fused")
+    for column in ("layers", "model", "latency (cycles)", "DRAM (words)", "objective", "proven"):
+        groups.add_column(column, justify="right")
+    for group in result.mapping["groups"]:
+        groups.add_row(
+            " + ".join(group["layers"]),
+            group["model"],
+            f"{group['metrics']['latency_cycles']:,}",
+            f"{group['metrics']['dram_words']:,}",
+            f"{group['objective']:,}",
+            "yes" if group["proven_optimal"] else f"no ({group['status']})",
+        )
+    console.print(groups)
+    compare = Table(title="Against the baselines and the compulsory limits")
+    for column in ("partition", "groups", "latency (cycles)", "DRAM (words)", "objective", "gap to bound"):
+        compare.add_column(column, justify="right")
+    gap = "-" if result.gap is None else f"{result.gap:.2%}"
+    compare.add_row(
+        "CP-SAT + DP (optimal)",
+        str(metrics["groups"]),
+        f"{metrics['latency_cycles']:,}",
+        f"{metrics['dram_words']:,}",
+        f"{result.objective:,}",
+        gap,
+    )
+    for name, label in (
+        ("layer_by_layer", "layer-by-layer (each optimal)"),
+        ("greedy_fusion", "greedy fuse-while-fits"),
+    ):
+        row = details["baselines"].get(name)
+        if row:
+            compare.add_row(
+                label,
+                str(len(row["groups"])),
+                f"{row['latency_cycles']:,}",
+                f"{row['dram_words']:,}",
+                f"{row['objective']:,}",
+                f"{row['gap_to_bound']:.2%}",
+            )
+    limits = details["compulsory"]
+    compare.add_row("compulsory limits", "-", f"{limits['latency_cycles']:,}", f"{limits['dram_words']:,}", "-", "-")
+    console.print(compare)
+
+
 def render_result(result: SolveResult, console: Console, bounds: dict[str, int] | None = None) -> None:
-    what = {"fused": "group", "taskgraph": "task graph of"}.get(result.mode, "layer")
+    what = {"fused": "group", "taskgraph": "task graph of", "network": "layers"}.get(result.mode, "layer")
     console.print(f"[bold]{result.problem}[/bold]: {what} {result.layer} on {result.accelerator} ({result.mode} mode)")
     if result.mapping and result.mode == "fused":
         _fused_tables(result, console)
     elif result.mapping and result.mode == "taskgraph":
         _taskgraph_tables(result, console)
+    elif result.mapping and result.mode == "network":
+        _network_tables(result, console)
     elif result.mapping:
         console.print(_loop_nest_table(result.mapping, bounds))
         for line in _order_lines(result.mapping):

@@ -31,11 +31,32 @@ from mapper.taskgraph_builder import problem_graph
 TIMELOOP_DIMS = {"N": "N", "K": "M", "C": "C", "P": "P", "Q": "Q", "R": "R", "S": "S"}
 
 
+def result_schedules(result: dict, source: str) -> list[tuple[str, Schedule]]:
+    """Decode the schedules of a result file: one, or one per group of a
+    network result (labelled with the group's layers)."""
+    if result.get("mapping") is None:
+        raise SpecError(source, "mapping", "the result has no schedule", "export a solved result")
+    if result["mode"] != "network":
+        return [(result["problem"], result_schedule(result, source))]
+    problem = load_problem(resolve_problem_file(result, Path(source)))
+    schedules = []
+    for group in result["mapping"]["groups"]:
+        layers = tuple(problem.network.layers[name] for name in group["layers"])
+        if group["model"] == "layer":
+            schedule = decode_layer(layers[0], problem.accelerator, Mapping.from_dict(group["mapping"]))
+        else:
+            schedule = decode_fused(build_group(layers), problem.accelerator, FusedMapping.from_dict(group["mapping"]))
+        schedules.append(("+".join(group["layers"]), schedule))
+    return schedules
+
+
 def result_schedule(result: dict, source: str) -> Schedule:
-    """Decode the schedule of a result file (any mode)."""
+    """Decode the schedule of a layer, fused or task-graph result file."""
     if result.get("mapping") is None:
         raise SpecError(source, "mapping", "the result has no schedule", "export a solved result")
     problem = load_problem(resolve_problem_file(result, Path(source)))
+    if result["mode"] == "network":
+        raise SpecError(source, "mode", "a network result has one schedule per group", "use result_schedules")
     if result["mode"] == "layer":
         return decode_layer(problem.layers[0], problem.accelerator, Mapping.from_dict(result["mapping"]))
     if result["mode"] == "fused":
@@ -45,13 +66,24 @@ def result_schedule(result: dict, source: str) -> Schedule:
     return decode_taskgraph(group, graph, platform, TaskSchedule.from_dict(graph, result["mapping"]))
 
 
-def chrome_trace(schedule: Schedule) -> dict:
+def chrome_trace(schedules: list[tuple[str, Schedule]]) -> dict:
+    """One trace process per schedule; schedules run one after another (the
+    groups of a network), each starting when the previous timeline ends."""
+    events, offset = [], 0
+    for pid, (label, schedule) in enumerate(schedules, start=1):
+        events += _trace_events(schedule, pid, offset)
+        events.append({"ph": "M", "name": "process_name", "pid": pid, "args": {"name": label}})
+        offset += max((op.end for op in schedule.ops), default=0)
+    return {"traceEvents": events, "displayTimeUnit": "ns", "otherData": {"time_unit": "1 us = 1 cycle"}}
+
+
+def _trace_events(schedule: Schedule, pid: int, offset: int) -> list[dict]:
     events, tracks = [], {}
 
     def track(name: str) -> int:
         if name not in tracks:
             tracks[name] = len(tracks) + 1
-            events.append({"ph": "M", "name": "thread_name", "pid": 1, "tid": tracks[name], "args": {"name": name}})
+            events.append({"ph": "M", "name": "thread_name", "pid": pid, "tid": tracks[name], "args": {"name": name}})
         return tracks[name]
 
     live, counter = 0, []
@@ -64,9 +96,9 @@ def chrome_trace(schedule: Schedule) -> dict:
                     "ph": "X",
                     "name": f"{op.layer} {op.work}",
                     "cat": "compute",
-                    "pid": 1,
+                    "pid": pid,
                     "tid": tid,
-                    "ts": op.start,
+                    "ts": offset + op.start,
                     "dur": op.end - op.start,
                     "args": {"macs": op.work.words},
                 }
@@ -77,9 +109,9 @@ def chrome_trace(schedule: Schedule) -> dict:
                     "ph": "X",
                     "name": f"{op.kind} {op.tensor}{op.box}",
                     "cat": "dma",
-                    "pid": 1,
+                    "pid": pid,
                     "tid": track("DMA"),
-                    "ts": op.start,
+                    "ts": offset + op.start,
                     "dur": op.end - op.start,
                     "args": {"words": op.box.words},
                 }
@@ -90,9 +122,8 @@ def chrome_trace(schedule: Schedule) -> dict:
         elif op.kind == "free" and op.tensor not in schedule.uncounted:
             live -= op.box.words
             counter.append((op.start, live))
-    events += [{"ph": "C", "name": "GLB words", "pid": 1, "ts": t, "args": {"live": w}} for t, w in counter]
-    events.append({"ph": "M", "name": "process_name", "pid": 1, "args": {"name": "fusesat schedule"}})
-    return {"traceEvents": events, "displayTimeUnit": "ns", "otherData": {"time_unit": "1 us = 1 cycle"}}
+    events += [{"ph": "C", "name": "GLB words", "pid": pid, "ts": offset + t, "args": {"live": w}} for t, w in counter]
+    return events
 
 
 def timeloop_mapping(result: dict, source: str) -> dict:
@@ -162,7 +193,7 @@ def export_result(result_path: str, fmt: str, out: str) -> None:
             result_path, "<file>", f"not a readable result ({err})", "pass a file from fusesat solve --json"
         ) from None
     if fmt == "chrome-trace":
-        Path(out).write_text(json.dumps(chrome_trace(result_schedule(result, result_path))))
+        Path(out).write_text(json.dumps(chrome_trace(result_schedules(result, result_path))))
     elif fmt == "timeloop":
         Path(out).write_text(yaml.safe_dump(timeloop_mapping(result, result_path), sort_keys=False))
     else:

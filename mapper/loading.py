@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mapper.fused_cost import POLICIES, build_group
-from mapper.problem_sections import parse_pins, parse_taskgraph
+from mapper.problem_sections import parse_layer_range, parse_partition, parse_pins, parse_taskgraph
 from mapper.spec import (
     LAYER_KINDS,
     TENSORS,
@@ -28,7 +28,6 @@ from mapper.spec import (
 from mapper.yaml_fields import Fields, read_yaml
 
 PROBLEM_MODES = ("layer", "fused", "network", "taskgraph")
-IMPLEMENTED_MODES = ("layer", "fused", "taskgraph")
 
 
 def library_root() -> Path:
@@ -243,13 +242,12 @@ def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
             "glb_words",
             "pe_array",
             "pin",
+            "partition",
         }
     )
     mode = top.text("mode")
     if mode not in PROBLEM_MODES:
         raise top.fail("mode", f"unknown mode {mode!r}", f"use one of {', '.join(PROBLEM_MODES)}")
-    if mode not in IMPLEMENTED_MODES:
-        raise top.fail("mode", f"mode {mode!r} is not implemented yet", f"use {', '.join(IMPLEMENTED_MODES)}")
     network = _load_referenced(top, "network", path, "networks", parse_network)
     if mode == "taskgraph" and not top.has("accelerator"):
         accelerator = None  # the task-graph platform describes the PE clusters and memory
@@ -260,7 +258,7 @@ def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
         if top.has("pe_array") and top.raw("pe_array") is not None:
             rows, cols = top.pair("pe_array")
             accelerator = replace(accelerator, pe_rows=rows, pe_cols=cols, name=f"{accelerator.name}_{rows}x{cols}")
-    names = top.raw("layers")
+    names = parse_layer_range(top, network) if mode == "network" else top.raw("layers")
     if not isinstance(names, list) or not names:
         raise top.fail("layers", "must be a non-empty list of layer names")
     for i, name in enumerate(names):
@@ -291,8 +289,8 @@ def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
         dram_words=weights.integer("dram_words", 0, minimum=0),
         energy=weights.integer("energy", 0, minimum=0),
     )
-    if mode == "fused" and objective.energy:
-        raise weights.fail("energy", "energy is not modelled in fused mode yet", "set it to 0")
+    if mode in ("fused", "network") and objective.energy:
+        raise weights.fail("energy", f"energy is not modelled in {mode} mode yet (fused groups)", "set it to 0")
     if objective.latency + objective.dram_words + objective.energy == 0:
         raise top.fail("objective", "all weights are zero", "give latency, dram_words or energy a positive weight")
     solver_fields = top.sub("solver", {})
@@ -309,7 +307,10 @@ def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
         seed=solver_fields.integer("seed", 0, minimum=0),
         deterministic_time=det,
     )
-    pins = parse_pins(top, mode, network, names) if top.has("pin") else None
+    pins = parse_pins(top, mode, network, names, accelerator.pe_cols if accelerator else 0) if top.has("pin") else None
+    if top.has("partition") and mode != "network":
+        raise top.fail("partition", f"only network mode searches partitions, this is {mode} mode", "remove it")
+    partition = parse_partition(top.sub("partition", {})) if mode == "network" else None
     return Problem(
         name=top.text("name", path.stem),
         mode=mode,
@@ -322,4 +323,5 @@ def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
         fusion_policy=policy,
         taskgraph=taskgraph,
         pins=pins,
+        partition=partition,
     )

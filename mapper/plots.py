@@ -67,6 +67,31 @@ def plot_fused(result: dict, out: Path, source: str) -> None:
     plt.close(fig)
 
 
+def plot_network(result: dict, out: Path, source: str) -> None:
+    """The optimal partition against layer-by-layer, greedy fusion and the
+    compulsory limits: DRAM words and latency, with each group's share."""
+    plt = _pyplot(source)
+    details = result["details"]
+    rows = [("optimal", result["metrics"])]
+    labels = {"layer_by_layer": "layer-by-layer", "greedy_fusion": "greedy fusion"}
+    rows += [(labels[name], summary) for name, summary in details["baselines"].items()]
+    rows.append(("compulsory", details["compulsory"]))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, key, title in zip(axes, ("dram_words", "latency_cycles"), ("DRAM words", "latency (cycles)"), strict=True):
+        ax.bar([label for label, _ in rows], [values[key] for _, values in rows], color="lightgrey", edgecolor="black")
+        bottom = 0
+        for group in result["mapping"]["groups"]:  # the optimum's bar, split by group
+            value = group["metrics"][key]
+            ax.bar(0, value, bottom=bottom, color="tab:blue" if len(group["layers"]) > 1 else "tab:grey", width=0.8)
+            bottom += value
+        ax.set_title(f"{title} (blue: fused groups)")
+        ax.tick_params(axis="x", labelrotation=20)
+    fig.suptitle(f"{result['problem']}: {result['metrics']['groups']} groups, gap {result['gap']:.2%}")
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+
+
 def tensor_kind(schedule, tensor: str) -> str:
     """weights, input, intermediate or output: the role a tensor plays in the schedule."""
     produced = {roles["O"] for roles in schedule.roles.values()}
@@ -129,7 +154,7 @@ def plot_pareto(points: list[dict], title: str, out: Path, source: str, axes=("m
     plt.close(fig)
 
 
-KINDS = {"layer": ("glb",), "fused": ("bars", "glb"), "taskgraph": ("gantt", "glb")}
+KINDS = {"layer": ("glb",), "fused": ("bars", "glb"), "taskgraph": ("gantt", "glb"), "network": ("bars",)}
 
 
 def plot_result(result: dict, out: Path, source: str, kind: str | None = None) -> None:
@@ -142,4 +167,5 @@ def plot_result(result: dict, out: Path, source: str, kind: str | None = None) -
         raise SpecError(
             source, "mode", f"no {kind} plot for mode {result['mode']!r}", f"use --kind {' or '.join(allowed)}"
         )
-    {"gantt": plot_taskgraph, "bars": plot_fused, "glb": plot_glb}[kind](result, out, source)
+    bars = plot_network if result["mode"] == "network" else plot_fused
+    {"gantt": plot_taskgraph, "bars": bars, "glb": plot_glb}[kind](result, out, source)

@@ -1,8 +1,9 @@
-"""Mode-specific sections of a problem file: task-graph settings and pinned decisions."""
+"""Mode-specific sections of a problem file: task-graph settings, network ranges
+and partition search, pinned decisions."""
 
 from __future__ import annotations
 
-from mapper.spec import DIMS, LOOP_LEVELS, ORDERED_LEVELS, Network, Platform, TaskGraphSpec
+from mapper.spec import DIMS, LOOP_LEVELS, ORDERED_LEVELS, Network, PartitionSearch, Platform, TaskGraphSpec
 from mapper.yaml_fields import Fields
 
 TASKGRAPH_OBJECTIVES = ("makespan", "memory", "weighted", "lexicographic")
@@ -47,10 +48,48 @@ def _cluster(platform: Fields, index: int, value) -> tuple[int, int]:
     return sub.pair(str(index))
 
 
-def parse_pins(top: Fields, mode: str, network: Network, names: list[str]) -> dict:
+def parse_layer_range(top: Fields, network: Network) -> list[str]:
+    """Network mode: ``layers`` absent (the whole network), ``{from: a, to: b}``
+    (inclusive, in the network's order) or a list of consecutive layers."""
+    order = list(network.layers)
+    if not top.has("layers"):
+        return order
+    raw = top.raw("layers")
+    if isinstance(raw, dict):
+        span = top.sub("layers")
+        span.reject_unknown({"from", "to"})
+        first, last = span.text("from", order[0]), span.text("to", order[-1])
+        for key, name in (("from", first), ("to", last)):
+            if name not in network.layers:
+                raise span.fail(key, f"no layer {name!r} in network {network.name}", "check the name")
+        if order.index(first) > order.index(last):
+            raise span.fail("to", f"{last!r} comes before {first!r} in {network.name}", "swap them")
+        return order[order.index(first) : order.index(last) + 1]
+    if not isinstance(raw, list) or not raw:
+        raise top.fail("layers", "must be a list of consecutive layers or {from: LAYER, to: LAYER}")
+    for i, name in enumerate(raw):
+        if name not in network.layers:
+            raise top.fail(f"layers[{i}]", f"no layer {name!r} in network {network.name}", "check the name")
+        if i and order.index(name) != order.index(raw[i - 1]) + 1:
+            raise top.fail(
+                f"layers[{i}]", f"{name!r} does not follow {raw[i - 1]!r} in {network.name}", "use {from: a, to: b}"
+            )
+    return list(raw)
+
+
+def parse_partition(f: Fields) -> PartitionSearch:
+    f.reject_unknown({"max_group_layers", "time_budget_s"})
+    budget = f.raw("time_budget_s", None)
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0):
+        raise f.fail("time_budget_s", f"must be a positive number of seconds, got {budget!r}", "or leave it out")
+    return PartitionSearch(f.integer("max_group_layers", 6), None if budget is None else float(budget))
+
+
+def parse_pins(top: Fields, mode: str, network: Network, names: list[str], pe_cols: int = 0) -> dict:
     """Decisions the problem fixes. Layer: ``factors: {LEVEL: {DIM: n}}`` and
-    ``orders: {DRAM|GLB: [dims, outer first]}``; fused: ``stripe_rows`` and
-    ``resident: {layer: bool}``."""
+    ``orders: {DRAM|GLB: [dims, outer first]}``; fused: ``stripe_rows``,
+    ``resident: {layer: bool}`` and ``columns: {layer: PE columns}`` (at most
+    ``pe_cols``); network: ``cut_after`` and ``fuse_after`` layer lists."""
     pin = top.sub("pin")
     if mode == "layer":
         pin.reject_unknown({"factors", "orders"})
@@ -74,7 +113,7 @@ def parse_pins(top: Fields, mode: str, network: Network, names: list[str]) -> di
             orders[level] = list(dims)
         return {"factors": factors, "orders": orders}
     if mode == "fused":
-        pin.reject_unknown({"stripe_rows", "resident"})
+        pin.reject_unknown({"stripe_rows", "resident", "columns"})
         pins = {}
         if pin.has("stripe_rows"):
             rows = pin.integer("stripe_rows")
@@ -86,5 +125,29 @@ def parse_pins(top: Fields, mode: str, network: Network, names: list[str]) -> di
             if name not in names:
                 raise resident.fail(str(name), "is not a layer of this group", f"use one of {names}")
             pins.setdefault("resident", {})[name] = resident.boolean(name)
+        columns = pin.sub("columns", {})
+        for name in columns.data:
+            if name not in names:
+                raise columns.fail(str(name), "is not a layer of this group", f"use one of {names}")
+            count = columns.integer(name)
+            if count > pe_cols:
+                raise columns.fail(name, f"{count} columns but the PE array has {pe_cols}", f"use 1..{pe_cols}")
+            pins.setdefault("columns", {})[name] = count
+        return pins
+    if mode == "network":
+        pin.reject_unknown({"cut_after", "fuse_after"})
+        pins = {}
+        for key in ("cut_after", "fuse_after"):
+            listed = pin.raw(key, [])
+            if not isinstance(listed, list):
+                raise pin.fail(key, "must be a list of layer names")
+            for i, name in enumerate(listed):
+                if name not in names[:-1]:
+                    raise pin.fail(
+                        f"{key}[{i}]", f"{name!r} is not a layer of this problem before its last", "check the name"
+                    )
+            pins[key] = list(listed)
+        if set(pins["cut_after"]) & set(pins["fuse_after"]):
+            raise pin.fail("fuse_after", "a layer is listed in both cut_after and fuse_after", "keep one")
         return pins
     raise pin.fail("pin", f"pins are not supported in {mode} mode yet", "remove pin")

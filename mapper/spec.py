@@ -228,6 +228,16 @@ class TaskGraphSpec:
 
 
 @dataclass(frozen=True)
+class PartitionSearch:
+    """Network mode: groups of at most ``max_group_layers`` consecutive layers;
+    ``time_budget_s`` bounds the whole search (None: every candidate group is
+    solved with the problem's per-group solver settings)."""
+
+    max_group_layers: int = 6
+    time_budget_s: float | None = None
+
+
+@dataclass(frozen=True)
 class Problem:
     name: str
     mode: str
@@ -240,6 +250,7 @@ class Problem:
     fusion_policy: str | None = None  # fused mode: pin "partitioned" or "time_shared"
     taskgraph: TaskGraphSpec | None = None
     pins: dict | None = None  # fixed decisions (layer: factors, orders; fused: stripe_rows, resident)
+    partition: PartitionSearch | None = None  # network mode
 
     @property
     def layers(self) -> tuple[Layer, ...]:

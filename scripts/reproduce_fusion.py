@@ -23,9 +23,10 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from mapper.api import solve_fused, solve_group
+from mapper.api import solve_fused
 from mapper.explain import smallest_fused_glb
 from mapper.fused_cost import build_group
+from mapper.group_solvers import solve_group
 from mapper.loading import library_root, load_accelerator, load_network
 from mapper.spec import ObjectiveWeights, Problem, SolverSettings
 

@@ -129,3 +129,23 @@ def test_sweeps_over_array_shapes_and_json_export(tmp_path):
     records = json.loads(out.read_text())
     used = sorted(r["result"]["metrics"]["used_pes"] for r in records)
     assert len(records) == 2 and used[0] <= 64 < used[1] <= 168
+
+
+def test_network_sweep_over_glb_sizes(tmp_path):
+    network = str(library_root().parent / "tests" / "data" / "network" / "tiny_resnet.yaml")
+    sweep = {
+        "mode": "network",
+        "network": network,
+        "layers": {"from": "stem", "to": "b1_add"},
+        "accelerator": "array16x16",
+        "glb_words": [8000, 16000],
+        "partition": {"max_group_layers": 4},
+    }
+    suite, db = write_suite(tmp_path, sweeps=[sweep]), tmp_path / "r.sqlite"
+    _, jobs = load_suite(suite)
+    assert [job.spec["layers"] for job in jobs] == [sweep["layers"]] * 2 and "stem..b1_add" in jobs[0].name
+    assert run_batch(suite, db, workers=1)["stored"] == 2
+    with sqlite3.connect(db) as conn:
+        rows = list(conn.execute("SELECT glb_words, status, objective FROM results ORDER BY glb_words"))
+    assert [status for _, status, _ in rows] == ["OPTIMAL", "OPTIMAL"]
+    assert rows[1][2] <= rows[0][2]  # a bigger GLB never makes the best partition worse

@@ -77,3 +77,20 @@ def test_timeloop_refuses_what_it_cannot_express(tmp_path):
     with pytest.raises(Exception, match="K is unrolled on both PE rows and cols"):
         timeloop_mapping(result, "r.json")
     assert yaml.safe_load(yaml.safe_dump(timeloop_mapping(single_axis_result(), "r.json")))["mapping"]
+
+
+def test_network_trace_runs_the_groups_one_after_another(tmp_path):
+    from test_network import PROBLEM
+
+    result, trace = tmp_path / "r.json", tmp_path / "t.json"
+    assert main(["solve", str(PROBLEM), "--json", str(result)]) == 0
+    assert main(["export", str(result), "--format", "chrome-trace", "-o", str(trace)]) == 0
+    events = json.loads(trace.read_text())["traceEvents"]
+    groups = json.loads(result.read_text())["mapping"]["groups"]
+    names = [e["args"]["name"] for e in events if e["ph"] == "M" and e["name"] == "process_name"]
+    assert names == ["+".join(g["layers"]) for g in groups]
+    spans = []
+    for pid in range(1, len(groups) + 1):
+        ops = [e for e in events if e["ph"] == "X" and e["pid"] == pid]
+        spans.append((min(e["ts"] for e in ops), max(e["ts"] + e["dur"] for e in ops)))
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))

@@ -106,3 +106,19 @@ def test_pinned_stripe_and_residency_with_regret(tmp_path):
     assert result["mapping"]["stripe_rows"] == 1 and result["mapping"]["resident"][0] is False
     regret = result["details"]["regret"]
     assert regret["certified"] and regret["regret"] > 0  # streaming c1's weights every stripe costs DRAM traffic
+
+
+def test_pinned_pe_columns_force_a_partition_with_regret(tmp_path):
+    out = tmp_path / "r.json"
+    path = fused_problem(tmp_path, layers=["c1", "c2"], pin={"columns": {"c1": 1}})
+    assert main(["solve", str(path), "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["mapping"]["policy"] == "partitioned" and result["mapping"]["columns"][0] == 1
+    regret = result["details"]["regret"]
+    assert regret["certified"] and regret["regret"] == result["objective"] - regret["free_objective"] >= 0
+
+
+def test_pinned_pe_columns_beyond_the_array_are_refused(tmp_path, capsys):
+    path = fused_problem(tmp_path, layers=["c1", "c2"], pin={"columns": {"c1": 3}})
+    assert main(["solve", str(path)]) == 2
+    assert "pin.columns.c1" in capsys.readouterr().err

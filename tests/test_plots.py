@@ -1,4 +1,4 @@
-"""fusesat plot: a PNG for task-graph and fused results, a clear error otherwise."""
+"""fusesat plot: a PNG for task-graph, fused and network results, a clear error otherwise."""
 
 from __future__ import annotations
 
@@ -12,7 +12,15 @@ from mapper.cli import main
 pytest.importorskip("matplotlib")
 
 
-@pytest.mark.parametrize("make", [taskgraph_problem, fused_problem], ids=["taskgraph", "fused"])
+def network_problem(tmp_path):
+    from test_network import PROBLEM
+
+    return PROBLEM
+
+
+@pytest.mark.parametrize(
+    "make", [taskgraph_problem, fused_problem, network_problem], ids=["taskgraph", "fused", "network"]
+)
 def test_plot_writes_a_png(tmp_path, make):
     result, image = tmp_path / "r.json", tmp_path / "plot.png"
     assert main(["solve", str(make(tmp_path)), "--json", str(result)]) == 0

@@ -172,6 +172,36 @@ def verify_taskgraph_result(result: dict, problem, functional: bool = False, see
     return report
 
 
+def verify_network_result(result: dict, problem, functional: bool = False, seed: int = 0) -> VerifyReport:
+    """Replay every group of a network result with the referee of its model;
+    the claimed totals must be the sums of the groups' measured metrics."""
+    if result.get("mapping") is None:
+        return _nothing_to_verify(result)
+    report = VerifyReport()
+    totals = {"latency_cycles": 0, "dram_words": 0, "objective": 0}
+    for group in result["mapping"]["groups"]:
+        layers = tuple(problem.network.layers[name] for name in group["layers"])
+        part = {**group, "weights": result["weights"]}
+        if group["model"] == "layer":
+            sub = verify_layer_result(part, layers[0], problem.accelerator, functional, seed)
+        else:
+            sub = verify_fused_result(part, build_group(layers), problem.accelerator, functional, seed)
+        label = "+".join(group["layers"])
+        for name, claimed, measured, ok in sub.checks:
+            report.check(f"{label}: {name}", claimed, measured, ok)
+        report.notes += [f"{label}: {note}" for note in sub.notes]
+        if sub.violation:
+            report.violation = report.violation or f"{label}: {sub.violation}"
+            return report
+        for key in ("latency_cycles", "dram_words"):
+            totals[key] += group["metrics"][key]
+        totals["objective"] += group["objective"]
+    for key in ("latency_cycles", "dram_words"):
+        report.check(f"total {key} = sum over groups", result["metrics"][key], totals[key])
+    report.check("objective = sum over groups", result["objective"], totals["objective"])
+    return report
+
+
 def resolve_problem_file(result: dict, result_path: Path) -> Path:
     """The result's problem file: as recorded, else beside the result file."""
     path = Path(result["problem_file"])
@@ -193,9 +223,13 @@ def verify_result_file(path: Path | str, functional: bool = False) -> VerifyRepo
     for key in ("mode", "problem_file", "metrics", "mapping", "weights", "objective"):
         if key not in result:
             raise SpecError(str(path), key, "missing", "pass a file written by fusesat solve --json")
-    if result["mode"] not in ("layer", "fused", "taskgraph"):
-        raise SpecError(str(path), "mode", f"verification of mode {result['mode']!r} is not implemented yet")
+    if result["mode"] not in ("layer", "fused", "taskgraph", "network"):
+        raise SpecError(
+            str(path), "mode", f"unknown mode {result['mode']!r}", "pass a file written by fusesat solve --json"
+        )
     problem = load_problem(resolve_problem_file(result, path))
+    if result["mode"] == "network":
+        return verify_network_result(result, problem, functional)
     if result["mode"] == "taskgraph":
         return verify_taskgraph_result(result, problem, functional)
     if result["mode"] == "fused":

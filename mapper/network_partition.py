@@ -6,8 +6,11 @@ layer reads only layers above it). A group is a contiguous run of that order,
 so every group is convex in the DAG and the groups can run one after another.
 A run is a candidate when it is
 
-- one layer alone (mapped with the single-layer model, DESIGN 4.1; an add,
-  which has no loop nest to map, runs as a one-layer fused group), or
+- one layer alone, mapped with whichever is better of the single-layer
+  model (DESIGN 4.1: tiles, loop orders) and a one-layer row-stripe group
+  (4.2: input rows kept on chip as a line buffer); an add, which has no loop
+  nest to map, and a fully connected layer, which has no rows, have one model
+  each; or
 - a fusable chain (``mapper.fused_cost.build_group``: each layer reads the one
   before it; an add's other operand comes from inside the run or from DRAM)
   whose intermediate outputs are read only inside the run, since intermediate
@@ -24,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mapper.errors import SpecError
-from mapper.fused_cost import build_group
+from mapper.fused_cost import FUSABLE_KINDS, build_group
 from mapper.spec import MAPPABLE_KINDS, Layer
 
 Run = tuple[int, int]  # layers order[start:stop]
@@ -45,9 +48,12 @@ class Candidate:
         return tuple(layer.name for layer in self.layers)
 
     @property
-    def model(self) -> str:
-        """``layer`` (DESIGN 4.1) for one mappable layer, else ``fused`` (4.2)."""
-        return "layer" if len(self.layers) == 1 and self.layers[0].kind in MAPPABLE_KINDS else "fused"
+    def models(self) -> tuple[str, ...]:
+        """The cost models that can run this group: ``layer`` (DESIGN 4.1) for
+        one mappable layer, ``fused`` (4.2) for a fusable chain (one layer included)."""
+        single = ("layer",) if len(self.layers) == 1 and self.layers[0].kind in MAPPABLE_KINDS else ()
+        fused = ("fused",) if all(layer.kind in FUSABLE_KINDS for layer in self.layers) else ()
+        return single + fused
 
     def signature(self) -> tuple:
         """Equal for runs whose costs are equal by construction: the same

@@ -2,8 +2,9 @@
 the mapping of every group, with a certified lower bound (docs/network.md).
 
 Every candidate group (``network_partition.candidate_runs``) is solved on its
-own: one layer with the single-layer model, a longer run with the fused
-model. Group costs add up, so the best partition is a shortest path over the
+own with each cost model that can run it (one layer: the better of the
+single-layer model and a one-layer row-stripe group; a longer run: the fused
+model). Group costs add up, so the best partition is a shortest path over the
 exact group optima, and the same shortest path over the groups' lower bounds
 (CP-SAT's bound, never below the compulsory limits; infeasible groups left
 out) is a lower bound on every partition. Runs with equal shapes and wiring
@@ -64,31 +65,29 @@ class GroupAnswer:
         }
 
 
-def group_cost(candidate: Candidate, accelerator, mapping: dict):
-    """The cost-model evaluation of a group's mapping (single-layer or fused)."""
-    if candidate.model == "layer":
-        return evaluate(candidate.layers[0], accelerator, Mapping.from_dict(mapping))
-    return evaluate_fused(build_group(candidate.layers), accelerator, FusedMapping.from_dict(mapping))
+def group_cost(model: str, layers, accelerator, mapping: dict):
+    """The cost-model evaluation of a group's mapping under ``model``."""
+    if model == "layer":
+        return evaluate(layers[0], accelerator, Mapping.from_dict(mapping))
+    return evaluate_fused(build_group(layers), accelerator, FusedMapping.from_dict(mapping))
 
 
-def solve_candidate(candidate: Candidate, problem: Problem, settings: SolverSettings, floor: int) -> GroupAnswer:
-    """Solve one candidate group; its bound is CP-SAT's, raised to ``floor``
-    (the group's compulsory objective) when that is higher."""
+def solve_with(model: str, candidate: Candidate, problem: Problem, settings: SolverSettings) -> GroupAnswer:
+    """Solve one candidate group with one cost model."""
     accelerator, weights = problem.accelerator, problem.objective
     note = None
-    if candidate.model == "layer":
+    if model == "layer":
         solution, cost, note = solve_single_layer(candidate.layers[0], accelerator, weights, settings)
         if solution.status == "INFEASIBLE":
             note = explain_infeasible(candidate.layers[0], accelerator)
     else:
         solution, cost = solve_group(build_group(candidate.layers), accelerator, weights, settings)
-    bound = None if solution.status == "INFEASIBLE" else max(solution.bound or 0, floor)
     return GroupAnswer(
         names=candidate.names,
-        model=candidate.model,
+        model=model,
         status=solution.status,
         objective=solution.objective,
-        bound=bound,
+        bound=None if solution.status == "INFEASIBLE" else (solution.bound or 0),
         mapping=solution.mapping.to_dict() if cost is not None else None,
         metrics=cost.metrics(accelerator) if cost is not None else {},
         seconds=solution.facts.wall_time_s,
@@ -97,11 +96,36 @@ def solve_candidate(candidate: Candidate, problem: Problem, settings: SolverSett
     )
 
 
+def solve_candidate(candidate: Candidate, problem: Problem, settings: SolverSettings, floor: int) -> GroupAnswer:
+    """Solve a candidate with each of its models and keep the lowest objective.
+    Its bound is the least of the models' bounds (a bound on their minimum),
+    raised to ``floor``, the group's compulsory objective, when that is higher;
+    the answer is proven optimal when its objective meets that bound."""
+    tries = [solve_with(model, candidate, problem, settings) for model in candidate.models]
+    found = [a for a in tries if a.objective is not None]
+    best = min(found, key=lambda a: a.objective) if found else tries[0]
+    bounds = [a.bound for a in tries if a.bound is not None]
+    if not bounds:
+        return best  # infeasible under every model
+    bound = max(min(bounds), floor)
+    if best.objective is not None:
+        status = "OPTIMAL" if best.objective == bound else "FEASIBLE"
+    else:
+        status = "UNKNOWN"
+    return replace(
+        best,
+        status=status,
+        bound=bound,
+        seconds=sum(a.seconds for a in tries),
+        deterministic_time=sum(a.deterministic_time for a in tries),
+    )
+
+
 def reuse(answer: GroupAnswer, candidate: Candidate, problem: Problem) -> GroupAnswer:
     """An equal group's answer under this group's names, its cost re-evaluated."""
     metrics = answer.metrics
     if answer.mapping is not None:
-        cost = group_cost(candidate, problem.accelerator, answer.mapping)
+        cost = group_cost(answer.model, candidate.layers, problem.accelerator, answer.mapping)
         if cost.objective(problem.objective) != answer.objective:
             raise AssertionError(f"{candidate.names}: equal-signature groups disagree on cost")
         metrics = cost.metrics(problem.accelerator)
@@ -131,7 +155,7 @@ def solve_candidates(problem: Problem, settings: SolverSettings, search: Partiti
         if left is not None and left <= 0 and len(candidate.layers) > 1:
             answers[candidate.run] = GroupAnswer(
                 names=candidate.names,
-                model=candidate.model,
+                model=candidate.models[-1],
                 status="SKIPPED",
                 objective=None,
                 bound=floor,

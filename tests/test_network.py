@@ -15,6 +15,7 @@ import yaml
 
 from mapper.cli import main
 from mapper.errors import SpecError
+from mapper.fused_cost import build_group
 from mapper.limits import compulsory_limits, consumers_of, needed_input_words
 from mapper.loading import load_problem
 from mapper.network_partition import best_partition, candidate_runs, greedy_partition
@@ -109,7 +110,8 @@ def test_every_group_cost_respects_its_compulsory_limits(problem, result):
         assert metrics["dram_words"] >= limits.dram_words, candidate.names
         assert metrics["latency_cycles"] >= limits.latency_cycles, candidate.names
         if group is not None:
-            assert group_cost(candidate, problem.accelerator, group["mapping"]).dram_words == metrics["dram_words"]
+            cost = group_cost(group["model"], candidate.layers, problem.accelerator, group["mapping"])
+            assert cost.dram_words == metrics["dram_words"]
         checked += 1
     assert checked >= 15
 
@@ -225,3 +227,17 @@ def test_sub_range_solves_only_its_layers(tmp_path):
     assert answer.proven_optimal
     covered = [name for group in answer.mapping["groups"] for name in group["layers"]]
     assert covered == list(sub.layer_names)
+
+
+def test_a_layer_alone_takes_the_better_of_its_two_models(problem, result):
+    from conftest import DETERMINISTIC
+
+    from mapper.group_solvers import solve_group, solve_single_layer
+
+    answers = {tuple(c["layers"]): c for c in result.details["candidates"]}
+    layer = problem.network.layers["b1_conv1"]
+    alone, _, _ = solve_single_layer(layer, problem.accelerator, problem.objective, DETERMINISTIC)
+    striped, _ = solve_group(build_group((layer,)), problem.accelerator, problem.objective, DETERMINISTIC)
+    both = [s.objective for s in (alone, striped) if s.objective is not None]
+    assert answers[("b1_conv1",)]["objective"] == min(both)
+    assert answers[("fc",)]["model"] == "layer" and answers[("b1_add",)]["model"] == "fused"

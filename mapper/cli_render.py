@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from mapper.network_partition import BASELINE_LABELS
 from mapper.result import SolveResult
 from mapper.spec import DIMS, LOOP_LEVELS, ORDERED_LEVELS
 
@@ -185,20 +186,15 @@ def _network_tables(result: SolveResult, console: Console) -> None:
         f"{result.objective:,}",
         gap,
     )
-    for name, label in (
-        ("layer_by_layer", "layer-by-layer (each optimal)"),
-        ("greedy_fusion", "greedy fuse-while-fits"),
-    ):
-        row = details["baselines"].get(name)
-        if row:
-            compare.add_row(
-                label,
-                str(len(row["groups"])),
-                f"{row['latency_cycles']:,}",
-                f"{row['dram_words']:,}",
-                f"{row['objective']:,}",
-                f"{row['gap_to_bound']:.2%}",
-            )
+    for name, row in details["baselines"].items():
+        compare.add_row(
+            BASELINE_LABELS[name],
+            str(len(row["groups"])),
+            f"{row['latency_cycles']:,}",
+            f"{row['dram_words']:,}",
+            f"{row['objective']:,}",
+            f"{row['gap_to_bound']:.2%}",
+        )
     limits = details["compulsory"]
     compare.add_row("compulsory limits", "-", f"{limits['latency_cycles']:,}", f"{limits['dram_words']:,}", "-", "-")
     console.print(compare)

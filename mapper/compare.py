@@ -19,6 +19,7 @@ from mapper.api import solve
 from mapper.cost_model import evaluate
 from mapper.heuristics.random_search import random_search
 from mapper.mapping import all_dram_mapping
+from mapper.network_partition import BASELINE_LABELS
 from mapper.spec import Problem, SolverSettings
 
 
@@ -104,11 +105,10 @@ def compare(problem: Problem, settings: SolverSettings | None = None) -> dict:
                 }
             )
     elif problem.mode == "network":
-        labels = {"layer_by_layer": "layer-by-layer (each layer optimal)", "greedy_fusion": "greedy fuse-while-fits"}
         for name, summary in reference.details.get("baselines", {}).items():
             rows.append(
                 {
-                    "method": f"{labels[name]}, {len(summary['groups'])} groups",
+                    "method": f"{BASELINE_LABELS[name]}, {len(summary['groups'])} groups",
                     "status": "OPTIMAL GROUPS" if summary["proven_optimal_groups"] else "FEASIBLE",
                     "objective": summary["objective"],
                     "metrics": {"latency_cycles": summary["latency_cycles"], "dram_words": summary["dram_words"]},

@@ -54,9 +54,9 @@ def result_schedule(result: dict, source: str) -> Schedule:
     """Decode the schedule of a layer, fused or task-graph result file."""
     if result.get("mapping") is None:
         raise SpecError(source, "mapping", "the result has no schedule", "export a solved result")
-    problem = load_problem(resolve_problem_file(result, Path(source)))
     if result["mode"] == "network":
         raise SpecError(source, "mode", "a network result has one schedule per group", "use result_schedules")
+    problem = load_problem(resolve_problem_file(result, Path(source)))
     if result["mode"] == "layer":
         return decode_layer(problem.layers[0], problem.accelerator, Mapping.from_dict(result["mapping"]))
     if result["mode"] == "fused":

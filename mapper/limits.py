@@ -34,10 +34,7 @@ def consumers_of(network: Network) -> dict[str, tuple[str, ...]]:
 def _needed_span(layer: Layer, axis: int) -> int:
     """Real (unpadded) input rows (axis 0) or cols (axis 1) that some MAC reads."""
     size, pad = layer.input_hw[axis], layer.padding[axis]
-    stride, dilation = layer.stride[axis], layer.dilation[axis]
-    out, kernel = (layer.bounds["P"], layer.bounds["R"]) if axis == 0 else (layer.bounds["Q"], layer.bounds["S"])
-    read = {o * stride + t * dilation - pad for o in range(out) for t in range(kernel)}
-    return sum(1 for i in read if 0 <= i < size)
+    return sum(1 for i in layer.read_positions(axis) if pad <= i < pad + size)
 
 
 def needed_input_words(layer: Layer) -> int:

@@ -32,6 +32,9 @@ from mapper.spec import MAPPABLE_KINDS, Layer
 
 Run = tuple[int, int]  # layers order[start:stop]
 
+# The partitions every network result compares with the optimum (details.baselines).
+BASELINE_LABELS = {"layer_by_layer": "layer-by-layer (each layer optimal)", "greedy_fusion": "greedy fuse-while-fits"}
+
 
 @dataclass(frozen=True)
 class Candidate:

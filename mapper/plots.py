@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mapper.errors import SpecError
+from mapper.network_partition import BASELINE_LABELS
 
 
 def _pyplot(source: str):
@@ -73,8 +74,7 @@ def plot_network(result: dict, out: Path, source: str) -> None:
     plt = _pyplot(source)
     details = result["details"]
     rows = [("optimal", result["metrics"])]
-    labels = {"layer_by_layer": "layer-by-layer", "greedy_fusion": "greedy fusion"}
-    rows += [(labels[name], summary) for name, summary in details["baselines"].items()]
+    rows += [(BASELINE_LABELS[name].split(" (")[0], summary) for name, summary in details["baselines"].items()]
     rows.append(("compulsory", details["compulsory"]))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, key, title in zip(axes, ("dram_words", "latency_cycles"), ("DRAM words", "latency (cycles)"), strict=True):

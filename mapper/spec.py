@@ -100,9 +100,17 @@ class Layer:
         if tensor != "I":
             return self.tensor_words(tensor)
         b = self.bounds
-        rows = {p * self.stride[0] + r * self.dilation[0] for p in range(b["P"]) for r in range(b["R"])}
-        cols = {q * self.stride[1] + s * self.dilation[1] for q in range(b["Q"]) for s in range(b["S"])}
-        return b["N"] * b["G"] * b["C"] * len(rows) * len(cols)
+        return b["N"] * b["G"] * b["C"] * len(self.read_positions(0)) * len(self.read_positions(1))
+
+    def read_positions(self, axis: int) -> set[int]:
+        """Padded input rows (axis 0) or cols (axis 1) that some MAC reads:
+        {o * stride + t * dilation} over outputs o and kernel taps t."""
+        out, kernel = ("P", "R") if axis == 0 else ("Q", "S")
+        return {
+            o * self.stride[axis] + t * self.dilation[axis]
+            for o in range(self.bounds[out])
+            for t in range(self.bounds[kernel])
+        }
 
     def tensor_words(self, tensor: str) -> int:
         return self.tile_words(tensor, self.bounds)

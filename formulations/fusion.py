@@ -5,7 +5,7 @@ policy, per layer its PE columns, its spatial unrolling (a table row) and
 whether its weights are resident. Every quantity that depends on the stripe
 height (row counts per stripe, windows, DRAM words per stage) is a constant
 of that candidate, enforced only when the candidate is chosen. The objective
-equals ``mapper.fused_cost.evaluate_fused`` on the decoded mapping.
+equals ``mapper.cost.fused.evaluate_fused`` on the decoded mapping.
 """
 
 from __future__ import annotations
@@ -15,19 +15,11 @@ from dataclasses import dataclass
 from ortools.sat.python import cp_model
 
 from formulations.variables import run_solver
-from mapper.fused_cost import (
-    FusedGroup,
-    FusedMapping,
-    glb_budget,
-    macs_per_row,
-    spatial_options,
-    stage_dependencies,
-    stage_dram_words,
-    weight_words,
-)
-from mapper.result import SolverFacts
-from mapper.spec import Accelerator, ObjectiveWeights, SolverSettings
-from mapper.stripes import StripeSchedule, group_consumers
+from mapper.core.group import FusedGroup, FusedMapping, macs_per_row, spatial_options, stage_dependencies, weight_words
+from mapper.core.result import SolverFacts
+from mapper.core.spec import Accelerator, ObjectiveWeights, SolverSettings
+from mapper.core.stripes import StripeSchedule, group_consumers
+from mapper.cost.fused import glb_budget, stage_dram_words
 
 
 @dataclass

@@ -3,7 +3,7 @@
 Data: a Layer, an Accelerator, ObjectiveWeights. Variables: per dim, one row
 of a factorisation table (factors at DRAM, GLB, ROW, COL, RF and derived
 extents); per ordered level, a loop position per dim. Every cost term is the
-integer expression of ``mapper.cost_model`` for the same quantity, so the
+integer expression of ``mapper.cost.layer`` for the same quantity, so the
 objective of any solution equals ``cost_model.evaluate`` on its decoded
 mapping (tests check this on every answer).
 """
@@ -17,9 +17,9 @@ from math import prod
 from ortools.sat.python import cp_model
 
 from formulations.variables import and_var, ceil_div_var, choose_var, or_var, product_var, run_solver
-from mapper.mapping import Mapping, canonical_order, dim_factorisations
-from mapper.result import SolverFacts
-from mapper.spec import (
+from mapper.core.mapping import Mapping, canonical_order, dim_factorisations
+from mapper.core.result import SolverFacts
+from mapper.core.spec import (
     DIMS,
     LOOP_LEVELS,
     ORDERED_LEVELS,

@@ -4,7 +4,7 @@ Variables: per task a start and end, and per (task, processor) a presence
 literal with an optional interval of that processor's duration (all sharing
 the task's start and end). Memory objects become intervals [alloc, release)
 in one cumulative resource whose capacity is the peak-memory variable. The
-objective's value equals ``mapper.taskgraph.evaluate_schedule`` on the decoded
+objective's value equals ``mapper.cost.taskgraph.evaluate_schedule`` on the decoded
 schedule.
 """
 
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from ortools.sat.python import cp_model
 
 from formulations.variables import run_solver
-from mapper.result import SolverFacts
-from mapper.spec import SolverSettings
-from mapper.taskgraph import TaskGraph, TaskSchedule
+from mapper.core.result import SolverFacts
+from mapper.core.spec import SolverSettings
+from mapper.core.taskgraph import TaskGraph, TaskSchedule
 
 OBJECTIVES = ("makespan", "memory", "weighted")
 

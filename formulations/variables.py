@@ -7,8 +7,8 @@ from math import prod
 import ortools
 from ortools.sat.python import cp_model
 
-from mapper.result import SolverFacts
-from mapper.spec import SolverSettings
+from mapper.core.result import SolverFacts
+from mapper.core.spec import SolverSettings
 
 INT_LIMIT = 2**60  # CP-SAT domains must stay within int64 max / 2
 

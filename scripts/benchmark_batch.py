@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from mapper.batch import run_batch
+from mapper.app.batch import run_batch
 
 SUITE = {
     "name": "throughput",

@@ -15,11 +15,12 @@ import json
 import statistics
 from pathlib import Path
 
-from mapper.api import solve_fused
-from mapper.errors import SpecError
-from mapper.fused_cost import build_group
-from mapper.loading import library_root, load_accelerator, load_network
-from mapper.spec import ObjectiveWeights, Problem, SolverSettings
+from mapper.core.errors import SpecError
+from mapper.core.group import build_group
+from mapper.core.spec import ObjectiveWeights, Problem, SolverSettings
+from mapper.io.library import library_root
+from mapper.io.loading import load_accelerator, load_network
+from mapper.solve.api import solve_fused
 
 
 def chains(network, size: int):

@@ -15,9 +15,10 @@ import statistics
 from pathlib import Path
 
 from formulations.layer import LayerModel
+from mapper.core.spec import SolverSettings
 from mapper.heuristics.random_search import random_search
-from mapper.loading import library_root, load_problem
-from mapper.spec import SolverSettings
+from mapper.io.library import library_root
+from mapper.io.loading import load_problem
 
 
 def main() -> None:

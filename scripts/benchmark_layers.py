@@ -17,11 +17,12 @@ import json
 import statistics
 from pathlib import Path
 
-from mapper.api import solve_layer
+from mapper.core.spec import SolverSettings
 from mapper.heuristics.random_search import random_search
-from mapper.loading import library_root, load_problem
+from mapper.io.library import library_root
+from mapper.io.loading import load_problem
 from mapper.referee.verify import verify_layer_result
-from mapper.spec import SolverSettings
+from mapper.solve.api import solve_layer
 
 
 def main() -> None:

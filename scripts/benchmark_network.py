@@ -17,9 +17,10 @@ import json
 import statistics
 from pathlib import Path
 
-from mapper.loading import library_root, load_problem
+from mapper.io.library import library_root
+from mapper.io.loading import load_problem
 from mapper.referee.verify import verify_network_result
-from mapper.solve_network import solve_network
+from mapper.solve.network import solve_network
 
 
 def row_for(path: Path, repeats: int) -> dict:

@@ -14,13 +14,14 @@ import argparse
 import json
 from pathlib import Path
 
-from mapper.fused_cost import build_group
+from mapper.core.group import build_group
+from mapper.core.spec import Platform, SolverSettings, TaskGraphSpec
+from mapper.cost.taskgraph import evaluate_schedule
+from mapper.cost.taskgraph_builder import Slicing, build_task_graph
 from mapper.heuristics.heft import heft, layer_by_layer
-from mapper.loading import library_root, load_network
-from mapper.solve_taskgraph import solve_graph
-from mapper.spec import Platform, SolverSettings, TaskGraphSpec
-from mapper.taskgraph import evaluate_schedule
-from mapper.taskgraph_builder import Slicing, build_task_graph
+from mapper.io.library import library_root
+from mapper.io.loading import load_network
+from mapper.solve.taskgraph import solve_graph
 
 PLATFORM = Platform(((4, 4),) * 4)
 

@@ -23,12 +23,13 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from mapper.api import solve_fused
-from mapper.explain import smallest_fused_glb
-from mapper.fused_cost import build_group
-from mapper.group_solvers import solve_group
-from mapper.loading import library_root, load_accelerator, load_network
-from mapper.spec import ObjectiveWeights, Problem, SolverSettings
+from mapper.core.group import build_group
+from mapper.core.spec import ObjectiveWeights, Problem, SolverSettings
+from mapper.io.library import library_root
+from mapper.io.loading import load_accelerator, load_network
+from mapper.solve.api import solve_fused
+from mapper.solve.explain import smallest_fused_glb
+from mapper.solve.groups import solve_group
 
 WEIGHTS = ObjectiveWeights(latency=1, dram_words=1)
 SELECTIONS = [

@@ -21,13 +21,15 @@ import json
 from pathlib import Path
 
 from formulations.taskgraph import TaskGraphModel
-from mapper.fused_cost import build_group
+from mapper.core.group import build_group
+from mapper.core.spec import Platform, SolverSettings
+from mapper.core.taskgraph import TaskGraph
+from mapper.cost.taskgraph import evaluate_schedule
+from mapper.cost.taskgraph_builder import Slicing, build_task_graph
 from mapper.heuristics.heft import heft, layer_by_layer, upward_ranks
-from mapper.loading import library_root, load_network
-from mapper.solve_taskgraph import smallest_memheft_cap
-from mapper.spec import Platform, SolverSettings
-from mapper.taskgraph import TaskGraph, evaluate_schedule
-from mapper.taskgraph_builder import Slicing, build_task_graph
+from mapper.io.library import library_root
+from mapper.io.loading import load_network
+from mapper.solve.taskgraph import smallest_memheft_cap
 
 # Topcuoglu et al. 2002, Fig. 2 (as in ../shared/reference/README.md section 3).
 COSTS = {

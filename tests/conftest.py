@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mapper.spec import Accelerator, Layer, MemoryLevel, SolverSettings
+from mapper.core.spec import Accelerator, Layer, MemoryLevel, SolverSettings
 
 DETERMINISTIC = SolverSettings(time_limit_s=60.0, workers=1, seed=0, deterministic_time=30.0)
 

@@ -12,9 +12,9 @@ import time
 
 import yaml
 
-from mapper.batch import load_suite, run_batch
-from mapper.cli import main
-from mapper.loading import library_root
+from mapper.app.batch import load_suite, run_batch
+from mapper.app.cli import main
+from mapper.io.library import library_root
 
 GLB_SIZES = [8192 + 1024 * i for i in range(12)]
 
@@ -67,7 +67,7 @@ def test_a_failing_problem_is_recorded_and_the_batch_goes_on(tmp_path):
 
 def test_killed_batch_resumes_without_loss_or_duplicates(tmp_path):
     suite, db = write_suite(tmp_path), tmp_path / "r.sqlite"
-    command = [sys.executable, "-m", "mapper.cli", "batch", str(suite), "--db", str(db), "--workers", "1"]
+    command = [sys.executable, "-m", "mapper.app.cli", "batch", str(suite), "--db", str(db), "--workers", "1"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 60
     while time.time() < deadline and (not db.exists() or not stored(db)):

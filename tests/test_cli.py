@@ -7,7 +7,7 @@ import json
 import yaml
 from test_loading import ACC, problem_files, write
 
-from mapper.cli import main
+from mapper.app.cli import main
 
 
 def test_solve_writes_certified_json(tmp_path, capsys):

@@ -8,10 +8,10 @@ import random
 
 from test_layer_formulation import random_case
 
-from mapper.cost_model import evaluate
+from mapper.core.spec import ObjectiveWeights
+from mapper.cost.layer import evaluate
 from mapper.heuristics.random_search import sample_mapping
 from mapper.referee.verify import verify_layer_result
-from mapper.spec import ObjectiveWeights
 
 WEIGHTS = ObjectiveWeights(2, 1, 1)
 

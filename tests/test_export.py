@@ -11,9 +11,9 @@ from test_fused_cli import fused_problem
 from test_loading import problem_files
 from test_taskgraph_cli import taskgraph_problem
 
-from mapper.cli import main
-from mapper.export import TIMELOOP_DIMS, timeloop_mapping
-from mapper.referee.verify import verify_result_file
+from mapper.app.cli import main
+from mapper.app.export import TIMELOOP_DIMS, timeloop_mapping
+from mapper.app.verify_file import verify_result_file
 
 ONE_WORKER = {"workers": 1, "seed": 0, "time_limit_s": 30}
 MAKERS = {

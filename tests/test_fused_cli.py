@@ -7,7 +7,7 @@ import json
 import yaml
 from test_loading import ACC, write
 
-from mapper.cli import main
+from mapper.app.cli import main
 
 NET = {
     "name": "block",

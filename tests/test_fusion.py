@@ -10,15 +10,16 @@ import pytest
 from conftest import DETERMINISTIC, tiny_accelerator
 
 from formulations.fusion import FusedModel
-from mapper.decode_fused import decode_fused
-from mapper.fused_cost import FusedMapping, build_group, evaluate_fused
-from mapper.fused_search import enumerate_fused_mappings
+from mapper.core.box import Box
+from mapper.core.group import FusedMapping, build_group
+from mapper.core.spec import Layer, ObjectiveWeights
+from mapper.core.stripes import StripeSchedule, rows_needed
+from mapper.cost.fused import evaluate_fused
+from mapper.heuristics.enumerate import enumerate_fused_mappings
+from mapper.referee.decode_fused import decode_fused
 from mapper.referee.executor import execute
-from mapper.referee.schedule import Box
 from mapper.referee.simulator import ScheduleViolation
 from mapper.referee.verify import verify_fused_result
-from mapper.spec import Layer, ObjectiveWeights
-from mapper.stripes import StripeSchedule, rows_needed
 
 
 def fmap_layer(name, inputs, cin, cout, size, kind="conv", kernel=3, stride=1, pad=1, dilation=1):

@@ -10,9 +10,9 @@ import pytest
 from conftest import DETERMINISTIC, make_layer, tiny_accelerator
 
 from formulations.layer import LayerModel
-from mapper.cost_model import evaluate
-from mapper.mapping import enumerate_mappings
-from mapper.spec import ObjectiveWeights
+from mapper.core.mapping import enumerate_mappings
+from mapper.core.spec import ObjectiveWeights
+from mapper.cost.layer import evaluate
 
 WEIGHTS = [
     ObjectiveWeights(1, 1, 0),
@@ -105,9 +105,10 @@ def test_random_cases_match_brute_force(seed):
 
 @pytest.mark.parametrize("deterministic_time", [0.001, 1.0])
 def test_time_limit_returns_best_mapping_with_gap(deterministic_time):
-    from mapper.api import solve_layer
-    from mapper.loading import library_root, load_problem
-    from mapper.spec import SolverSettings
+    from mapper.core.spec import SolverSettings
+    from mapper.io.library import library_root
+    from mapper.io.loading import load_problem
+    from mapper.solve.api import solve_layer
 
     problem = load_problem(library_root() / "problems" / "layer" / "vgg16_conv1_2.yaml")
     result = solve_layer(problem, SolverSettings(60.0, 1, 0, deterministic_time))

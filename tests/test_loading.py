@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mapper.errors import SpecError
-from mapper.loading import library_root, load_accelerator, load_network, load_problem
+from mapper.core.errors import SpecError
+from mapper.io.library import library_root
+from mapper.io.loading import load_accelerator, load_network, load_problem
 
 LIBRARY = library_root()
 

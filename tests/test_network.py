@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mapper.cli import main
-from mapper.errors import SpecError
-from mapper.fused_cost import build_group
-from mapper.limits import compulsory_limits, consumers_of, needed_input_words
-from mapper.loading import load_problem
-from mapper.network_partition import best_partition, candidate_runs, greedy_partition
+from mapper.app.cli import main
+from mapper.core.errors import SpecError
+from mapper.core.group import build_group
+from mapper.core.spec import PartitionSearch
+from mapper.cost.limits import compulsory_limits, consumers_of, needed_input_words
+from mapper.io.loading import load_problem
 from mapper.referee.verify import verify_network_result
-from mapper.solve_network import group_cost, solve_network
-from mapper.spec import PartitionSearch
+from mapper.solve.network import group_cost, solve_network
+from mapper.solve.partition import best_partition, candidate_runs, greedy_partition
 
 DATA = Path(__file__).parent / "data" / "network"
 PROBLEM = DATA / "tiny_resnet_problem.yaml"
@@ -177,7 +177,7 @@ def test_cli_solve_json_and_verify(tmp_path, capsys):
 
 
 def test_compare_lists_both_baselines_with_gaps(problem):
-    from mapper.compare import compare
+    from mapper.solve.compare import compare
 
     report = compare(problem)
     methods = [row["method"] for row in report["rows"]]
@@ -232,7 +232,7 @@ def test_sub_range_solves_only_its_layers(tmp_path):
 def test_a_layer_alone_takes_the_better_of_its_two_models(problem, result):
     from conftest import DETERMINISTIC
 
-    from mapper.group_solvers import solve_group, solve_single_layer
+    from mapper.solve.groups import solve_group, solve_single_layer
 
     answers = {tuple(c["layers"]): c for c in result.details["candidates"]}
     layer = problem.network.layers["b1_conv1"]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mapper.cli import main
-from mapper.errors import SpecError
-from mapper.loading import library_root, load_network, parse_network
+from mapper.app.cli import main
+from mapper.core.errors import SpecError
+from mapper.io.library import library_root
+from mapper.io.loading import load_network, parse_network
 
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
@@ -65,7 +66,7 @@ def test_lenet5_imports_as_the_bundled_network(tmp_path):
 
 
 def test_residual_block_keeps_its_skip(tmp_path):
-    from mapper.onnx_import import import_onnx
+    from mapper.io.onnx_import import import_onnx
 
     b = Builder(8, 8, 8)
     x = b.op(
@@ -102,7 +103,7 @@ def test_residual_block_keeps_its_skip(tmp_path):
 
 
 def test_depthwise_block(tmp_path):
-    from mapper.onnx_import import import_onnx
+    from mapper.io.onnx_import import import_onnx
 
     b = Builder(16, 14, 14)
     x = b.op("Clip", [b.conv("image", 16, 16, 3, stride=2, pad=1, group=16)])
@@ -114,7 +115,7 @@ def test_depthwise_block(tmp_path):
 
 
 def test_unsupported_operators_are_listed_in_one_error(tmp_path):
-    from mapper.onnx_import import import_onnx
+    from mapper.io.onnx_import import import_onnx
 
     b = Builder(3, 8, 8)
     x = b.op("LRN", [b.conv("image", 3, 4, 3)], size=3)

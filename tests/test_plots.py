@@ -7,7 +7,7 @@ from test_fused_cli import fused_problem
 from test_loading import problem_files
 from test_taskgraph_cli import taskgraph_problem
 
-from mapper.cli import main
+from mapper.app.cli import main
 
 pytest.importorskip("matplotlib")
 

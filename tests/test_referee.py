@@ -9,15 +9,16 @@ import pytest
 from conftest import DETERMINISTIC, make_layer, tiny_accelerator
 from test_layer_formulation import CASES
 
-from mapper.api import solve_layer
-from mapper.decode_layer import decode_layer
-from mapper.loading import library_root, load_problem
-from mapper.mapping import Mapping
+from mapper.core.box import Box
+from mapper.core.mapping import Mapping
+from mapper.core.spec import Network, ObjectiveWeights, Problem
+from mapper.io.library import library_root
+from mapper.io.loading import load_problem
+from mapper.referee.decode_layer import decode_layer
 from mapper.referee.executor import execute
-from mapper.referee.schedule import Box
 from mapper.referee.simulator import ScheduleViolation, simulate
 from mapper.referee.verify import verify_layer_result
-from mapper.spec import Network, ObjectiveWeights, Problem
+from mapper.solve.api import solve_layer
 
 WEIGHTS = [ObjectiveWeights(1, 1, 0), ObjectiveWeights(0, 0, 1), ObjectiveWeights(2, 1, 1)]
 

@@ -12,13 +12,14 @@ from conftest import DETERMINISTIC
 from test_fusion import GROUPS
 
 from formulations.taskgraph import TaskGraphModel
-from mapper.decode_taskgraph import decode_taskgraph, platform_accelerator
-from mapper.fused_cost import build_group
+from mapper.core.group import build_group
+from mapper.core.spec import Platform, SolverSettings
+from mapper.core.taskgraph import MemoryObject, TaskGraph, TaskSchedule
+from mapper.cost.taskgraph import evaluate_schedule
+from mapper.cost.taskgraph_builder import Slicing, build_task_graph
 from mapper.heuristics.heft import heft, layer_by_layer, memory_aware_heft, upward_ranks
+from mapper.referee.decode_taskgraph import decode_taskgraph, platform_accelerator
 from mapper.referee.executor import execute
-from mapper.spec import Platform, SolverSettings
-from mapper.taskgraph import MemoryObject, TaskGraph, TaskSchedule, evaluate_schedule
-from mapper.taskgraph_builder import Slicing, build_task_graph
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "README.md"
 

@@ -7,7 +7,7 @@ import json
 from test_fused_cli import NET
 from test_loading import write
 
-from mapper.cli import main
+from mapper.app.cli import main
 
 
 def taskgraph_problem(tmp_path, **section):

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from mapper.taskgraph import TaskGraph, TaskSchedule, peak_memory
+from mapper.core.taskgraph import TaskGraph, TaskSchedule
+from mapper.cost.taskgraph import peak_memory
 
 FOREVER = 1 << 60
 

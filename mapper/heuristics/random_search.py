@@ -6,9 +6,9 @@ import random
 import time
 from dataclasses import dataclass
 
-from mapper.cost_model import LayerCost, evaluate
-from mapper.mapping import Mapping, canonical_order, dim_factorisations, mapping_from_choice
-from mapper.spec import DIMS, ORDERED_LEVELS, Accelerator, Layer, ObjectiveWeights
+from mapper.core.mapping import Mapping, canonical_order, dim_factorisations, mapping_from_choice
+from mapper.core.spec import DIMS, ORDERED_LEVELS, Accelerator, Layer, ObjectiveWeights
+from mapper.cost.layer import LayerCost, evaluate
 
 
 @dataclass(frozen=True)

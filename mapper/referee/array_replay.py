@@ -14,9 +14,9 @@ import itertools
 from dataclasses import dataclass
 from math import prod
 
-from mapper.mapping import Mapping
+from mapper.core.mapping import Mapping
+from mapper.core.spec import DIMS, Layer
 from mapper.referee.schedule import operand_region, tile_key
-from mapper.spec import DIMS, Layer
 
 
 @dataclass(frozen=True)

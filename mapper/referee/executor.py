@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from mapper.referee.schedule import Box, Op, Schedule
+from mapper.core.box import Box
+from mapper.core.spec import Accelerator, Layer
+from mapper.core.stripes import span_needed
+from mapper.referee.schedule import Op, Schedule
 from mapper.referee.simulator import Allocation, Measurement, ScheduleViolation, simulate
-from mapper.spec import Accelerator, Layer
-from mapper.stripes import span_needed
 
 MAX_IDENTITY = np.iinfo(np.int64).min
 

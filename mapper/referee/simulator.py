@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mapper.cost_model import ceil_div
-from mapper.referee.schedule import Box, Op, Schedule
-from mapper.spec import Accelerator
+from mapper.core.arith import ceil_div
+from mapper.core.box import Box
+from mapper.core.spec import Accelerator
+from mapper.referee.schedule import Op, Schedule
 
 ORDER = {"store": 0, "free": 1, "alloc": 2, "load": 3, "compute": 4}
 

@@ -7,25 +7,22 @@ latency is the double-buffered pipeline formula of DESIGN 4.1 applied to the
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from mapper.cost_model import ceil_div, latency_cycles
-from mapper.decode_fused import decode_fused
-from mapper.decode_layer import decode_layer
-from mapper.decode_taskgraph import decode_taskgraph, platform_accelerator
-from mapper.errors import SpecError
-from mapper.fused_cost import FusedGroup, FusedMapping, build_group, pipeline_latency
-from mapper.loading import load_problem
-from mapper.mapping import Mapping
+from mapper.core.arith import ceil_div
+from mapper.core.group import FusedGroup, FusedMapping, build_group
+from mapper.core.mapping import Mapping
+from mapper.core.spec import Accelerator, Layer, Platform
+from mapper.core.stripes import group_consumers
+from mapper.core.taskgraph import TaskGraph, TaskSchedule
+from mapper.cost.fused import pipeline_latency
+from mapper.cost.layer import latency_cycles
 from mapper.referee.array_replay import replay_array
+from mapper.referee.decode_fused import decode_fused
+from mapper.referee.decode_layer import decode_layer
+from mapper.referee.decode_taskgraph import decode_taskgraph, platform_accelerator
 from mapper.referee.executor import execute
 from mapper.referee.simulator import ScheduleViolation, simulate
-from mapper.spec import Accelerator, Layer
-from mapper.stripes import group_consumers
-from mapper.taskgraph import TaskSchedule
-from mapper.taskgraph_builder import problem_graph
 
 
 @dataclass
@@ -152,13 +149,15 @@ def verify_fused_result(
     return report
 
 
-def verify_taskgraph_result(result: dict, problem, functional: bool = False, seed: int = 0) -> VerifyReport:
-    """Replay a task schedule: dependencies, PE clusters, shared memory; the
-    measured makespan and peak memory must equal the claimed ones."""
+def verify_taskgraph_result(
+    result: dict, group: FusedGroup, graph: TaskGraph, platform: Platform, functional: bool = False, seed: int = 0
+) -> VerifyReport:
+    """Replay a task schedule of ``graph`` (the tasks of ``group`` on
+    ``platform``): dependencies, PE clusters, shared memory; the measured
+    makespan and peak memory must equal the claimed ones."""
     if result.get("mapping") is None:
         return _nothing_to_verify(result)
     report = VerifyReport()
-    group, graph, platform = problem_graph(problem)
     schedule = TaskSchedule.from_dict(graph, result["mapping"])
     ir = decode_taskgraph(group, graph, platform, schedule)
     measured = _replay(report, ir, platform_accelerator(platform), functional, seed)
@@ -200,38 +199,3 @@ def verify_network_result(result: dict, problem, functional: bool = False, seed:
         report.check(f"total {key} = sum over groups", result["metrics"][key], totals[key])
     report.check("objective = sum over groups", result["objective"], totals["objective"])
     return report
-
-
-def resolve_problem_file(result: dict, result_path: Path) -> Path:
-    """The result's problem file: as recorded, else beside the result file."""
-    path = Path(result["problem_file"])
-    if path.is_absolute() or path.exists():
-        return path
-    return result_path.parent / path
-
-
-def verify_result_file(path: Path | str, functional: bool = False) -> VerifyReport:
-    path = Path(path)
-    try:
-        result = json.loads(path.read_text())
-    except OSError as err:
-        raise SpecError(str(path), "<file>", f"cannot be read ({err.strerror})", "check the path") from None
-    except json.JSONDecodeError as err:
-        raise SpecError(
-            str(path), f"line {err.lineno}", "not valid JSON", "pass a file written by fusesat solve --json"
-        ) from None
-    for key in ("mode", "problem_file", "metrics", "mapping", "weights", "objective"):
-        if key not in result:
-            raise SpecError(str(path), key, "missing", "pass a file written by fusesat solve --json")
-    if result["mode"] not in ("layer", "fused", "taskgraph", "network"):
-        raise SpecError(
-            str(path), "mode", f"unknown mode {result['mode']!r}", "pass a file written by fusesat solve --json"
-        )
-    problem = load_problem(resolve_problem_file(result, path))
-    if result["mode"] == "network":
-        return verify_network_result(result, problem, functional)
-    if result["mode"] == "taskgraph":
-        return verify_taskgraph_result(result, problem, functional)
-    if result["mode"] == "fused":
-        return verify_fused_result(result, build_group(problem.layers), problem.accelerator, functional)
-    return verify_layer_result(result, problem.layers[0], problem.accelerator, functional)

@@ -1,0 +1,200 @@
+"""Exports of results: Chrome / Perfetto traces and Timeloop mappings.
+
+The trace is built from the very schedule the referee replays (the decoders
+of ``mapper.referee.verify``'s inputs): one track per PE set and one for the
+DMA channel, with complete events ("ph": "X") for computes and transfers, and
+a counter of live GLB words. Trace timestamps are cycles written as
+microseconds (1 cycle = 1 us in the viewer).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from mapper.app.verify_file import resolve_problem_file
+from mapper.core.errors import SpecError
+from mapper.core.group import FusedMapping, build_group
+from mapper.core.mapping import Mapping
+from mapper.core.spec import DIMS, ORDERED_LEVELS
+from mapper.core.taskgraph import TaskSchedule
+from mapper.cost.taskgraph_builder import problem_graph
+from mapper.io.loading import load_problem
+from mapper.referee.decode_fused import decode_fused
+from mapper.referee.decode_layer import decode_layer
+from mapper.referee.decode_taskgraph import decode_taskgraph
+from mapper.referee.schedule import Schedule
+from mapper.referee.simulator import ORDER
+
+TIMELOOP_DIMS = {"N": "N", "K": "M", "C": "C", "P": "P", "Q": "Q", "R": "R", "S": "S"}
+
+
+def result_schedules(result: dict, source: str) -> list[tuple[str, Schedule]]:
+    """Decode the schedules of a result file: one, or one per group of a
+    network result (labelled with the group's layers)."""
+    if result.get("mapping") is None:
+        raise SpecError(source, "mapping", "the result has no schedule", "export a solved result")
+    if result["mode"] != "network":
+        return [(result["problem"], result_schedule(result, source))]
+    problem = load_problem(resolve_problem_file(result, Path(source)))
+    schedules = []
+    for group in result["mapping"]["groups"]:
+        layers = tuple(problem.network.layers[name] for name in group["layers"])
+        if group["model"] == "layer":
+            schedule = decode_layer(layers[0], problem.accelerator, Mapping.from_dict(group["mapping"]))
+        else:
+            schedule = decode_fused(build_group(layers), problem.accelerator, FusedMapping.from_dict(group["mapping"]))
+        schedules.append(("+".join(group["layers"]), schedule))
+    return schedules
+
+
+def result_schedule(result: dict, source: str) -> Schedule:
+    """Decode the schedule of a layer, fused or task-graph result file."""
+    if result.get("mapping") is None:
+        raise SpecError(source, "mapping", "the result has no schedule", "export a solved result")
+    if result["mode"] == "network":
+        raise SpecError(source, "mode", "a network result has one schedule per group", "use result_schedules")
+    problem = load_problem(resolve_problem_file(result, Path(source)))
+    if result["mode"] == "layer":
+        return decode_layer(problem.layers[0], problem.accelerator, Mapping.from_dict(result["mapping"]))
+    if result["mode"] == "fused":
+        group = build_group(problem.layers)
+        return decode_fused(group, problem.accelerator, FusedMapping.from_dict(result["mapping"]))
+    group, graph, platform = problem_graph(problem)
+    return decode_taskgraph(group, graph, platform, TaskSchedule.from_dict(graph, result["mapping"]))
+
+
+def chrome_trace(schedules: list[tuple[str, Schedule]]) -> dict:
+    """One trace process per schedule; schedules run one after another (the
+    groups of a network), each starting when the previous timeline ends."""
+    events, offset = [], 0
+    for pid, (label, schedule) in enumerate(schedules, start=1):
+        events += _trace_events(schedule, pid, offset)
+        events.append({"ph": "M", "name": "process_name", "pid": pid, "args": {"name": label}})
+        offset += max((op.end for op in schedule.ops), default=0)
+    return {"traceEvents": events, "displayTimeUnit": "ns", "otherData": {"time_unit": "1 us = 1 cycle"}}
+
+
+def _trace_events(schedule: Schedule, pid: int, offset: int) -> list[dict]:
+    events, tracks = [], {}
+
+    def track(name: str) -> int:
+        if name not in tracks:
+            tracks[name] = len(tracks) + 1
+            events.append({"ph": "M", "name": "thread_name", "pid": pid, "tid": tracks[name], "args": {"name": name}})
+        return tracks[name]
+
+    live, counter = 0, []
+    for op in sorted(schedule.ops, key=lambda o: (o.start, ORDER[o.kind])):  # the simulator's order
+        if op.kind == "compute":
+            r0, r1, c0, c1 = op.pes
+            tid = track(f"PEs rows {r0}-{r1 - 1} cols {c0}-{c1 - 1}")
+            events.append(
+                {
+                    "ph": "X",
+                    "name": f"{op.layer} {op.work}",
+                    "cat": "compute",
+                    "pid": pid,
+                    "tid": tid,
+                    "ts": offset + op.start,
+                    "dur": op.end - op.start,
+                    "args": {"macs": op.work.words},
+                }
+            )
+        elif op.kind in ("load", "store"):
+            events.append(
+                {
+                    "ph": "X",
+                    "name": f"{op.kind} {op.tensor}{op.box}",
+                    "cat": "dma",
+                    "pid": pid,
+                    "tid": track("DMA"),
+                    "ts": offset + op.start,
+                    "dur": op.end - op.start,
+                    "args": {"words": op.box.words},
+                }
+            )
+        if op.kind in ("load", "alloc") and op.tensor not in schedule.uncounted:
+            live += op.box.words
+            counter.append((op.start, live))
+        elif op.kind == "free" and op.tensor not in schedule.uncounted:
+            live -= op.box.words
+            counter.append((op.start, live))
+    events += [{"ph": "C", "name": "GLB words", "pid": pid, "ts": offset + t, "args": {"live": w}} for t, w in counter]
+    return events
+
+
+def timeloop_mapping(result: dict, source: str) -> dict:
+    """A single-layer mapping in Timeloop's mapping YAML layout: temporal factors
+    and permutations (innermost first) at DRAM, GLB and RF, spatial factors under
+    the GLB with the PE-column dims before the split."""
+    if result.get("mode") != "layer" or result.get("mapping") is None:
+        raise SpecError(
+            source, "mode", "Timeloop mappings exist for solved single-layer results", "export a layer result"
+        )
+    factors = result["mapping"]["factors"]
+    if any(factors[level]["G"] > 1 for level in factors):
+        raise SpecError(source, "mapping", "Timeloop's CNN problem has no groups dim", "export a layer with one group")
+
+    def factor_text(level_factors: dict) -> str:
+        return " ".join(f"{TIMELOOP_DIMS[d]}={level_factors[d]}" for d in DIMS if d != "G")
+
+    def permutation(order: list[str]) -> str:
+        return "".join(TIMELOOP_DIMS[d] for d in reversed(order) if d != "G")
+
+    both = [d for d in DIMS if factors["ROW"][d] > 1 and factors["COL"][d] > 1]
+    if both:
+        raise SpecError(
+            source,
+            "mapping.factors",
+            f"{', '.join(both)} is unrolled on both PE rows and cols, which one Timeloop spatial directive cannot say",
+            "export a mapping that unrolls each dim on one axis",
+        )
+    spatial = {d: factors["ROW"][d] * factors["COL"][d] for d in DIMS}
+    col_dims = [d for d in DIMS if d != "G" and factors["COL"][d] > 1]
+    row_dims = [d for d in DIMS if d != "G" and d not in col_dims]
+    mapping = []
+    for level in ORDERED_LEVELS:
+        mapping.append(
+            {
+                "target": level,
+                "type": "temporal",
+                "factors": factor_text(factors[level]),
+                "permutation": permutation(result["mapping"]["orders"][level]),
+            }
+        )
+    mapping.append(
+        {
+            "target": "GLB",
+            "type": "spatial",
+            "factors": factor_text(spatial),
+            "permutation": "".join(TIMELOOP_DIMS[d] for d in col_dims + row_dims),
+            "split": len(col_dims),
+        }
+    )
+    mapping.append(
+        {
+            "target": "RF",
+            "type": "temporal",
+            "factors": factor_text(factors["RF"]),
+            "permutation": permutation(list(DIMS)),
+        }
+    )
+    return {"mapping": mapping}
+
+
+def export_result(result_path: str, fmt: str, out: str) -> None:
+    try:
+        result = json.loads(Path(result_path).read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise SpecError(
+            result_path, "<file>", f"not a readable result ({err})", "pass a file from fusesat solve --json"
+        ) from None
+    if fmt == "chrome-trace":
+        Path(out).write_text(json.dumps(chrome_trace(result_schedules(result, result_path))))
+    elif fmt == "timeloop":
+        Path(out).write_text(yaml.safe_dump(timeloop_mapping(result, result_path), sort_keys=False))
+    else:
+        raise SpecError(result_path, "--format", f"unknown format {fmt!r}", "use chrome-trace or timeloop")

@@ -1,0 +1,123 @@
+"""Single-layer mapping: per-dim factors at every loop level, plus loop orders.
+
+The mapping space (documented in docs/mapping_space.md):
+
+* every ordered factorisation of every dim bound B_d over the loop levels
+  DRAM, GLB, ROW, COL, RF (f_DRAM * f_GLB * f_ROW * f_COL * f_RF = B_d);
+* the product of ROW factors <= PE rows, of COL factors <= PE cols;
+* any permutation of the dims at the DRAM and GLB temporal levels (only the
+  relative order of loops with factor > 1 matters; the canonical order puts
+  factor-1 loops innermost in DIMS order);
+* RF loops have no order: the RF is the innermost storage, every RF-level
+  access is part of a MAC.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from functools import cache
+from math import prod
+
+from mapper.core.spec import DIMS, LOOP_LEVELS, ORDERED_LEVELS, Accelerator, Layer
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """``factors[level][dim]`` for every level of LOOP_LEVELS and dim of DIMS;
+    ``orders[level]`` lists all DIMS outermost first for DRAM and GLB."""
+
+    factors: dict[str, dict[str, int]]
+    orders: dict[str, tuple[str, ...]]
+
+    def factor(self, level: str, dim: str) -> int:
+        return self.factors[level][dim]
+
+    def extents_below(self, level: str) -> dict[str, int]:
+        """Extent of every dim covered by one iteration of ``level``'s loops,
+        i.e. the product of the factors of all levels inside ``level``."""
+        inner = LOOP_LEVELS[LOOP_LEVELS.index(level) + 1 :]
+        return {d: prod(self.factors[lv][d] for lv in inner) for d in DIMS}
+
+    def spatial(self, dim: str) -> int:
+        return self.factors["ROW"][dim] * self.factors["COL"][dim]
+
+    @property
+    def used_pes(self) -> int:
+        return prod(self.spatial(d) for d in DIMS)
+
+    def to_dict(self) -> dict:
+        return {
+            "factors": {lv: dict(self.factors[lv]) for lv in LOOP_LEVELS},
+            "orders": {lv: list(self.orders[lv]) for lv in ORDERED_LEVELS},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Mapping:
+        return cls(
+            factors={lv: {d: int(data["factors"][lv][d]) for d in DIMS} for lv in LOOP_LEVELS},
+            orders={lv: tuple(data["orders"][lv]) for lv in ORDERED_LEVELS},
+        )
+
+
+def all_dram_mapping(layer: Layer) -> Mapping:
+    """Every loop at the DRAM level: one MAC per DRAM iteration, the smallest
+    tiles. Valid whenever any mapping is; used as a first CP-SAT hint."""
+    factors = {lv: {d: 1 for d in DIMS} for lv in LOOP_LEVELS}
+    factors["DRAM"] = dict(layer.bounds)
+    order = canonical_order([d for d in DIMS if layer.bounds[d] > 1])
+    return Mapping(factors, {lv: order for lv in ORDERED_LEVELS})
+
+
+def canonical_order(outer_dims: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """``outer_dims`` outermost first, then the remaining dims in DIMS order."""
+    rest = [d for d in DIMS if d not in outer_dims]
+    return tuple(outer_dims) + tuple(rest)
+
+
+@cache
+def divisors(n: int) -> tuple[int, ...]:
+    return tuple(d for d in range(1, n + 1) if n % d == 0)
+
+
+@cache
+def ordered_factorisations(bound: int, parts: int) -> tuple[tuple[int, ...], ...]:
+    """All tuples of ``parts`` positive ints whose product is ``bound``."""
+    if parts == 1:
+        return ((bound,),)
+    return tuple(
+        (first,) + rest for first in divisors(bound) for rest in ordered_factorisations(bound // first, parts - 1)
+    )
+
+
+def dim_factorisations(bound: int, accelerator: Accelerator) -> tuple[tuple[int, ...], ...]:
+    """Factorisations of one dim over LOOP_LEVELS that fit the PE array alone."""
+    row, col = LOOP_LEVELS.index("ROW"), LOOP_LEVELS.index("COL")
+    return tuple(
+        t
+        for t in ordered_factorisations(bound, len(LOOP_LEVELS))
+        if t[row] <= accelerator.pe_rows and t[col] <= accelerator.pe_cols
+    )
+
+
+def mapping_from_choice(choice: dict[str, tuple[int, ...]], orders: dict[str, tuple[str, ...]]) -> Mapping:
+    """Build a Mapping from one factorisation tuple per dim (in LOOP_LEVELS order)."""
+    factors = {lv: {d: choice[d][i] for d in DIMS} for i, lv in enumerate(LOOP_LEVELS)}
+    return Mapping(factors, orders)
+
+
+def enumerate_mappings(layer: Layer, accelerator: Accelerator):
+    """Every mapping of the space (canonical loop orders only). Exponential:
+    for tests and tiny layers."""
+    per_dim = [dim_factorisations(layer.bounds[d], accelerator) for d in DIMS]
+    for combo in itertools.product(*per_dim):
+        choice = dict(zip(DIMS, combo, strict=True))
+        if prod(c[LOOP_LEVELS.index("ROW")] for c in combo) > accelerator.pe_rows:
+            continue
+        if prod(c[LOOP_LEVELS.index("COL")] for c in combo) > accelerator.pe_cols:
+            continue
+        big = {lv: [d for d in DIMS if choice[d][LOOP_LEVELS.index(lv)] > 1] for lv in ORDERED_LEVELS}
+        for dram_perm in itertools.permutations(big["DRAM"]):
+            for glb_perm in itertools.permutations(big["GLB"]):
+                orders = {"DRAM": canonical_order(dram_perm), "GLB": canonical_order(glb_perm)}
+                yield mapping_from_choice(choice, orders)

@@ -1,0 +1,265 @@
+"""Workload and hardware vocabulary: loop-nest dims, tensors, layers, accelerators.
+
+Everything here is a frozen dataclass; validation of user input happens in
+``mapper.io.loading`` where the file and YAML path are known.
+
+Loop nest of a layer (grouped convolution, the general case)::
+
+    for n < N, g < G, k < K, c < C, p < P, q < Q, r < R, s < S:
+        O[n, g*K+k, p, q] += W[g*K+k, c, r, s] * I[n, g*C+c, p*sh + r*dh, q*sw + s*dw]
+
+``I`` is the *padded* input (padding rows/cols are stored, as in Timeloop), so
+input tiles are plain boxes. Depthwise: G = channels, K = C = 1. Fully
+connected: P = Q = R = S = 1. Pooling: no weights, G = channels, K = C = 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import prod
+
+DIMS: tuple[str, ...] = ("N", "G", "K", "C", "P", "Q", "R", "S")
+TENSORS: tuple[str, ...] = ("W", "I", "O")
+
+# Which loop dims index each tensor. Inputs are indexed by P+R and Q+S (halo).
+RELEVANT_DIMS: dict[str, frozenset[str]] = {
+    "W": frozenset({"G", "K", "C", "R", "S"}),
+    "I": frozenset({"N", "G", "C", "P", "Q", "R", "S"}),
+    "O": frozenset({"N", "G", "K", "P", "Q"}),
+}
+
+# Loop levels, outermost first. DRAM and GLB are temporal levels whose tiles
+# live in the buffer below them; ROW and COL unroll over the PE array; RF
+# loops run inside one PE.
+LOOP_LEVELS: tuple[str, ...] = ("DRAM", "GLB", "ROW", "COL", "RF")
+ORDERED_LEVELS: tuple[str, ...] = ("DRAM", "GLB")
+SPATIAL_LEVELS: tuple[str, ...] = ("ROW", "COL")
+MEMORY_LEVELS: tuple[str, ...] = ("DRAM", "GLB", "RF")
+
+LAYER_KINDS: tuple[str, ...] = ("conv", "depthwise", "fc", "maxpool", "avgpool", "add")
+WEIGHTED_KINDS: frozenset[str] = frozenset({"conv", "depthwise", "fc"})
+MAPPABLE_KINDS: frozenset[str] = frozenset({"conv", "depthwise", "fc", "maxpool", "avgpool"})
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer as a loop nest with named bounds.
+
+    ``bounds`` maps every dim of ``DIMS`` to its loop bound. ``stride`` and
+    ``dilation`` are (rows, cols). ``padding`` is (rows, cols) on each side.
+    """
+
+    name: str
+    kind: str
+    bounds: dict[str, int]
+    stride: tuple[int, int] = (1, 1)
+    dilation: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] = (0, 0)
+    inputs: tuple[str, ...] = ()
+    input_hw: tuple[int, int] | None = None  # true (unpadded) input rows, cols
+
+    @property
+    def in_rows(self) -> int:
+        """True input rows (without padding)."""
+        return self.input_hw[0] if self.input_hw else self.input_extent(self.bounds["P"], self.bounds["R"], 0)
+
+    @property
+    def out_channels(self) -> int:
+        return self.bounds["G"] * self.bounds["K"]
+
+    @property
+    def in_channels(self) -> int:
+        return self.bounds["G"] * self.bounds["C"]
+
+    @property
+    def tensors(self) -> tuple[str, ...]:
+        return TENSORS if self.kind in WEIGHTED_KINDS else ("I", "O")
+
+    @property
+    def macs(self) -> int:
+        return prod(self.bounds[d] for d in DIMS)
+
+    def input_extent(self, out_extent: int, kernel_extent: int, axis: int) -> int:
+        """Input rows (axis 0) or cols (axis 1) covered by a box of
+        ``out_extent`` outputs and ``kernel_extent`` kernel taps:
+        (p-1)*stride + (r-1)*dilation + 1."""
+        return (out_extent - 1) * self.stride[axis] + (kernel_extent - 1) * self.dilation[axis] + 1
+
+    def tile_words(self, tensor: str, extents: dict[str, int]) -> int:
+        """Words of ``tensor`` touched by a box of loop ``extents`` (all dims)."""
+        if tensor == "I":
+            rows = self.input_extent(extents["P"], extents["R"], 0)
+            cols = self.input_extent(extents["Q"], extents["S"], 1)
+            return extents["N"] * extents["G"] * extents["C"] * rows * cols
+        return prod(extents[d] for d in RELEVANT_DIMS[tensor])
+
+    def needed_words(self, tensor: str) -> int:
+        """Words of ``tensor`` that some MAC reads or writes. Smaller than
+        ``tensor_words`` for inputs whose stride skips rows or cols (e.g. a 1x1
+        conv with stride 2): the compulsory traffic of the tensor."""
+        if tensor != "I":
+            return self.tensor_words(tensor)
+        b = self.bounds
+        return b["N"] * b["G"] * b["C"] * len(self.read_positions(0)) * len(self.read_positions(1))
+
+    def read_positions(self, axis: int) -> set[int]:
+        """Padded input rows (axis 0) or cols (axis 1) that some MAC reads:
+        {o * stride + t * dilation} over outputs o and kernel taps t."""
+        out, kernel = ("P", "R") if axis == 0 else ("Q", "S")
+        return {
+            o * self.stride[axis] + t * self.dilation[axis]
+            for o in range(self.bounds[out])
+            for t in range(self.bounds[kernel])
+        }
+
+    def tensor_words(self, tensor: str) -> int:
+        return self.tile_words(tensor, self.bounds)
+
+    def tensor_shape(self, tensor: str) -> tuple[int, ...]:
+        """Numpy shape of a tensor: W[G*K, C, R, S], I[N, G*C, H+pads, W+pads], O[N, G*K, P, Q]."""
+        b = self.bounds
+        if tensor == "W":
+            return (b["G"] * b["K"], b["C"], b["R"], b["S"])
+        if tensor == "I":
+            return (
+                b["N"],
+                b["G"] * b["C"],
+                self.input_extent(b["P"], b["R"], 0),
+                self.input_extent(b["Q"], b["S"], 1),
+            )
+        return (b["N"], b["G"] * b["K"], b["P"], b["Q"])
+
+
+@dataclass(frozen=True)
+class MemoryLevel:
+    """A storage level. ``capacity_words`` is None for DRAM (unbounded), an int
+    for a shared buffer, or a dict tensor -> words for a buffer split per
+    tensor. RF capacities are per PE. Energies are integer femtojoules per
+    word access."""
+
+    name: str
+    capacity_words: int | dict[str, int] | None
+    bandwidth_words_per_cycle: int
+    energy_fj_per_word: int
+    double_buffered: bool = False
+
+    @property
+    def is_split(self) -> bool:
+        return isinstance(self.capacity_words, dict)
+
+    @property
+    def capacity_words_total(self) -> int:
+        """All words of the level (the sum of the parts when split)."""
+        return sum(self.capacity_words.values()) if self.is_split else self.capacity_words
+
+
+@dataclass(frozen=True)
+class Accelerator:
+    name: str
+    word_bits: int
+    pe_rows: int
+    pe_cols: int
+    mac_energy_fj: int
+    levels: dict[str, MemoryLevel] = field(default_factory=dict)
+
+    @property
+    def num_pes(self) -> int:
+        return self.pe_rows * self.pe_cols
+
+    def spatial_limit(self, level: str) -> int:
+        return self.pe_rows if level == "ROW" else self.pe_cols
+
+    def with_glb_words(self, words: int) -> Accelerator:
+        """The same accelerator with a different shared GLB capacity (for sweeps)."""
+        glb = self.levels["GLB"]
+        levels = dict(self.levels)
+        levels["GLB"] = MemoryLevel(
+            glb.name, words, glb.bandwidth_words_per_cycle, glb.energy_fj_per_word, glb.double_buffered
+        )
+        return Accelerator(self.name, self.word_bits, self.pe_rows, self.pe_cols, self.mac_energy_fj, levels)
+
+
+@dataclass(frozen=True)
+class Network:
+    name: str
+    layers: dict[str, Layer]
+    input_shape: tuple[int, int, int]  # channels, height, width
+    batch: int = 1
+
+
+@dataclass(frozen=True)
+class ObjectiveWeights:
+    """Integer weights: objective = latency*cycles + dram*words + energy*fJ."""
+
+    latency: int = 1
+    dram_words: int = 1
+    energy: int = 0
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    time_limit_s: float = 60.0
+    workers: int = 2
+    seed: int = 0
+    deterministic_time: float | None = None
+
+
+@dataclass(frozen=True)
+class Platform:
+    """PE clusters as (rows, cols) blocks side by side along the array's
+    columns; a shared memory of ``memory_words`` (None: unbounded); moving a
+    word between clusters costs 1 / link_words_per_cycle cycles (0: free, as
+    in a shared-memory system)."""
+
+    clusters: tuple[tuple[int, int], ...]
+    memory_words: int | None = None
+    link_words_per_cycle: int = 0
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f"cluster{i}" for i in range(len(self.clusters)))
+
+
+@dataclass(frozen=True)
+class TaskGraphSpec:
+    """Task-graph mode: how each layer is sliced, the platform, and what to minimise.
+
+    ``slicing[layer] = (rows, cols, channels)``; ``objective`` is makespan,
+    memory, weighted or lexicographic (makespan first, then memory)."""
+
+    slicing: dict[str, tuple[int, int, int]]
+    platform: Platform
+    objective: str = "lexicographic"
+    makespan_weight: int = 1
+    memory_weight: int = 1
+    memory_cap: int | None = None
+
+
+@dataclass(frozen=True)
+class PartitionSearch:
+    """Network mode: groups of at most ``max_group_layers`` consecutive layers;
+    ``time_budget_s`` bounds the whole search (None: every candidate group is
+    solved with the problem's per-group solver settings)."""
+
+    max_group_layers: int = 6
+    time_budget_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    name: str
+    mode: str
+    network: Network
+    layer_names: tuple[str, ...]
+    accelerator: Accelerator | None  # None in task-graph mode (its platform stands in)
+    objective: ObjectiveWeights
+    solver: SolverSettings
+    source: str = "<memory>"
+    fusion_policy: str | None = None  # fused mode: pin "partitioned" or "time_shared"
+    taskgraph: TaskGraphSpec | None = None
+    pins: dict | None = None  # fixed decisions (layer: factors, orders; fused: stripe_rows, resident)
+    partition: PartitionSearch | None = None  # network mode
+
+    @property
+    def layers(self) -> tuple[Layer, ...]:
+        return tuple(self.network.layers[n] for n in self.layer_names)

@@ -1,0 +1,212 @@
+"""Exact integer cost model of one layer mapped on one accelerator (DESIGN 4.1).
+
+No ortools here: this module is the executable specification that the CP-SAT
+formulation and the referee are checked against. docs/cost_model.md states
+the same formulas in prose.
+
+Notation (all per mapping): f_L[d] is the factor of dim d at loop level L;
+``array[d] = f_ROW[d] * f_COL[d] * f_RF[d]`` is the extent one GLB-loop
+iteration covers across the PE array; ``glb[d] = f_GLB[d] * array[d]`` is the
+extent of the GLB tile (one DRAM-loop iteration).
+
+* visits_L(T): how many times the tile of tensor T held below loop level L
+  changes: the product of the factors of all L-loops from the outermost down
+  to the innermost loop that is relevant to T and has a factor > 1 (loops
+  inside it are irrelevant to T and give reuse). 1 if there is none.
+* Combined visits of the RF tile over the DRAM+GLB nest:
+  vC(T) = visits_GLB(T) * (prod f_DRAM if some relevant GLB factor > 1 else visits_DRAM(T)).
+* DRAM reads of W, I = visits_DRAM(T) * tile_GLB(T). Outputs: writes =
+  visits_DRAM(O) * tile_GLB(O); reads (partial sums) = writes - |O|.
+* GLB -> array reads of W, I = vC(T) * tile_array(T) (multicast: identical
+  words read once for all PEs); array -> GLB writes of O = vC(O) * tile_array(O),
+  and GLB -> array psum reads = that - |O| (spatial reductions happen in the
+  array before the GLB).
+* RF boundary accesses = used PEs * (vC(W) tile_RF(W) + vC(I) tile_RF(I)
+  + (2 vC(O) - distinct_RF(O)) tile_RF(O)); the MAC energy covers the RF
+  operand accesses of every MAC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+
+from mapper.core.arith import ceil_div
+from mapper.core.mapping import Mapping
+from mapper.core.spec import DIMS, LOOP_LEVELS, RELEVANT_DIMS, SPATIAL_LEVELS, Accelerator, Layer, ObjectiveWeights
+
+
+def loop_visits(order: tuple[str, ...], factors: dict[str, int], relevant: frozenset[str]) -> int:
+    """Times a tile indexed by ``relevant`` dims changes over a loop nest with
+    ``order`` (outermost first) and ``factors``."""
+    innermost = -1
+    for position, dim in enumerate(order):
+        if dim in relevant and factors[dim] > 1:
+            innermost = position
+    return prod(factors[d] for d in order[: innermost + 1])
+
+
+@dataclass(frozen=True)
+class LayerCost:
+    """Every count the cost model produces for one mapping (all integers but
+    utilisation)."""
+
+    valid: bool
+    violations: tuple[str, ...]
+    macs: int
+    used_pes: int
+    compute_cycles: int
+    tile_words: dict[str, dict[str, int]]  # level ("GLB", "ARRAY", "RF") -> tensor -> words
+    visits: dict[str, dict[str, int]]  # "DRAM" / "RF" (combined) -> tensor -> visits
+    dram_reads: dict[str, int]
+    dram_writes: dict[str, int]
+    glb_to_array: dict[str, int]
+    array_to_glb: dict[str, int]
+    glb_occupancy_words: int
+    rf_occupancy_words: int
+    dram_words: int
+    array_words: int
+    glb_accesses: int
+    rf_accesses: int
+    dram_cycles: int
+    glb_cycles: int
+    latency_cycles: int
+    energy_fj: int
+    utilisation: float
+
+    def objective(self, weights: ObjectiveWeights) -> int:
+        return (
+            weights.latency * self.latency_cycles
+            + weights.dram_words * self.dram_words
+            + (weights.energy * self.energy_fj)
+        )
+
+    def metrics(self, accelerator: Accelerator) -> dict:
+        return {
+            "latency_cycles": self.latency_cycles,
+            "compute_cycles": self.compute_cycles,
+            "dram_words": self.dram_words,
+            "dram_bytes": self.dram_words * accelerator.word_bits // 8,
+            "energy_pj": self.energy_fj / 1000,
+            "energy_fj": self.energy_fj,
+            "utilisation": self.utilisation,
+            "used_pes": self.used_pes,
+            "glb_occupancy_words": self.glb_occupancy_words,
+            "rf_occupancy_words": self.rf_occupancy_words,
+            "dram_reads": dict(self.dram_reads),
+            "dram_writes": dict(self.dram_writes),
+            "glb_accesses": self.glb_accesses,
+            "macs": self.macs,
+        }
+
+
+def _capacity_violations(level_name: str, capacity, tiles: dict[str, int], multiplier: int) -> list[str]:
+    if isinstance(capacity, dict):
+        return [
+            f"{level_name} {t} tile needs {words * multiplier} words, capacity {capacity[t]}"
+            for t, words in tiles.items()
+            if words * multiplier > capacity[t]
+        ]
+    total = sum(tiles.values()) * multiplier
+    return [f"{level_name} tiles need {total} words, capacity {capacity}"] if total > capacity else []
+
+
+def evaluate(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> LayerCost:
+    """Cost of ``mapping`` for ``layer`` on ``accelerator``; ``valid`` is False
+    with reasons when a constraint of the mapping space is broken."""
+    f = mapping.factors
+    violations: list[str] = []
+    for d in DIMS:
+        got = prod(f[lv][d] for lv in LOOP_LEVELS)
+        if got != layer.bounds[d]:
+            violations.append(f"factors of {d} multiply to {got}, bound is {layer.bounds[d]}")
+    for lv in SPATIAL_LEVELS:
+        used = prod(f[lv][d] for d in DIMS)
+        if used > accelerator.spatial_limit(lv):
+            violations.append(f"{lv} unrolling uses {used} PEs, array has {accelerator.spatial_limit(lv)}")
+    tensors = layer.tensors
+
+    rf_ext = mapping.extents_below("COL")
+    array_ext = mapping.extents_below("GLB")
+    glb_ext = mapping.extents_below("DRAM")
+    tiles = {
+        "GLB": {t: layer.tile_words(t, glb_ext) for t in tensors},
+        "ARRAY": {t: layer.tile_words(t, array_ext) for t in tensors},
+        "RF": {t: layer.tile_words(t, rf_ext) for t in tensors},
+    }
+    dram_iterations = prod(f["DRAM"][d] for d in DIMS)
+    visits_dram = {t: loop_visits(mapping.orders["DRAM"], f["DRAM"], RELEVANT_DIMS[t]) for t in tensors}
+    visits_rf = {}
+    for t in tensors:
+        some_glb = any(f["GLB"][d] > 1 for d in RELEVANT_DIMS[t])
+        outer = dram_iterations if some_glb else visits_dram[t]
+        visits_rf[t] = outer * loop_visits(mapping.orders["GLB"], f["GLB"], RELEVANT_DIMS[t])
+
+    out_words = layer.tensor_words("O")
+    dram_reads = {t: visits_dram[t] * tiles["GLB"][t] for t in tensors if t != "O"}
+    dram_writes = {"O": visits_dram["O"] * tiles["GLB"]["O"]}
+    dram_reads["O"] = dram_writes["O"] - out_words
+    glb_to_array = {t: visits_rf[t] * tiles["ARRAY"][t] for t in tensors if t != "O"}
+    array_to_glb = {"O": visits_rf["O"] * tiles["ARRAY"]["O"]}
+    glb_to_array["O"] = array_to_glb["O"] - out_words
+
+    used_pes = mapping.used_pes
+    distinct_rf_out = prod(f["DRAM"][d] * f["GLB"][d] for d in RELEVANT_DIMS["O"])
+    rf_accesses = used_pes * (
+        sum(visits_rf[t] * tiles["RF"][t] for t in tensors if t != "O")
+        + (2 * visits_rf["O"] - distinct_rf_out) * tiles["RF"]["O"]
+    )
+    dram_words = sum(dram_reads.values()) + sum(dram_writes.values())
+    array_words = sum(glb_to_array.values()) + sum(array_to_glb.values())
+    glb_accesses = dram_words + array_words
+
+    glb, rf, dram = accelerator.levels["GLB"], accelerator.levels["RF"], accelerator.levels["DRAM"]
+    glb_mult = 2 if glb.double_buffered else 1
+    rf_mult = 2 if rf.double_buffered else 1
+    violations += _capacity_violations("GLB", glb.capacity_words, tiles["GLB"], glb_mult)
+    violations += _capacity_violations("RF", rf.capacity_words, tiles["RF"], rf_mult)
+
+    macs = layer.macs
+    compute_cycles = macs // used_pes
+    dram_cycles = ceil_div(dram_words, dram.bandwidth_words_per_cycle)
+    glb_cycles = ceil_div(array_words, glb.bandwidth_words_per_cycle)
+    latency = latency_cycles(compute_cycles, dram_cycles, glb_cycles, glb.double_buffered, rf.double_buffered)
+    energy = (
+        dram.energy_fj_per_word * dram_words
+        + glb.energy_fj_per_word * glb_accesses
+        + rf.energy_fj_per_word * rf_accesses
+        + accelerator.mac_energy_fj * macs
+    )
+    return LayerCost(
+        valid=not violations,
+        violations=tuple(violations),
+        macs=macs,
+        used_pes=used_pes,
+        compute_cycles=compute_cycles,
+        tile_words=tiles,
+        visits={"DRAM": visits_dram, "RF": visits_rf},
+        dram_reads=dram_reads,
+        dram_writes=dram_writes,
+        glb_to_array=glb_to_array,
+        array_to_glb=array_to_glb,
+        glb_occupancy_words=sum(tiles["GLB"].values()) * glb_mult,
+        rf_occupancy_words=sum(tiles["RF"].values()) * rf_mult,
+        dram_words=dram_words,
+        array_words=array_words,
+        glb_accesses=glb_accesses,
+        rf_accesses=rf_accesses,
+        dram_cycles=dram_cycles,
+        glb_cycles=glb_cycles,
+        latency_cycles=latency,
+        energy_fj=energy,
+        utilisation=macs / (accelerator.num_pes * latency),
+    )
+
+
+def latency_cycles(compute: int, dram_cycles: int, glb_cycles: int, glb_double: bool, rf_double: bool) -> int:
+    """Transfers into a double-buffered level overlap compute; transfers into
+    a single-buffered level stall it:
+    latency = max(compute + sum(non-overlapped), max(overlapped))."""
+    serial = compute + (0 if glb_double else dram_cycles) + (0 if rf_double else glb_cycles)
+    overlapped = [c for c, db in ((dram_cycles, glb_double), (glb_cycles, rf_double)) if db]
+    return max([serial, *overlapped])

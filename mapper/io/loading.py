@@ -1,0 +1,312 @@
+"""YAML loading and validation of accelerators, networks and problems.
+
+Every error is a ``SpecError`` whose text names the file, the YAML path and
+the fix, e.g. ``resnet18.yaml: layers[3].stride: must be a positive integer,
+got 0; use 1 or more``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from mapper.core.group import POLICIES, build_group
+from mapper.core.spec import (
+    LAYER_KINDS,
+    TENSORS,
+    Accelerator,
+    Layer,
+    MemoryLevel,
+    Network,
+    ObjectiveWeights,
+    Problem,
+    SolverSettings,
+)
+from mapper.io.library import resolve_reference
+from mapper.io.problem_sections import parse_layer_range, parse_partition, parse_pins, parse_taskgraph
+from mapper.io.yaml_fields import Fields, read_yaml
+
+PROBLEM_MODES = ("layer", "fused", "network", "taskgraph")
+
+
+# --------------------------------------------------------------------------- accelerators
+
+
+def parse_accelerator(data: Any, source: str) -> Accelerator:
+    top = Fields(data, source, "")
+    top.reject_unknown({"name", "word_bits", "pe_array", "mac_energy_pj", "levels", "description"})
+    array = top.sub("pe_array")
+    levels_raw = top.sub("levels")
+    levels: dict[str, MemoryLevel] = {}
+    for name in ("DRAM", "GLB", "RF"):
+        lv = levels_raw.sub(name)
+        lv.reject_unknown({"capacity_words", "bandwidth_words_per_cycle", "energy_pj_per_word", "double_buffered"})
+        if name == "DRAM":
+            capacity = None
+        elif isinstance(lv.raw("capacity_words"), dict):
+            split = lv.sub("capacity_words")
+            split.reject_unknown(set(TENSORS))
+            capacity = {t: split.integer(t) for t in TENSORS}
+        else:
+            capacity = lv.integer("capacity_words")
+        levels[name] = MemoryLevel(
+            name=name,
+            capacity_words=capacity,
+            bandwidth_words_per_cycle=lv.integer("bandwidth_words_per_cycle", 1),
+            energy_fj_per_word=lv.energy_fj("energy_pj_per_word"),
+            double_buffered=lv.boolean("double_buffered", False) if name != "DRAM" else False,
+        )
+    for key in levels_raw.data:
+        if key not in levels:
+            raise levels_raw.fail(str(key), "unknown level", "levels are DRAM, GLB and RF")
+    return Accelerator(
+        name=top.text("name"),
+        word_bits=top.integer("word_bits"),
+        pe_rows=array.integer("rows"),
+        pe_cols=array.integer("cols"),
+        mac_energy_fj=top.energy_fj("mac_energy_pj"),
+        levels=levels,
+    )
+
+
+# --------------------------------------------------------------------------- networks
+
+
+def _out_size(size: int, kernel: int, stride: int, pad: int, dilation: int) -> int:
+    return (size + 2 * pad - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def parse_network(data: Any, source: str) -> Network:
+    top = Fields(data, source, "")
+    top.reject_unknown({"name", "input", "batch", "layers", "description"})
+    inp = top.sub("input")
+    input_shape = (inp.integer("channels"), inp.integer("height"), inp.integer("width"))
+    batch = top.integer("batch", 1)
+    raw_layers = top.raw("layers")
+    if not isinstance(raw_layers, list) or not raw_layers:
+        raise top.fail("layers", "must be a non-empty list of layers")
+    shapes: dict[str, tuple[int, int, int]] = {"input": input_shape}
+    layers: dict[str, Layer] = {}
+    previous = "input"
+    for index, raw in enumerate(raw_layers):
+        f = Fields(raw, source, f"layers[{index}]")
+        layer = _parse_layer(f, shapes, previous, batch)
+        if layer.name in shapes:
+            raise f.fail("name", f"duplicate layer name {layer.name!r}", "give every layer a unique name")
+        layers[layer.name] = layer
+        shapes[layer.name] = _output_shape(layer)
+        previous = layer.name
+    return Network(top.text("name"), layers, input_shape, batch)
+
+
+def _output_shape(layer: Layer) -> tuple[int, int, int]:
+    b = layer.bounds
+    return (b["G"] * b["K"], b["P"], b["Q"])
+
+
+def _parse_layer(f: Fields, shapes: dict[str, tuple[int, int, int]], previous: str, batch: int) -> Layer:
+    f.reject_unknown({"name", "kind", "inputs", "out_channels", "kernel", "stride", "padding", "dilation", "groups"})
+    name = f.text("name")
+    kind = f.text("kind")
+    if kind not in LAYER_KINDS:
+        raise f.fail("kind", f"unknown layer kind {kind!r}", f"use one of {', '.join(LAYER_KINDS)}")
+    inputs = f.raw("inputs", [previous])
+    if not isinstance(inputs, list) or not inputs or not all(isinstance(i, str) for i in inputs):
+        raise f.fail("inputs", f"must be a list of layer names, got {inputs!r}")
+    for i, producer in enumerate(inputs):
+        if producer not in shapes:
+            raise f.fail(f"inputs[{i}]", f"{producer!r} is not an earlier layer or 'input'", "name a layer above")
+    expected_inputs = 2 if kind == "add" else 1
+    if len(inputs) != expected_inputs:
+        raise f.fail("inputs", f"a {kind} layer takes {expected_inputs} input(s), got {len(inputs)}")
+    channels, height, width = shapes[inputs[0]]
+    stride = f.pair("stride", 1)
+    dilation = f.pair("dilation", 1)
+    padding = f.pair("padding", 0, minimum=0)
+    bounds = {"N": batch, "G": 1, "K": 1, "C": 1, "P": 1, "Q": 1, "R": 1, "S": 1}
+
+    if kind == "add":
+        for i, producer in enumerate(inputs):
+            if shapes[producer] != shapes[inputs[0]]:
+                raise f.fail(
+                    f"inputs[{i}]",
+                    f"shape {shapes[producer]} differs from {shapes[inputs[0]]}",
+                    "add needs operands of equal shape",
+                )
+        bounds.update(G=channels, P=height, Q=width)
+        return Layer(name, kind, bounds, inputs=tuple(inputs), input_hw=(height, width))
+
+    if kind == "fc":
+        # Flatten: a fully connected layer is a conv with P = Q = R = S = 1.
+        bounds.update(K=f.integer("out_channels"), C=channels * height * width)
+        return Layer(name, kind, bounds, inputs=tuple(inputs), input_hw=(1, 1))
+
+    kernel_raw = f.raw("kernel", None if kind != "conv" else ...)
+    if kernel_raw == "global":
+        kernel = (height, width)
+    elif kernel_raw is None:
+        raise f.fail("kernel", "missing", "add kernel: 3 (or [rows, cols], or 'global' for pooling)")
+    else:
+        kernel = f.pair("kernel")
+    for axis, label in enumerate(("rows", "cols")):
+        size = (height, width)[axis]
+        out = _out_size(size, kernel[axis], stride[axis], padding[axis], dilation[axis])
+        if out < 1:
+            raise f.fail(
+                "kernel",
+                f"kernel {label} {kernel[axis]} does not fit the {size}-{label} input with padding {padding[axis]}",
+                "use a smaller kernel or more padding",
+            )
+    out_h = _out_size(height, kernel[0], stride[0], padding[0], dilation[0])
+    out_w = _out_size(width, kernel[1], stride[1], padding[1], dilation[1])
+    bounds.update(P=out_h, Q=out_w, R=kernel[0], S=kernel[1])
+
+    if kind == "conv":
+        groups = f.integer("groups", 1)
+        out_channels = f.integer("out_channels")
+        if channels % groups or out_channels % groups:
+            raise f.fail(
+                "groups",
+                f"{groups} groups do not divide {channels} input and {out_channels} output channels",
+                "use a common divisor",
+            )
+        bounds.update(G=groups, K=out_channels // groups, C=channels // groups)
+    elif kind == "depthwise":
+        multiplier = f.integer("out_channels", channels)
+        if multiplier % channels:
+            raise f.fail("out_channels", f"must be a multiple of the {channels} input channels, got {multiplier}")
+        bounds.update(G=channels, K=multiplier // channels, C=1)
+    else:  # pooling: one window per channel, no weights
+        bounds.update(G=channels)
+    return Layer(name, kind, bounds, stride, dilation, padding, tuple(inputs), (height, width))
+
+
+# --------------------------------------------------------------------------- problems
+
+
+def load_accelerator(path: Path | str) -> Accelerator:
+    path = Path(path)
+    return parse_accelerator(read_yaml(path), str(path))
+
+
+def load_network(path: Path | str) -> Network:
+    path = Path(path)
+    return parse_network(read_yaml(path), str(path))
+
+
+def _load_referenced(f: Fields, key: str, base: Path, folder: str, parse):
+    path = resolve_reference(f.text(key), base, folder)
+    if not path.exists():
+        raise f.fail(key, f"{f.raw(key)!r} not found (looked at {path})", f"name a file in problems/{folder}/")
+    return parse(read_yaml(path), str(path))
+
+
+def load_problem(path: Path | str) -> Problem:
+    path = Path(path)
+    return parse_problem(read_yaml(path), path)
+
+
+def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
+    """A problem from its YAML mapping; relative network/accelerator paths are
+    resolved against ``path``'s folder; errors name ``source`` (default: path)."""
+    source = source or str(path)
+    top = Fields(data, source, "")
+    top.reject_unknown(
+        {
+            "name",
+            "mode",
+            "network",
+            "layers",
+            "accelerator",
+            "objective",
+            "solver",
+            "description",
+            "fusion",
+            "taskgraph",
+            "glb_words",
+            "pe_array",
+            "pin",
+            "partition",
+        }
+    )
+    mode = top.text("mode")
+    if mode not in PROBLEM_MODES:
+        raise top.fail("mode", f"unknown mode {mode!r}", f"use one of {', '.join(PROBLEM_MODES)}")
+    network = _load_referenced(top, "network", path, "networks", parse_network)
+    if mode == "taskgraph" and not top.has("accelerator"):
+        accelerator = None  # the task-graph platform describes the PE clusters and memory
+    else:
+        accelerator = _load_referenced(top, "accelerator", path, "accelerators", parse_accelerator)
+        if top.has("glb_words") and top.raw("glb_words") is not None:
+            accelerator = accelerator.with_glb_words(top.integer("glb_words"))
+        if top.has("pe_array") and top.raw("pe_array") is not None:
+            rows, cols = top.pair("pe_array")
+            accelerator = replace(accelerator, pe_rows=rows, pe_cols=cols, name=f"{accelerator.name}_{rows}x{cols}")
+    names = parse_layer_range(top, network) if mode == "network" else top.raw("layers")
+    if not isinstance(names, list) or not names:
+        raise top.fail("layers", "must be a non-empty list of layer names")
+    for i, name in enumerate(names):
+        if name not in network.layers:
+            raise top.fail(f"layers[{i}]", f"no layer {name!r} in network {network.name}", "check the name")
+    if mode == "layer":
+        if len(names) != 1:
+            raise top.fail("layers", f"mode 'layer' maps one layer, got {len(names)}", "list exactly one layer")
+        kind = network.layers[names[0]].kind
+        if kind == "add":
+            raise top.fail("layers[0]", "an element-wise add has no loop nest to map alone", "pick a conv layer")
+    policy = taskgraph = None
+    if mode == "taskgraph":
+        build_group(tuple(network.layers[n] for n in names), source)
+        taskgraph = parse_taskgraph(top.sub("taskgraph"), names)
+    if mode == "fused":
+        build_group(tuple(network.layers[n] for n in names), source)
+        fusion = top.sub("fusion", {})
+        fusion.reject_unknown({"policy"})
+        policy = fusion.text("policy", "free")
+        if policy not in (*POLICIES, "free"):
+            raise fusion.fail("policy", f"unknown policy {policy!r}", "use partitioned, time_shared or free")
+        policy = None if policy == "free" else policy
+    weights = top.sub("objective", {"latency": 1, "dram_words": 1})
+    weights.reject_unknown({"latency", "dram_words", "energy"})
+    objective = ObjectiveWeights(
+        latency=weights.integer("latency", 0, minimum=0),
+        dram_words=weights.integer("dram_words", 0, minimum=0),
+        energy=weights.integer("energy", 0, minimum=0),
+    )
+    if mode in ("fused", "network") and objective.energy:
+        raise weights.fail("energy", f"energy is not modelled in {mode} mode yet (fused groups)", "set it to 0")
+    if objective.latency + objective.dram_words + objective.energy == 0:
+        raise top.fail("objective", "all weights are zero", "give latency, dram_words or energy a positive weight")
+    solver_fields = top.sub("solver", {})
+    solver_fields.reject_unknown({"time_limit_s", "workers", "seed", "deterministic_time"})
+    time_limit = solver_fields.raw("time_limit_s", 60.0)
+    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or time_limit <= 0:
+        raise solver_fields.fail("time_limit_s", f"must be a positive number of seconds, got {time_limit!r}")
+    det = solver_fields.raw("deterministic_time", None)
+    if det is not None and (isinstance(det, bool) or not isinstance(det, (int, float)) or det <= 0):
+        raise solver_fields.fail("deterministic_time", f"must be a positive number, got {det!r}")
+    solver = SolverSettings(
+        time_limit_s=float(time_limit),
+        workers=solver_fields.integer("workers", 2),
+        seed=solver_fields.integer("seed", 0, minimum=0),
+        deterministic_time=det,
+    )
+    pins = parse_pins(top, mode, network, names, accelerator.pe_cols if accelerator else 0) if top.has("pin") else None
+    if top.has("partition") and mode != "network":
+        raise top.fail("partition", f"only network mode searches partitions, this is {mode} mode", "remove it")
+    partition = parse_partition(top.sub("partition", {})) if mode == "network" else None
+    return Problem(
+        name=top.text("name", path.stem),
+        mode=mode,
+        network=network,
+        layer_names=tuple(names),
+        accelerator=accelerator,
+        objective=objective,
+        solver=solver,
+        source=source,
+        fusion_policy=policy,
+        taskgraph=taskgraph,
+        pins=pins,
+        partition=partition,
+    )

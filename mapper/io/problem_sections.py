@@ -1,0 +1,153 @@
+"""Mode-specific sections of a problem file: task-graph settings, network ranges
+and partition search, pinned decisions."""
+
+from __future__ import annotations
+
+from mapper.core.spec import DIMS, LOOP_LEVELS, ORDERED_LEVELS, Network, PartitionSearch, Platform, TaskGraphSpec
+from mapper.io.yaml_fields import Fields
+
+TASKGRAPH_OBJECTIVES = ("makespan", "memory", "weighted", "lexicographic")
+
+
+def parse_taskgraph(f: Fields, layer_names: list[str]) -> TaskGraphSpec:
+    f.reject_unknown({"slicing", "platform", "objective", "weights", "memory_cap"})
+    slicing_fields = f.sub("slicing", {})
+    for name in slicing_fields.data:
+        if name not in layer_names:
+            raise slicing_fields.fail(str(name), "is not a layer of this problem", f"use one of {layer_names}")
+    slicing = {}
+    for name in layer_names:
+        one = slicing_fields.sub(name, {})
+        one.reject_unknown({"rows", "cols", "channels"})
+        slicing[name] = (one.integer("rows", 1), one.integer("cols", 1), one.integer("channels", 1))
+    platform = f.sub("platform")
+    platform.reject_unknown({"clusters", "memory_words", "link_words_per_cycle"})
+    raw = platform.raw("clusters")
+    if not isinstance(raw, list) or not raw:
+        raise platform.fail("clusters", "must be a non-empty list of [rows, cols] PE blocks")
+    clusters = tuple(_cluster(platform, i, c) for i, c in enumerate(raw))
+    objective = f.text("objective", "lexicographic")
+    if objective not in TASKGRAPH_OBJECTIVES:
+        raise f.fail("objective", f"unknown objective {objective!r}", f"use one of {', '.join(TASKGRAPH_OBJECTIVES)}")
+    weights = f.sub("weights", {})
+    weights.reject_unknown({"makespan", "memory"})
+    memory = platform.integer("memory_words", None) if platform.has("memory_words") else None
+    cap = f.integer("memory_cap", None) if f.has("memory_cap") else None
+    return TaskGraphSpec(
+        slicing=slicing,
+        platform=Platform(clusters, memory, platform.integer("link_words_per_cycle", 0, minimum=0)),
+        objective=objective,
+        makespan_weight=weights.integer("makespan", 1, minimum=0),
+        memory_weight=weights.integer("memory", 1, minimum=0),
+        memory_cap=cap,
+    )
+
+
+def _cluster(platform: Fields, index: int, value) -> tuple[int, int]:
+    sub = Fields({"clusters": {str(index): value}}, platform.source, platform.path).sub("clusters")
+    return sub.pair(str(index))
+
+
+def parse_layer_range(top: Fields, network: Network) -> list[str]:
+    """Network mode: ``layers`` absent (the whole network), ``{from: a, to: b}``
+    (inclusive, in the network's order) or a list of consecutive layers."""
+    order = list(network.layers)
+    if not top.has("layers"):
+        return order
+    raw = top.raw("layers")
+    if isinstance(raw, dict):
+        span = top.sub("layers")
+        span.reject_unknown({"from", "to"})
+        first, last = span.text("from", order[0]), span.text("to", order[-1])
+        for key, name in (("from", first), ("to", last)):
+            if name not in network.layers:
+                raise span.fail(key, f"no layer {name!r} in network {network.name}", "check the name")
+        if order.index(first) > order.index(last):
+            raise span.fail("to", f"{last!r} comes before {first!r} in {network.name}", "swap them")
+        return order[order.index(first) : order.index(last) + 1]
+    if not isinstance(raw, list) or not raw:
+        raise top.fail("layers", "must be a list of consecutive layers or {from: LAYER, to: LAYER}")
+    for i, name in enumerate(raw):
+        if name not in network.layers:
+            raise top.fail(f"layers[{i}]", f"no layer {name!r} in network {network.name}", "check the name")
+        if i and order.index(name) != order.index(raw[i - 1]) + 1:
+            raise top.fail(
+                f"layers[{i}]", f"{name!r} does not follow {raw[i - 1]!r} in {network.name}", "use {from: a, to: b}"
+            )
+    return list(raw)
+
+
+def parse_partition(f: Fields) -> PartitionSearch:
+    f.reject_unknown({"max_group_layers", "time_budget_s"})
+    budget = f.raw("time_budget_s", None)
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0):
+        raise f.fail("time_budget_s", f"must be a positive number of seconds, got {budget!r}", "or leave it out")
+    return PartitionSearch(f.integer("max_group_layers", 6), None if budget is None else float(budget))
+
+
+def parse_pins(top: Fields, mode: str, network: Network, names: list[str], pe_cols: int = 0) -> dict:
+    """Decisions the problem fixes. Layer: ``factors: {LEVEL: {DIM: n}}`` and
+    ``orders: {DRAM|GLB: [dims, outer first]}``; fused: ``stripe_rows``,
+    ``resident: {layer: bool}`` and ``columns: {layer: PE columns}`` (at most
+    ``pe_cols``); network: ``cut_after`` and ``fuse_after`` layer lists."""
+    pin = top.sub("pin")
+    if mode == "layer":
+        pin.reject_unknown({"factors", "orders"})
+        layer = network.layers[names[0]]
+        factors = {}
+        for level, dims in pin.raw("factors", {}).items():
+            if level not in LOOP_LEVELS:
+                raise pin.fail(f"factors.{level}", "unknown loop level", f"use one of {', '.join(LOOP_LEVELS)}")
+            entry = pin.sub("factors").sub(level)
+            for dim in dims:
+                if dim not in DIMS:
+                    raise entry.fail(str(dim), "unknown dim", f"use one of {', '.join(DIMS)}")
+                value = entry.integer(dim)
+                if layer.bounds[dim] % value:
+                    raise entry.fail(dim, f"{value} does not divide {dim}={layer.bounds[dim]}", "use a divisor")
+                factors.setdefault(level, {})[dim] = value
+        orders = {}
+        for level, dims in pin.raw("orders", {}).items():
+            if level not in ORDERED_LEVELS or not isinstance(dims, list) or not set(dims) <= set(DIMS):
+                raise pin.fail(f"orders.{level}", f"must list dims ({', '.join(DIMS)}) at DRAM or GLB, outer first")
+            orders[level] = list(dims)
+        return {"factors": factors, "orders": orders}
+    if mode == "fused":
+        pin.reject_unknown({"stripe_rows", "resident", "columns"})
+        pins = {}
+        if pin.has("stripe_rows"):
+            rows = pin.integer("stripe_rows")
+            if rows > network.layers[names[-1]].bounds["P"]:
+                raise pin.fail("stripe_rows", f"{rows} exceeds the {network.layers[names[-1]].bounds['P']} output rows")
+            pins["stripe_rows"] = rows
+        resident = pin.sub("resident", {})
+        for name in resident.data:
+            if name not in names:
+                raise resident.fail(str(name), "is not a layer of this group", f"use one of {names}")
+            pins.setdefault("resident", {})[name] = resident.boolean(name)
+        columns = pin.sub("columns", {})
+        for name in columns.data:
+            if name not in names:
+                raise columns.fail(str(name), "is not a layer of this group", f"use one of {names}")
+            count = columns.integer(name)
+            if count > pe_cols:
+                raise columns.fail(name, f"{count} columns but the PE array has {pe_cols}", f"use 1..{pe_cols}")
+            pins.setdefault("columns", {})[name] = count
+        return pins
+    if mode == "network":
+        pin.reject_unknown({"cut_after", "fuse_after"})
+        pins = {}
+        for key in ("cut_after", "fuse_after"):
+            listed = pin.raw(key, [])
+            if not isinstance(listed, list):
+                raise pin.fail(key, "must be a list of layer names")
+            for i, name in enumerate(listed):
+                if name not in names[:-1]:
+                    raise pin.fail(
+                        f"{key}[{i}]", f"{name!r} is not a layer of this problem before its last", "check the name"
+                    )
+            pins[key] = list(listed)
+        if set(pins["cut_after"]) & set(pins["fuse_after"]):
+            raise pin.fail("fuse_after", "a layer is listed in both cut_after and fuse_after", "keep one")
+        return pins
+    raise pin.fail("pin", f"pins are not supported in {mode} mode yet", "remove pin")

@@ -1,0 +1,154 @@
+"""Public API: solve a problem and return a certified, cost-model-checked result."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from formulations.fusion import FusedModel
+from mapper.core.group import build_group
+from mapper.core.mapping import Mapping
+from mapper.core.result import SolveResult
+from mapper.core.spec import ObjectiveWeights, Problem, SolverSettings
+from mapper.cost.fused import evaluate_fused
+from mapper.solve.explain import explain_fused_infeasible, explain_infeasible
+from mapper.solve.groups import solve_group, solve_single_layer
+from mapper.solve.network import solve_network
+from mapper.solve.taskgraph import solve_taskgraph
+
+
+def base_result(problem: Problem, solution, layer_label: str) -> SolveResult:
+    """The fields every layer or fused result shares: problem, status, proof facts."""
+    return SolveResult(
+        problem=problem.name,
+        problem_file=problem.source,
+        mode=problem.mode,
+        layer=layer_label,
+        accelerator=problem.accelerator.name,
+        status=solution.status,
+        objective=solution.objective,
+        bound=solution.bound,
+        solver=solution.facts,
+        weights=problem.objective.__dict__,
+    )
+
+
+def solve_layer(problem: Problem, settings: SolverSettings | None = None, hint: Mapping | None = None) -> SolveResult:
+    settings = settings or problem.solver
+    layer, accelerator = problem.layers[0], problem.accelerator
+    solution, cost, note = solve_single_layer(layer, accelerator, problem.objective, settings, problem.pins, hint)
+    result = replace(base_result(problem, solution, layer.name), explanation=note)
+    if solution.status == "INFEASIBLE":
+        return replace(result, explanation=explain_infeasible(layer, accelerator))
+    if cost is None:
+        return result
+    result = replace(result, mapping=solution.mapping.to_dict(), metrics=cost.metrics(accelerator))
+    return with_regret(result, problem, settings, solve_layer)
+
+
+def with_regret(result: SolveResult, problem: Problem, settings: SolverSettings, solver) -> SolveResult:
+    """For a problem with pinned decisions: solve it free as well and report the
+    regret (pinned objective - free optimum), certified when both are proven."""
+    if not problem.pins or result.objective is None:
+        return result
+    free = solver(replace(problem, pins=None), settings)
+    regret = {
+        "pins": problem.pins,
+        "free_objective": free.objective,
+        "free_bound": free.bound,
+        "regret": None if free.objective is None else result.objective - free.objective,
+        "certified": result.proven_optimal and free.proven_optimal,
+    }
+    return replace(result, details={**result.details, "regret": regret})
+
+
+def layer_by_layer(problem: Problem, settings: SolverSettings) -> dict:
+    """Each layer as its own fused group (input from DRAM, output to DRAM),
+    each solved to optimality; groups run one after another, costs add up."""
+    rows, total = [], {"latency_cycles": 0, "dram_words": 0, "objective": 0, "bound": 0, "proven_optimal": True}
+    for layer in problem.layers:
+        solution, cost = solve_group(build_group((layer,)), problem.accelerator, problem.objective, settings)
+        if cost is None:
+            return {"feasible": False, "layer": layer.name, "status": solution.status}
+        rows.append(
+            {
+                "layer": layer.name,
+                "latency_cycles": cost.latency_cycles,
+                "dram_words": cost.dram_words,
+                "objective": solution.objective,
+                "proven_optimal": solution.status == "OPTIMAL" and solution.objective == solution.bound,
+                "mapping": solution.mapping.to_dict(),
+            }
+        )
+        total["latency_cycles"] += cost.latency_cycles
+        total["dram_words"] += cost.dram_words
+        total["objective"] += solution.objective
+        total["bound"] += solution.bound
+        total["proven_optimal"] &= rows[-1]["proven_optimal"]
+    return {"feasible": True, "layers": rows, **total}
+
+
+def fused_pareto_front(problem: Problem, settings: SolverSettings, max_points: int = 12) -> list[dict]:
+    """Epsilon constraint on latency vs DRAM words: least latency with DRAM <= eps,
+    then least DRAM at that latency; eps = that DRAM - 1; until infeasible.
+    Each point records whether both of its solves were proven optimal."""
+    group = build_group(problem.layers, problem.source)
+    points, cap = [], None
+    while len(points) < max_points:
+        fast_model = FusedModel(
+            group, problem.accelerator, ObjectiveWeights(1, 0, 0), problem.fusion_policy, dram_cap=cap
+        )
+        fast = fast_model.solve(settings)
+        if fast.mapping is None:
+            break
+        lean = FusedModel(
+            group, problem.accelerator, ObjectiveWeights(0, 1, 0), problem.fusion_policy, latency_cap=fast.objective
+        ).solve(settings)
+        mapping = lean.mapping or fast.mapping
+        cost = evaluate_fused(group, problem.accelerator, mapping)
+        points.append(
+            {
+                "latency_cycles": cost.latency_cycles,
+                "dram_words": cost.dram_words,
+                "certified": fast.status == "OPTIMAL" and lean.status == "OPTIMAL",
+                "mapping": mapping.to_dict(),
+            }
+        )
+        cap = cost.dram_words - 1
+    return points
+
+
+def solve_fused(problem: Problem, settings: SolverSettings | None = None) -> SolveResult:
+    settings = settings or problem.solver
+    group = build_group(problem.layers, problem.source)
+    accelerator = problem.accelerator
+    solution, cost = solve_group(group, accelerator, problem.objective, settings, problem.fusion_policy, problem.pins)
+    result = base_result(problem, solution, "+".join(group.names))
+    if cost is None:
+        explanation = (
+            explain_fused_infeasible(group, accelerator, problem.fusion_policy)
+            if solution.status == "INFEASIBLE"
+            else None
+        )
+        return replace(result, explanation=explanation)
+    baseline = layer_by_layer(problem, settings)
+    details = {"baseline_layer_by_layer": baseline}
+    if baseline["feasible"]:
+        details["reduction"] = {
+            "dram_words": 1 - cost.dram_words / baseline["dram_words"],
+            "latency_cycles": 1 - cost.latency_cycles / baseline["latency_cycles"],
+            "objective": 1 - solution.objective / baseline["objective"],
+        }
+    result = replace(result, mapping=solution.mapping.to_dict(), metrics=cost.metrics(accelerator), details=details)
+    return with_regret(result, problem, settings, solve_fused)
+
+
+def solve(problem: Problem, settings: SolverSettings | None = None) -> SolveResult:
+    if problem.mode == "layer":
+        return solve_layer(problem, settings)
+    if problem.mode == "fused":
+        return solve_fused(problem, settings)
+    if problem.mode == "taskgraph":
+        return solve_taskgraph(problem, settings)
+    if problem.mode == "network":
+        return solve_network(problem, settings)
+    raise NotImplementedError(f"mode {problem.mode!r} is not implemented yet")

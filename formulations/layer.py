@@ -254,7 +254,7 @@ class LayerModel:
         m = 2 for a double-buffered level, else 1."""
         for level, tile_level in (("GLB", "GLB"), ("RF", "RF")):
             spec = self.accelerator.levels[level]
-            mult = 2 if spec.double_buffered else 1
+            mult = spec.copies
             tiles = self.tile[tile_level]
             if spec.is_split:
                 for t in self.tensors:

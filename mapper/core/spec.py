@@ -144,6 +144,11 @@ class MemoryLevel:
     double_buffered: bool = False
 
     @property
+    def copies(self) -> int:
+        """Copies of a tile the level holds while it is refilled: 2 when double-buffered."""
+        return 2 if self.double_buffered else 1
+
+    @property
     def is_split(self) -> bool:
         return isinstance(self.capacity_words, dict)
 

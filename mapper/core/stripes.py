@@ -9,7 +9,8 @@ Feature maps are stored unpadded; padding rows are virtual zeros.
 Notation for layer k (1-based in the docs, 0-based here) and stripe j:
 ``done[k][j]``  rows of layer k's output computed after stripe j (b_k(j));
 ``first_needed[k][j]`` first row of layer k's output that layer k+1 still
-needs from stripe j on (a_k(j)). Index -1 in ``done`` is the group input.
+needs from stripe j on (a_k(j)). ``GROUP_INPUT`` (-1) stands for the group's input
+in place of a layer index.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from mapper.core.spec import Layer
+
+GROUP_INPUT = -1  # the layer index that stands for the group's input
 
 
 def span_needed(layer: Layer, axis: int, out_lo: int, out_hi: int) -> tuple[int, int]:
@@ -57,7 +60,7 @@ class StripeSchedule:
 
     @cached_property
     def consumers(self) -> list[list[int]]:
-        """In-group consumers of each layer's output; the group input (index -1,
+        """In-group consumers of each layer's output; the group input (GROUP_INPUT,
         stored last) is read by the first layer."""
         return group_consumers(self.layers) + [[0]]
 
@@ -68,28 +71,28 @@ class StripeSchedule:
 
     @cached_property
     def done(self) -> list[list[int]]:
-        """done[k][j] for k in -1 (group input) .. n-1, as a list offset by one."""
+        """done[k][j] for k in GROUP_INPUT .. n-1, as a list offset by one."""
         n, out_rows = len(self.layers), self.layers[-1].bounds["P"]
         table = [[0] * self.stripes for _ in range(n + 1)]  # table[k + 1] is layer k
         for j in range(self.stripes):
             table[n][j] = min(out_rows, (j + 1) * self.height)
-            for k in range(n - 2, -2, -1):
+            for k in range(n - 2, GROUP_INPUT - 1, -1):
                 needed = max(rows_needed(self.layers[c], 0, table[c + 1][j])[1] for c in self.consumers[k])
                 table[k + 1][j] = max(table[k + 1][j - 1] if j else 0, needed)
         return table
 
     def done_rows(self, k: int, j: int) -> int:
-        """Rows of layer k's output (k = -1: the group input) available after stripe j."""
+        """Rows of layer k's output (k = GROUP_INPUT) available after stripe j."""
         if j < 0:
             return 0
         return self.done[k + 1][min(j, self.stripes - 1)]
 
     def computed_rows(self, k: int, j: int) -> int:
-        """Rows layer k computes in stripe j (k = -1: input rows loaded)."""
+        """Rows layer k computes in stripe j (k = GROUP_INPUT: input rows loaded)."""
         return self.done_rows(k, j) - self.done_rows(k, j - 1)
 
     def first_needed(self, k: int, j: int) -> int:
-        """First row of layer k's output (k = -1: group input) that some
+        """First row of layer k's output (k = GROUP_INPUT) that some
         in-group consumer reads in stripe j or later."""
         firsts = []
         for c in self.consumers[k]:
@@ -99,7 +102,7 @@ class StripeSchedule:
         return min(firsts, default=self.done_rows(k, self.stripes - 1))
 
     def window_rows(self, k: int, lookahead: int) -> int:
-        """Most rows of layer k's output (k = -1: group input) resident at once
+        """Most rows of layer k's output (k = GROUP_INPUT) resident at once
         when the producer may run ``lookahead`` stripes ahead of the consumer:
         max_j done(k, j + lookahead) - first_needed(k, j)."""
         return max(self.done_rows(k, j + lookahead) - self.first_needed(k, j) for j in range(self.stripes))

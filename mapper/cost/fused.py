@@ -25,7 +25,7 @@ from mapper.core.group import (
     weight_words,
 )
 from mapper.core.spec import Accelerator, ObjectiveWeights
-from mapper.core.stripes import StripeSchedule, group_consumers
+from mapper.core.stripes import GROUP_INPUT, StripeSchedule, group_consumers
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def glb_budget(group: FusedGroup, schedule: StripeSchedule, policy: str, residen
     stream_words = sum(streamed) if policy == "partitioned" else 2 * max(streamed, default=0)
     ahead = 1 if policy == "partitioned" else 0
     first = layers[0]
-    input_window = schedule.window_rows(-1, 1) * input_row_words(first)
+    input_window = schedule.window_rows(GROUP_INPUT, 1) * input_row_words(first)
     intermediates = tuple(schedule.window_rows(k, ahead) * row_words(layers[k]) for k in range(len(layers) - 1))
     operands = 0
     for k, layer in enumerate(layers):
@@ -80,7 +80,7 @@ def stage_dram_words(group: FusedGroup, schedule: StripeSchedule, k: int, j: int
     layer = group.layers[k]
     words = weight_words(layer) if (j == 0 or not resident) else 0
     if k == 0:
-        words += schedule.computed_rows(-1, j) * input_row_words(layer)
+        words += schedule.computed_rows(GROUP_INPUT, j) * input_row_words(layer)
     if group.dram_operand(k):
         words += schedule.computed_rows(k, j) * row_words(layer)
     if k == len(group.layers) - 1:

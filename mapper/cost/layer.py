@@ -161,8 +161,8 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> LayerC
     glb_accesses = dram_words + array_words
 
     glb, rf, dram = accelerator.levels["GLB"], accelerator.levels["RF"], accelerator.levels["DRAM"]
-    glb_mult = 2 if glb.double_buffered else 1
-    rf_mult = 2 if rf.double_buffered else 1
+    glb_mult = glb.copies
+    rf_mult = rf.copies
     violations += _capacity_violations("GLB", glb.capacity_words, tiles["GLB"], glb_mult)
     violations += _capacity_violations("RF", rf.capacity_words, tiles["RF"], rf_mult)
 

@@ -25,7 +25,7 @@ from mapper.core.arith import ceil_div
 from mapper.core.box import Box
 from mapper.core.group import FusedGroup, FusedMapping, macs_per_row, stage_dependencies, weight_words
 from mapper.core.spec import DIMS, Accelerator
-from mapper.core.stripes import StripeSchedule, group_consumers
+from mapper.core.stripes import GROUP_INPUT, StripeSchedule, group_consumers
 from mapper.referee.schedule import Op, Schedule
 
 
@@ -143,7 +143,7 @@ class _Decoder:
             for k, layer in enumerate(layers):
                 stage = (layer.name, j)
                 ready, weight_box = self.weights(k, j)
-                if k == 0 and stripes.computed_rows(-1, j):
+                if k == 0 and stripes.computed_rows(GROUP_INPUT, j):
                     earliest = self.finish[0, j - 2] if j >= 2 else 0
                     source = self.group.chain_input(0)
                     lo, hi = stripes.done_rows(-1, j - 1), stripes.done_rows(-1, j)
@@ -179,7 +179,7 @@ class _Decoder:
                 if operand and rows:
                     self.release_rows(operand, hi, end)
             # rows of every on-chip tensor that no consumer reads from stripe j + 1 on
-            for t in range(-1, n - 1):
+            for t in range(GROUP_INPUT, n - 1):
                 upto = stripes.first_needed(t, j + 1) if j + 1 < stripes.stripes else 1 << 60
                 done = max(self.finish[c, j] for c in stripes.consumers[t])
                 tensor = self.group.chain_input(0) if t < 0 else layers[t].name

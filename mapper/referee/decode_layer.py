@@ -50,7 +50,7 @@ def decode_layer(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> Sc
     pes = (0, rows_used, 0, cols_used)
     used_pes = rows_used * cols_used
     bandwidth = accelerator.levels["DRAM"].bandwidth_words_per_cycle
-    slots_per_tensor = 2 if accelerator.levels["GLB"].double_buffered else 1
+    slots_per_tensor = accelerator.levels["GLB"].copies
     schedule = single_layer_schedule(layer)
     slots = {t: [0] * slots_per_tensor for t in layer.tensors}  # times the slots become free
     resident: dict[str, _Resident] = {}

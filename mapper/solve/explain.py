@@ -17,7 +17,7 @@ def minimum_buffer_words(layer: Layer, accelerator: Accelerator) -> dict[str, di
     ones = {d: 1 for d in DIMS}
     needs = {}
     for level in ("GLB", "RF"):
-        mult = 2 if accelerator.levels[level].double_buffered else 1
+        mult = accelerator.levels[level].copies
         per_tensor = {t: mult * layer.tile_words(t, ones) for t in layer.tensors}
         per_tensor["total"] = sum(per_tensor.values())
         needs[level] = per_tensor

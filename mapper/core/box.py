@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import prod
 
+from mapper.core.enums import Axis
 from mapper.core.spec import Layer
 from mapper.core.stripes import span_needed
 
@@ -65,6 +66,6 @@ def fmap_region(layer: Layer, role: str, work: dict[str, Range]) -> Box:
         return Box((work["N"], channel_range(layer, work, "O"), work["P"], work["Q"]))
     if role == "I2":  # the add's second operand: the same box as the output
         return Box((work["N"], channel_range(layer, work, "I"), work["P"], work["Q"]))
-    rows = span_needed(layer, 0, *work["P"])
-    cols = span_needed(layer, 1, *work["Q"])
+    rows = span_needed(layer, Axis.ROWS, *work["P"])
+    cols = span_needed(layer, Axis.COLS, *work["Q"])
     return Box((work["N"], channel_range(layer, work, "I"), rows, cols))

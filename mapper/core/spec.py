@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from math import prod
 
+from mapper.core.enums import Axis
+
 DIMS: tuple[str, ...] = ("N", "G", "K", "C", "P", "Q", "R", "S")
 TENSORS: tuple[str, ...] = ("W", "I", "O")
 
@@ -35,6 +37,9 @@ LOOP_LEVELS: tuple[str, ...] = ("DRAM", "GLB", "ROW", "COL", "RF")
 ORDERED_LEVELS: tuple[str, ...] = ("DRAM", "GLB")
 SPATIAL_LEVELS: tuple[str, ...] = ("ROW", "COL")
 MEMORY_LEVELS: tuple[str, ...] = ("DRAM", "GLB", "RF")
+
+# The output dim and the kernel dim that index each input axis: rows come from P and R, cols from Q and S.
+AXIS_DIMS: dict[Axis, tuple[str, str]] = {Axis.ROWS: ("P", "R"), Axis.COLS: ("Q", "S")}
 
 LAYER_KINDS: tuple[str, ...] = ("conv", "depthwise", "fc", "maxpool", "avgpool", "add")
 WEIGHTED_KINDS: frozenset[str] = frozenset({"conv", "depthwise", "fc"})
@@ -61,7 +66,7 @@ class Layer:
     @property
     def in_rows(self) -> int:
         """True input rows (without padding)."""
-        return self.input_hw[0] if self.input_hw else self.input_extent(self.bounds["P"], self.bounds["R"], 0)
+        return self.input_hw[0] if self.input_hw else self.input_extent(self.bounds["P"], self.bounds["R"], Axis.ROWS)
 
     @property
     def out_channels(self) -> int:
@@ -79,8 +84,8 @@ class Layer:
     def macs(self) -> int:
         return prod(self.bounds[d] for d in DIMS)
 
-    def input_extent(self, out_extent: int, kernel_extent: int, axis: int) -> int:
-        """Input rows (axis 0) or cols (axis 1) covered by a box of
+    def input_extent(self, out_extent: int, kernel_extent: int, axis: Axis) -> int:
+        """Input rows or cols (along ``axis``) covered by a box of
         ``out_extent`` outputs and ``kernel_extent`` kernel taps:
         (p-1)*stride + (r-1)*dilation + 1."""
         return (out_extent - 1) * self.stride[axis] + (kernel_extent - 1) * self.dilation[axis] + 1
@@ -88,8 +93,8 @@ class Layer:
     def tile_words(self, tensor: str, extents: dict[str, int]) -> int:
         """Words of ``tensor`` touched by a box of loop ``extents`` (all dims)."""
         if tensor == "I":
-            rows = self.input_extent(extents["P"], extents["R"], 0)
-            cols = self.input_extent(extents["Q"], extents["S"], 1)
+            rows = self.input_extent(extents["P"], extents["R"], Axis.ROWS)
+            cols = self.input_extent(extents["Q"], extents["S"], Axis.COLS)
             return extents["N"] * extents["G"] * extents["C"] * rows * cols
         return prod(extents[d] for d in RELEVANT_DIMS[tensor])
 
@@ -100,12 +105,12 @@ class Layer:
         if tensor != "I":
             return self.tensor_words(tensor)
         b = self.bounds
-        return b["N"] * b["G"] * b["C"] * len(self.read_positions(0)) * len(self.read_positions(1))
+        return b["N"] * b["G"] * b["C"] * len(self.read_positions(Axis.ROWS)) * len(self.read_positions(Axis.COLS))
 
-    def read_positions(self, axis: int) -> set[int]:
-        """Padded input rows (axis 0) or cols (axis 1) that some MAC reads:
+    def read_positions(self, axis: Axis) -> set[int]:
+        """Padded input rows or cols (along ``axis``) that some MAC reads:
         {o * stride + t * dilation} over outputs o and kernel taps t."""
-        out, kernel = ("P", "R") if axis == 0 else ("Q", "S")
+        out, kernel = AXIS_DIMS[axis]
         return {
             o * self.stride[axis] + t * self.dilation[axis]
             for o in range(self.bounds[out])
@@ -124,8 +129,8 @@ class Layer:
             return (
                 b["N"],
                 b["G"] * b["C"],
-                self.input_extent(b["P"], b["R"], 0),
-                self.input_extent(b["Q"], b["S"], 1),
+                self.input_extent(b["P"], b["R"], Axis.ROWS),
+                self.input_extent(b["Q"], b["S"], Axis.COLS),
             )
         return (b["N"], b["G"] * b["K"], b["P"], b["Q"])
 

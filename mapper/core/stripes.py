@@ -18,19 +18,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from mapper.core.spec import Layer
+from mapper.core.enums import Axis
+from mapper.core.spec import AXIS_DIMS, Layer
 
 GROUP_INPUT = -1  # the layer index that stands for the group's input
 
 
-def span_needed(layer: Layer, axis: int, out_lo: int, out_hi: int) -> tuple[int, int]:
-    """Input rows (axis 0) or cols (axis 1) [lo, hi) that outputs [out_lo,
+def span_needed(layer: Layer, axis: Axis, out_lo: int, out_hi: int) -> tuple[int, int]:
+    """Input rows or cols (along ``axis``) [lo, hi) that outputs [out_lo,
     out_hi) of ``layer`` read, clipped to the real input (padding is virtual)."""
     if out_hi <= out_lo:
         return (0, 0)
     stride, dilation, pad = layer.stride[axis], layer.dilation[axis], layer.padding[axis]
-    kernel = layer.bounds["R" if axis == 0 else "S"]
-    size = layer.in_rows if axis == 0 else (layer.input_hw[1] if layer.input_hw else layer.bounds["Q"])
+    kernel = layer.bounds[AXIS_DIMS[axis][1]]
+    size = layer.in_rows if axis is Axis.ROWS else (layer.input_hw[1] if layer.input_hw else layer.bounds["Q"])
     lo = max(0, out_lo * stride - pad)
     hi = min(size, (out_hi - 1) * stride - pad + (kernel - 1) * dilation + 1)
     return (lo, max(lo, hi))
@@ -38,7 +39,7 @@ def span_needed(layer: Layer, axis: int, out_lo: int, out_hi: int) -> tuple[int,
 
 def rows_needed(layer: Layer, out_lo: int, out_hi: int) -> tuple[int, int]:
     """Input rows [lo, hi) that output rows [out_lo, out_hi) of ``layer`` read."""
-    return span_needed(layer, 0, out_lo, out_hi)
+    return span_needed(layer, Axis.ROWS, out_lo, out_hi)
 
 
 def group_consumers(layers: tuple[Layer, ...]) -> list[list[int]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from mapper.core.box import Box
+from mapper.core.enums import Axis
 from mapper.core.spec import Accelerator, Layer
 from mapper.core.stripes import span_needed
 from mapper.referee.schedule import Op, Schedule
@@ -50,8 +51,8 @@ def pad_fmap(
     the real data ``values`` (whose first row / col are input row ``first_row``,
     col ``first_col``). Local (0, 0) is padded (rows[0] * stride, cols[0] * stride)."""
     (ph, pw), b = layer.padding, layer.bounds
-    span_rows = layer.input_extent(rows[1] - rows[0], b["R"], 0)
-    span_cols = layer.input_extent(cols[1] - cols[0], b["S"], 1)
+    span_rows = layer.input_extent(rows[1] - rows[0], b["R"], Axis.ROWS)
+    span_cols = layer.input_extent(cols[1] - cols[0], b["S"], Axis.COLS)
     window = np.zeros(values.shape[:2] + (span_rows, span_cols), dtype=np.int64)
     row_at = first_row + ph - rows[0] * layer.stride[0]
     col_at = first_col + pw - cols[0] * layer.stride[1]
@@ -134,9 +135,8 @@ class FunctionalData:
         b, work = layer.bounds, op.work_ranges
         groups = work["G"][1] - work["G"][0]
         rows, cols = work["P"], work["Q"]
-        window = pad_fmap(
-            layer, views["I"], rows, span_needed(layer, 0, *rows)[0], cols, span_needed(layer, 1, *cols)[0]
-        )
+        row0, col0 = span_needed(layer, Axis.ROWS, *rows)[0], span_needed(layer, Axis.COLS, *cols)[0]
+        window = pad_fmap(layer, views["I"], rows, row0, cols, col0)
         shaped = grouped(target, groups).copy()
         apply_taps(layer, shaped, views.get("W"), grouped(window, groups), (b["R"], b["S"]))
         target[...] = shaped.reshape(target.shape)

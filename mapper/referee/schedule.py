@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mapper.core.box import TENSOR_AXES, Box, Range, fmap_region
-from mapper.core.spec import DIMS, RELEVANT_DIMS, Layer
+from mapper.core.spec import AXIS_DIMS, DIMS, RELEVANT_DIMS, Layer
 
 
 def grouped_shape(layer: Layer, tensor: str) -> tuple[int, ...]:
@@ -40,7 +40,7 @@ def operand_region(layer: Layer, tensor: str, work: dict[str, Range]) -> Box:
     if tensor == "O":
         return Box(tuple(work[d] for d in TENSOR_AXES["O"]))
     spans = []
-    for axis, (out_dim, kernel_dim) in enumerate((("P", "R"), ("Q", "S"))):
+    for axis, (out_dim, kernel_dim) in AXIS_DIMS.items():
         (p0, p1), (r0, r1) = work[out_dim], work[kernel_dim]
         stride, dilation = layer.stride[axis], layer.dilation[axis]
         spans.append((p0 * stride + r0 * dilation, (p1 - 1) * stride + (r1 - 1) * dilation + 1))

@@ -1,1 +1,1 @@
-"""app"""
+"""The user-facing applications: the fusesat CLI, terminal rendering, plots, exports, batches."""

@@ -1,1 +1,1 @@
-"""core"""
+"""Vocabulary: layers, accelerators, problems, mappings, fused groups, task graphs, results (no formulas, no I/O)."""

@@ -1,1 +1,1 @@
-"""solve"""
+"""The public API: solve a problem of any mode with its proof, partitions, comparisons."""

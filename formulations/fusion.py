@@ -10,25 +10,13 @@ equals ``mapper.cost.fused.evaluate_fused`` on the decoded mapping.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ortools.sat.python import cp_model
 
-from formulations.variables import run_solver
+from formulations.solution import Solution, run_solver
 from mapper.core.group import FusedGroup, FusedMapping, macs_per_row, spatial_options, stage_dependencies, weight_words
-from mapper.core.result import SolverFacts
 from mapper.core.spec import Accelerator, ObjectiveWeights, SolverSettings
 from mapper.core.stripes import StripeSchedule, group_consumers
 from mapper.cost.fused import glb_budget, stage_dram_words
-
-
-@dataclass
-class FusedSolution:
-    status: str
-    objective: int | None
-    bound: int | None
-    mapping: FusedMapping | None
-    facts: SolverFacts
 
 
 class FusedModel:
@@ -210,17 +198,13 @@ class FusedModel:
 
     def set_objective(self) -> None:
         """minimise w_lat latency + w_dram dram_words (energy is not modelled in fused mode)."""
-        self.model.minimize(self.weights.latency * self.latency + self.weights.dram_words * self.dram_words)
+        self.model.minimize(self.weights.of(self.latency, self.dram_words))
 
     # ------------------------------------------------------------------ solving
 
-    def solve(self, settings: SolverSettings) -> FusedSolution:
-        solver, status, facts = run_solver(self.model, settings)
-        if status not in ("OPTIMAL", "FEASIBLE"):
-            return FusedSolution(status, None, None, None, facts)
-        return FusedSolution(
-            status, round(solver.objective_value), round(solver.best_objective_bound), self.decode(solver), facts
-        )
+    def solve(self, settings: SolverSettings) -> Solution[FusedMapping]:
+        """Without a solution the bound is None, whatever the status."""
+        return run_solver(self.model, settings, self.decode)
 
     def decode(self, solver: cp_model.CpSolver) -> FusedMapping:
         height = next(h for h, var in self.choose.items() if solver.boolean_value(var))

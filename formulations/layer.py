@@ -1,8 +1,9 @@
 """CP-SAT model of the single-layer mapping space (docs/mapping_space.md).
 
-Data: a Layer, an Accelerator, ObjectiveWeights. Variables: per dim, one row
-of a factorisation table (factors at DRAM, GLB, ROW, COL, RF and derived
-extents); per ordered level, a loop position per dim. Every cost term is the
+Data: a Layer, an Accelerator, ObjectiveWeights. Variables (with pins, hints
+and decoding, in ``formulations.layer_vars``): per dim, one row of a
+factorisation table (factors at DRAM, GLB, ROW, COL, RF and derived extents);
+per ordered level, a loop position per dim. Every cost term is the
 integer expression of ``mapper.cost.layer`` for the same quantity, so the
 objective of any solution equals ``cost_model.evaluate`` on its decoded
 mapping (tests check this on every answer).
@@ -11,56 +12,22 @@ mapping (tests check this on every answer).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from math import prod
 
 from ortools.sat.python import cp_model
 
-from formulations.variables import and_var, ceil_div_var, choose_var, or_var, product_var, run_solver
-from mapper.core.mapping import Mapping, canonical_order, dim_factorisations
-from mapper.core.result import SolverFacts
-from mapper.core.spec import (
-    DIMS,
-    LOOP_LEVELS,
-    ORDERED_LEVELS,
-    RELEVANT_DIMS,
-    Accelerator,
-    Layer,
-    ObjectiveWeights,
-    SolverSettings,
-)
+from formulations.layer_vars import DimVars, LayerVariables
+from formulations.solution import Solution, run_solver
+from formulations.variables import and_var, ceil_div_var, choose_var, or_var, product_var
+from mapper.core.enums import Axis
+from mapper.core.mapping import Mapping
+from mapper.core.spec import DIMS, ORDERED_LEVELS, RELEVANT_DIMS, Accelerator, Layer, ObjectiveWeights, SolverSettings
 
 log = logging.getLogger(__name__)
 
-# Columns of the per-dim factorisation table, after the LOOP_LEVELS factors.
-DERIVED = ("spatial", "array", "glb_tile", "temporal", "outer", "big_DRAM", "big_GLB")
+WINDOW_DIMS = {Axis.ROWS: ("P", "R"), Axis.COLS: ("Q", "S")}  # (output dim, kernel dim) along each axis
 
 
-@dataclass
-class DimVars:
-    """The table row chosen for one dim: ``factor[level]`` and derived extents:
-    spatial = f_ROW f_COL, array = spatial f_RF, glb_tile = f_GLB array,
-    temporal = f_DRAM f_GLB f_RF, outer = f_DRAM f_GLB, big_L = [f_L > 1]."""
-
-    factor: dict
-    spatial: cp_model.IntVar
-    array: cp_model.IntVar
-    glb_tile: cp_model.IntVar
-    temporal: cp_model.IntVar
-    outer: cp_model.IntVar
-    big: dict
-
-
-@dataclass
-class LayerSolution:
-    status: str
-    objective: int | None
-    bound: int | None
-    mapping: Mapping | None
-    facts: SolverFacts
-
-
-class LayerModel:
+class LayerModel(LayerVariables):
     """Builds the model on construction; ``solve`` runs CP-SAT and decodes."""
 
     def __init__(self, layer: Layer, accelerator: Accelerator, weights: ObjectiveWeights):
@@ -84,28 +51,6 @@ class LayerModel:
         self.add_energy()
         self.set_objective()
 
-    # ------------------------------------------------------------------ variables
-
-    def add_factorisation_tables(self) -> None:
-        """For every dim d: (f_DRAM, f_GLB, f_ROW, f_COL, f_RF) is a row of the
-        table of ordered factorisations of B_d (prod = B_d, f_ROW <= rows,
-        f_COL <= cols), together with its derived columns (see DimVars)."""
-        m = self.model
-        for d in DIMS:
-            rows = []
-            for t in dim_factorisations(self.layer.bounds[d], self.accelerator):
-                fd, fg, fr, fc, frf = t
-                sp = fr * fc
-                rows.append(t + (sp, sp * frf, fg * sp * frf, fd * fg * frf, fd * fg, int(fd > 1), int(fg > 1)))
-            bound = self.layer.bounds[d]
-            factor = {lv: m.new_int_var(1, bound, f"f_{lv}_{d}") for lv in LOOP_LEVELS}
-            derived = {name: m.new_int_var(1, bound, f"{name}_{d}") for name in DERIVED[:5]}
-            big = {lv: m.new_bool_var(f"big_{lv}_{d}") for lv in ORDERED_LEVELS}
-            columns = [factor[lv] for lv in LOOP_LEVELS] + [derived[n] for n in DERIVED[:5]]
-            columns += [big[lv] for lv in ORDERED_LEVELS]
-            m.add_allowed_assignments(columns, rows)
-            self.dims[d] = DimVars(factor, big=big, **derived)
-
     def add_spatial_limits(self) -> None:
         """prod_d f_ROW[d] <= PE rows; prod_d f_COL[d] <= PE cols;
         used_pes = prod_d spatial[d]."""
@@ -115,29 +60,7 @@ class LayerModel:
         self.model.add(cols_used <= self.accelerator.pe_cols)
         self.used_pes = product_var(self.model, [rows_used, cols_used], "used_pes", self.cap)
 
-    def add_loop_orders(self) -> None:
-        """At DRAM and GLB, position[d] is a permutation of 0..|DIMS|-1 (0 is
-        outermost); before[d, e] <=> position[d] < position[e]. Canonical form
-        (cost-neutral): loops with factor 1 sit inside every loop with factor
-        > 1, and among themselves in DIMS order."""
-        m = self.model
-        n = len(DIMS)
-        for lv in ORDERED_LEVELS:
-            pos = {d: m.new_int_var(0, n - 1, f"pos_{lv}_{d}") for d in DIMS}
-            m.add_all_different(list(pos.values()))
-            before = {}
-            for i, d in enumerate(DIMS):
-                for e in DIMS[i + 1 :]:
-                    b = m.new_bool_var(f"before_{lv}_{d}_{e}")
-                    m.add(pos[d] < pos[e]).only_enforce_if(b)
-                    m.add(pos[d] > pos[e]).only_enforce_if(b.Not())
-                    before[d, e], before[e, d] = b, b.Not()
-                    big_d, big_e = self.dims[d].big[lv], self.dims[e].big[lv]
-                    # factor-1 loops inside factor>1 loops; factor-1 loops in DIMS order
-                    m.add_implication(big_e.Not(), b).only_enforce_if(big_d)
-                    m.add_implication(big_d.Not(), b.Not()).only_enforce_if(big_e)
-                    m.add_implication(big_d.Not(), b).only_enforce_if(big_e.Not())
-            self.position[lv], self.before[lv] = pos, before
+    # add_factorisation_tables and add_loop_orders: formulations.layer_vars
 
     # ------------------------------------------------------------------ cost terms
 
@@ -149,7 +72,8 @@ class LayerModel:
                 self.model, [extent_of(d) for d in sorted(RELEVANT_DIMS[tensor])], f"{label}_{tensor}", self.cap
             )
         spans = []
-        for axis, (out_dim, kernel_dim) in enumerate((("P", "R"), ("Q", "S"))):
+        for axis in Axis:
+            out_dim, kernel_dim = WINDOW_DIMS[axis]
             bound = self.layer.input_extent(self.layer.bounds[out_dim], self.layer.bounds[kernel_dim], axis)
             span = self.model.new_int_var(1, bound, f"{label}_I_span{axis}")
             self.model.add(
@@ -204,11 +128,11 @@ class LayerModel:
             for t in self.tensors
         }
 
-    def _input_rows_times_visits(self, level: str, axis: int):
+    def _input_rows_times_visits(self, level: str, axis: Axis):
         """For the input along one axis (P,R rows or Q,S cols): the outer factors
         of both dims times the span of the tile below:
         outer(P) outer(R) ((e_P - 1) stride + (e_R - 1) dilation + 1)."""
-        dims = (("P", "R"), ("Q", "S"))[axis]
+        dims = WINDOW_DIMS[axis]
         if level == "GLB":  # the GLB tile repeats over the DRAM loops
             factors = [self.dims[d].factor["DRAM"] for d in dims]
         else:  # the array tile repeats over the DRAM and GLB loops
@@ -232,8 +156,8 @@ class LayerModel:
             irrelevant = [self.dims[d].factor["DRAM"] for d in DIMS if d not in RELEVANT_DIMS[t]]
             reuse_glb = product_var(m, [*irrelevant, self.miss["GLB"][t]], f"reuse_glb_{t}", self.cap)
             if t == "I":
-                rows_d, cols_d = (self._input_rows_times_visits("GLB", axis) for axis in (0, 1))
-                rows_a, cols_a = (self._input_rows_times_visits("ARRAY", axis) for axis in (0, 1))
+                rows_d, cols_d = (self._input_rows_times_visits("GLB", axis) for axis in Axis)
+                rows_a, cols_a = (self._input_rows_times_visits("ARRAY", axis) for axis in Axis)
                 dram[t] = product_var(m, [ngc, rows_d, cols_d, self.miss["DRAM"][t]], "dram_I", self.cap)
                 glb_case = product_var(m, [ngc, rows_a, cols_a, reuse_glb], "array_I_glb", self.cap)
             else:
@@ -326,67 +250,15 @@ class LayerModel:
 
     def set_objective(self) -> None:
         """minimise w_lat latency + w_dram dram_words + w_energy energy_fJ."""
-        w = self.weights
-        terms = w.latency * self.latency + w.dram_words * self.dram_words
-        if self.energy is not None:
-            terms = terms + w.energy * self.energy
-        self.model.minimize(terms)
+        self.model.minimize(self.weights.of(self.latency, self.dram_words, self.energy))
 
-    # ------------------------------------------------------------------ solving
+    # ------------------------------------------------------------------ solving (pins, hints, decode: layer_vars)
 
-    def add_pins(self, pins: dict) -> None:
-        """Pinned decisions: f_L[d] = value for each pinned factor; for a pinned
-        order at a level, d before e for consecutive pinned dims that both have
-        factor > 1 there (the order of factor-1 loops changes nothing)."""
-        for level, dims in pins.get("factors", {}).items():
-            for d, value in dims.items():
-                self.model.add(self.dims[d].factor[level] == value)
-        for level, order in pins.get("orders", {}).items():
-            for d, e in zip(order, order[1:], strict=False):
-                both = [self.dims[d].big[level], self.dims[e].big[level]]
-                self.model.add_implication(both[0], self.before[level][d, e]).only_enforce_if(both[1])
-
-    def add_hint(self, mapping: Mapping) -> bool:
-        """Hint a complete solution: fix the mapping's factors and canonical loop
-        orders in a clone of the model, solve it (pure propagation), and hint
-        every variable with that solution. False if the mapping is infeasible."""
-        probe = self.model.clone()
-
-        def pin(var, value: int) -> None:
-            probe.add(probe.get_int_var_from_proto_index(var.index) == value)
-
-        for d in DIMS:
-            for lv in LOOP_LEVELS:
-                pin(self.dims[d].factor[lv], mapping.factors[lv][d])
-        for lv in ORDERED_LEVELS:
-            order = canonical_order([d for d in mapping.orders[lv] if mapping.factors[lv][d] > 1])
-            for position, d in enumerate(order):
-                pin(self.position[lv][d], position)
-        solver = cp_model.CpSolver()
-        solver.parameters.num_workers = 1
-        solver.parameters.max_time_in_seconds = 10.0
-        if solver.solve(probe) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            return False
-        for index in range(len(self.model.proto.variables)):
-            var = self.model.get_int_var_from_proto_index(index)
-            self.model.add_hint(var, solver.value(probe.get_int_var_from_proto_index(index)))
-        return True
-
-    def solve(self, settings: SolverSettings) -> LayerSolution:
-        solver, status, facts = run_solver(self.model, settings)
-        if status not in ("OPTIMAL", "FEASIBLE"):
-            bound = solver.best_objective_bound if status == "UNKNOWN" else None
-            finite = bound is not None and abs(bound) < self.cap * 1e3
-            return LayerSolution(status, None, round(bound) if finite else None, None, facts)
-        objective = round(solver.objective_value)
-        bound = round(solver.best_objective_bound)
-        log.info("layer %s: %s objective %d bound %d", self.layer.name, status, objective, bound)
-        return LayerSolution(status, objective, bound, self.decode(solver), facts)
-
-    def decode(self, solver: cp_model.CpSolver) -> Mapping:
-        factors = {lv: {d: solver.value(self.dims[d].factor[lv]) for d in DIMS} for lv in LOOP_LEVELS}
-        orders = {
-            lv: tuple(sorted(DIMS, key=lambda d, lv=lv: solver.value(self.position[lv][d]))) for lv in ORDERED_LEVELS
-        }
-        assert all(prod(factors[lv][d] for lv in LOOP_LEVELS) == self.layer.bounds[d] for d in DIMS)
-        return Mapping(factors, orders)
+    def solve(self, settings: SolverSettings) -> Solution[Mapping]:
+        """Without a solution, an UNKNOWN status still reports CP-SAT's bound when
+        it is finite (below 1000 x the traffic cap)."""
+        solution = run_solver(self.model, settings, self.decode, finite_bound=self.cap * 1e3)
+        if solution.mapping is not None:
+            args = (self.layer.name, solution.status, solution.objective, solution.bound)
+            log.info("layer %s: %s objective %d bound %d", *args)
+        return solution

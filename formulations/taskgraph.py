@@ -10,25 +10,14 @@ schedule.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ortools.sat.python import cp_model
 
-from formulations.variables import run_solver
-from mapper.core.result import SolverFacts
+from formulations.solution import Solution, run_solver
 from mapper.core.spec import SolverSettings
 from mapper.core.taskgraph import TaskGraph, TaskSchedule
+from mapper.cost.taskgraph import schedule_objective
 
 OBJECTIVES = ("makespan", "memory", "weighted")
-
-
-@dataclass
-class TaskGraphSolution:
-    status: str
-    objective: int | None
-    bound: int | None
-    schedule: TaskSchedule | None
-    facts: SolverFacts
 
 
 class TaskGraphModel:
@@ -154,12 +143,7 @@ class TaskGraphModel:
         """makespan, peak memory, or makespan_weight * makespan + memory_weight * peak.
         When minimising one term, the other is not driven to its true value: the
         decoded schedule's peak (or makespan) is recomputed by the evaluator."""
-        if objective == "makespan":
-            self.model.minimize(self.makespan)
-        elif objective == "memory":
-            self.model.minimize(self.peak)
-        else:
-            self.model.minimize(makespan_weight * self.makespan + memory_weight * self.peak)
+        self.model.minimize(schedule_objective(objective, self.makespan, self.peak, makespan_weight, memory_weight))
 
     def add_hint(self, schedule: TaskSchedule) -> None:
         for t in self.graph.tasks:
@@ -167,17 +151,15 @@ class TaskGraphModel:
             for p in range(len(self.graph.processors)):
                 self.model.add_hint(self.on[t, p], int(schedule.processor[t] == p))
 
-    def solve(self, settings: SolverSettings) -> TaskGraphSolution:
-        solver, status, facts = run_solver(self.model, settings)
-        if status not in ("OPTIMAL", "FEASIBLE"):
-            return TaskGraphSolution(status, None, None, None, facts)
-        schedule = TaskSchedule(
+    def solve(self, settings: SolverSettings) -> Solution[TaskSchedule]:
+        """The solution's mapping is the schedule; without one the bound is None."""
+        return run_solver(self.model, settings, self.decode)
+
+    def decode(self, solver: cp_model.CpSolver) -> TaskSchedule:
+        return TaskSchedule(
             processor={
                 t: next(p for p in range(len(self.graph.processors)) if solver.boolean_value(self.on[t, p]))
                 for t in self.graph.tasks
             },
             start={t: solver.value(self.start[t]) for t in self.graph.tasks},
-        )
-        return TaskGraphSolution(
-            status, round(solver.objective_value), round(solver.best_objective_bound), schedule, facts
         )

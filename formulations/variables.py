@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from math import prod
 
-import ortools
 from ortools.sat.python import cp_model
-
-from mapper.core.result import SolverFacts
-from mapper.core.spec import SolverSettings
 
 INT_LIMIT = 2**60  # CP-SAT domains must stay within int64 max / 2
 
@@ -75,42 +71,3 @@ def ceil_div_var(model: cp_model.CpModel, numerator, divisor: int, bound: int, n
     model.add(divisor * result >= numerator)
     model.add(divisor * result <= numerator + divisor - 1)
     return result
-
-
-class _FirstSolution(cp_model.CpSolverSolutionCallback):
-    """Records the wall time of the first solution."""
-
-    def __init__(self):
-        super().__init__()
-        self.seconds = None
-
-    def on_solution_callback(self) -> None:
-        if self.seconds is None:
-            self.seconds = self.wall_time
-
-
-def run_solver(model: cp_model.CpModel, settings: SolverSettings) -> tuple[cp_model.CpSolver, str, SolverFacts]:
-    """Solve ``model`` with the time limit, workers, seed and deterministic time
-    of ``settings``; returns the solver (for values), the status name and the
-    facts (including when the first solution came)."""
-    solver = cp_model.CpSolver()
-    first = _FirstSolution()
-    p = solver.parameters
-    p.max_time_in_seconds = settings.time_limit_s
-    p.num_workers = settings.workers
-    p.random_seed = settings.seed
-    if settings.deterministic_time is not None:
-        p.max_deterministic_time = settings.deterministic_time
-    status = solver.status_name(solver.solve(model, first))
-    facts = SolverFacts(
-        wall_time_s=solver.wall_time,
-        deterministic_time=solver.deterministic_time,
-        workers=settings.workers,
-        seed=settings.seed,
-        time_limit_s=settings.time_limit_s,
-        ortools_version=ortools.__version__,
-        branches=solver.num_branches,
-        conflicts=solver.num_conflicts,
-        first_solution_s=first.seconds,
-    )
-    return solver, status, facts

@@ -99,7 +99,7 @@ def least_memory(graph: TaskGraph, makespan_cap: int, settings: SolverSettings, 
     model = TaskGraphModel(graph, "memory", makespan_cap=makespan_cap)
     model.add_hint(hint)
     solution = model.solve(settings)
-    cost = evaluate_schedule(graph, solution.schedule)
+    cost = evaluate_schedule(graph, solution.mapping)
     return {
         "makespan": cost.makespan,
         "peak": cost.peak_memory_words,

@@ -64,7 +64,7 @@ def test_cpsat_is_never_worse_than_heft_and_valid(with_communication):
     costs, edges, _, _ = published_heft_example()
     graph = heft_graph(costs, edges, with_communication)
     solution = TaskGraphModel(graph, "makespan").solve(DETERMINISTIC)
-    cost = evaluate_schedule(graph, solution.schedule)
+    cost = evaluate_schedule(graph, solution.mapping)
     assert solution.status == "OPTIMAL" and cost.valid and cost.makespan == solution.objective
     assert solution.objective <= evaluate_schedule(graph, heft(graph)).makespan
 
@@ -148,7 +148,7 @@ def test_cpsat_weighted_makespan_and_memory_equals_time_indexed_brute_force(seed
     expected = time_indexed_best(graph, weights, horizon)
     solution = TaskGraphModel(graph, "weighted", *weights).solve(DETERMINISTIC)
     assert solution.status == "OPTIMAL" and solution.objective == solution.bound == expected
-    assert evaluate_schedule(graph, solution.schedule).objective(*weights) == expected
+    assert evaluate_schedule(graph, solution.mapping).objective(*weights) == expected
 
 
 # ---------------------------------------------------------------- CNN task graphs
@@ -180,8 +180,8 @@ def test_every_schedule_passes_the_referee_functionally(name, slicing, platform)
     model = TaskGraphModel(graph, "weighted", 1, 1)
     model.add_hint(heft(graph))
     solution = model.solve(quick)
-    assert solution.schedule is not None, solution.status
-    for schedule in (heft(graph), layer_by_layer(graph), solution.schedule):
+    assert solution.mapping is not None, solution.status
+    for schedule in (heft(graph), layer_by_layer(graph), solution.mapping):
         cost = evaluate_schedule(graph, schedule)
         assert cost.valid, cost.violations
         measured = execute(decode_taskgraph(group, graph, platform, schedule), platform_accelerator(platform))

@@ -205,6 +205,17 @@ class ObjectiveWeights:
     dram_words: int = 1
     energy: int = 0
 
+    def of(self, latency, dram_words, energy=0):
+        """The weighted objective latency*w_lat + dram_words*w_dram (+ energy*w_energy).
+        Works on Python ints and on CP-SAT linear expressions alike (only + and
+        products with the integer weights); a zero-weight energy term is left
+        out, so a formulation need not build an energy variable (it may pass
+        None) when energy is unweighted."""
+        total = self.latency * latency + self.dram_words * dram_words
+        if self.energy:
+            total = total + self.energy * energy
+        return total
+
 
 @dataclass(frozen=True)
 class SolverSettings:

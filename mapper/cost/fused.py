@@ -128,7 +128,7 @@ class FusedCost:
     utilisation: float
 
     def objective(self, weights: ObjectiveWeights) -> int:
-        return weights.latency * self.latency_cycles + weights.dram_words * self.dram_words
+        return weights.of(self.latency_cycles, self.dram_words)
 
     def metrics(self, accelerator: Accelerator) -> dict:
         return {

@@ -75,11 +75,7 @@ class LayerCost:
     utilisation: float
 
     def objective(self, weights: ObjectiveWeights) -> int:
-        return (
-            weights.latency * self.latency_cycles
-            + weights.dram_words * self.dram_words
-            + (weights.energy * self.energy_fj)
-        )
+        return weights.of(self.latency_cycles, self.dram_words, self.energy_fj)
 
     def metrics(self, accelerator: Accelerator) -> dict:
         return {

@@ -62,7 +62,7 @@ class CompulsoryLimits:
 
     def objective(self, weights: ObjectiveWeights) -> int:
         """A lower bound on the objective (energy weights are rejected by the modes that use it)."""
-        return weights.latency * self.latency_cycles + weights.dram_words * self.dram_words
+        return weights.of(self.latency_cycles, self.dram_words)
 
     def to_dict(self) -> dict:
         return {

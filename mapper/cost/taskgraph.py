@@ -29,6 +29,18 @@ def peak_memory(lives: list[tuple[int, int, int, str]]) -> int:
     return max((words for _, words in memory_profile(lives)), default=0)
 
 
+def schedule_objective(objective: str, makespan, peak, makespan_weight: int = 1, memory_weight: int = 1):
+    """The value a task-graph objective minimises, on ints or CP-SAT expressions:
+    the makespan, the peak memory (also the value of "lexicographic", whose
+    second stage minimises the memory at the optimal makespan), or "weighted",
+    makespan_weight * makespan + memory_weight * peak."""
+    if objective == "makespan":
+        return makespan
+    if objective in ("memory", "lexicographic"):
+        return peak
+    return makespan_weight * makespan + memory_weight * peak
+
+
 @dataclass(frozen=True)
 class TaskScheduleCost:
     valid: bool
@@ -37,7 +49,7 @@ class TaskScheduleCost:
     peak_memory_words: int
 
     def objective(self, makespan_weight: int, memory_weight: int) -> int:
-        return makespan_weight * self.makespan + memory_weight * self.peak_memory_words
+        return schedule_objective("weighted", self.makespan, self.peak_memory_words, makespan_weight, memory_weight)
 
 
 def evaluate_schedule(graph: TaskGraph, schedule: TaskSchedule, memory_cap: int | None = None) -> TaskScheduleCost:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from mapper.core.arith import ceil_div
 from mapper.core.group import FusedGroup, FusedMapping, build_group
 from mapper.core.mapping import Mapping
-from mapper.core.spec import Accelerator, Layer, Platform
+from mapper.core.spec import Accelerator, Layer, ObjectiveWeights, Platform
 from mapper.core.stripes import group_consumers
 from mapper.core.taskgraph import TaskGraph, TaskSchedule
 from mapper.cost.fused import pipeline_latency
@@ -102,9 +102,7 @@ def verify_layer_result(
         + accelerator.mac_energy_fj * measured.macs
     )
     report.check("energy_fj", claimed["energy_fj"], energy)
-    weights = result["weights"]
-    objective = weights["latency"] * measured_latency + weights["dram_words"] * measured.dram_words
-    objective += weights["energy"] * energy
+    objective = ObjectiveWeights(**result["weights"]).of(measured_latency, measured.dram_words, energy)
     report.check("objective", result["objective"], objective)
     return report
 
@@ -142,10 +140,8 @@ def verify_fused_result(
     consumers = group_consumers(group.layers)
     latency = max(pipeline_latency(durations, mapping.policy, consumers), ceil_div(measured.dram_words, bandwidth))
     report.check("latency_cycles", claimed["latency_cycles"], latency)
-    weights = result["weights"]
-    report.check(
-        "objective", result["objective"], weights["latency"] * latency + weights["dram_words"] * measured.dram_words
-    )
+    objective = ObjectiveWeights(**result["weights"]).of(latency, measured.dram_words)
+    report.check("objective", result["objective"], objective)
     return report
 
 

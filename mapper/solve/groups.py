@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from formulations.fusion import FusedModel
 from formulations.layer import LayerModel
+from mapper.core.enums import Status
 from mapper.core.group import FusedGroup
 from mapper.core.mapping import Mapping, all_dram_mapping
 from mapper.core.spec import Accelerator, Layer, ObjectiveWeights, SolverSettings
@@ -52,7 +53,7 @@ def solve_single_layer(
         hint = None
     solution = model.solve(settings)
     note = None
-    if solution.mapping is None and solution.status == "UNKNOWN" and hint is not None:
+    if solution.mapping is None and solution.status == Status.UNKNOWN and hint is not None:
         objective = evaluate(layer, accelerator, hint).objective(weights)
         bound = min(solution.bound, objective) if solution.bound is not None else None
         solution = replace(solution, status="FEASIBLE", objective=objective, bound=bound, mapping=hint)

@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from formulations.taskgraph import TaskGraphModel
+from mapper.core.enums import Status
 from mapper.core.result import SolveResult, SolverFacts
 from mapper.core.spec import Problem, SolverSettings, TaskGraphSpec
 from mapper.core.taskgraph import TaskGraph, TaskSchedule, memory_lifetimes
-from mapper.cost.taskgraph import evaluate_schedule, memory_profile
+from mapper.cost.taskgraph import evaluate_schedule, memory_profile, schedule_objective
 from mapper.cost.taskgraph_builder import problem_graph
 from mapper.heuristics.heft import heft, layer_by_layer, memory_aware_heft
 
@@ -57,7 +58,7 @@ def _solve(graph, settings, objective, spec, hint, makespan_cap=None, cap=None) 
     if hint is not None:
         model.add_hint(hint)
     solution = model.solve(settings)
-    return Certified(solution.schedule, solution.status, solution.objective, solution.bound, [solution.facts])
+    return Certified(solution.mapping, solution.status, solution.objective, solution.bound, [solution.facts])
 
 
 def solve_graph(graph: TaskGraph, spec: TaskGraphSpec, settings: SolverSettings, hint=None) -> Certified:
@@ -69,18 +70,14 @@ def solve_graph(graph: TaskGraph, spec: TaskGraphSpec, settings: SolverSettings,
     if first.schedule is None:
         return first
     second = _solve(graph, settings, "memory", spec, first.schedule, makespan_cap=first.objective)
-    status = "OPTIMAL" if first.status == second.status == "OPTIMAL" else "FEASIBLE"
+    status = "OPTIMAL" if first.status == second.status == Status.OPTIMAL else "FEASIBLE"
     schedule = second.schedule or first.schedule
     return Certified(schedule, status, second.objective, second.bound, first.facts + second.facts)
 
 
 def objective_value(spec: TaskGraphSpec, makespan: int, peak: int) -> int:
     """The value the spec minimises (lexicographic: the memory at the optimal makespan)."""
-    if spec.objective == "makespan":
-        return makespan
-    if spec.objective in ("memory", "lexicographic"):
-        return peak
-    return spec.makespan_weight * makespan + spec.memory_weight * peak
+    return schedule_objective(spec.objective, makespan, peak, spec.makespan_weight, spec.memory_weight)
 
 
 def pareto_front(graph: TaskGraph, spec: TaskGraphSpec, settings: SolverSettings, max_points: int = 12) -> list[dict]:
@@ -99,7 +96,7 @@ def pareto_front(graph: TaskGraph, spec: TaskGraphSpec, settings: SolverSettings
             {
                 "makespan": cost.makespan,
                 "peak_memory_words": cost.peak_memory_words,
-                "certified": fast.status == "OPTIMAL" and lean.status == "OPTIMAL",
+                "certified": fast.status == Status.OPTIMAL and lean.status == Status.OPTIMAL,
             }
         )
         cap = cost.peak_memory_words - 1

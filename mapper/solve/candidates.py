@@ -1,0 +1,174 @@
+"""The candidate groups of network mode, each solved on its own (DESIGN 4.3,
+docs/network.md): with each cost model that can run it (one layer: the
+single-layer model and a one-layer row-stripe group; a longer run: the fused
+model), the best kept and its bound raised to the compulsory limits; equal
+groups solved once; groups past the time budget skipped with their
+compulsory bound.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+from mapper.core.enums import Status
+from mapper.core.group import FusedMapping, build_group
+from mapper.core.mapping import Mapping
+from mapper.core.spec import PartitionSearch, Problem, SolverSettings
+from mapper.cost.fused import evaluate_fused
+from mapper.cost.layer import evaluate
+from mapper.cost.limits import compulsory_limits, consumers_of
+from mapper.solve.explain import explain_infeasible
+from mapper.solve.groups import solve_group, solve_single_layer
+from mapper.solve.partition import Candidate, Run, candidate_runs
+
+SKIPPED = "SKIPPED"  # a group's status when the time budget ran out before it
+
+
+@dataclass(frozen=True)
+class GroupAnswer:
+    """One candidate group solved alone. ``status`` is a CP-SAT status or
+    SKIPPED (the time budget ran out; ``bound`` is then its compulsory limit);
+    ``bound`` is None only for INFEASIBLE groups."""
+
+    names: tuple[str, ...]
+    model: str  # "layer" (DESIGN 4.1) or "fused" (4.2)
+    status: str
+    objective: int | None
+    bound: int | None
+    mapping: dict | None
+    metrics: dict
+    seconds: float
+    deterministic_time: float
+    reused_from: tuple[str, ...] | None = None  # the equal group solved earlier
+    note: str | None = None
+
+    @property
+    def proven_optimal(self) -> bool:
+        return self.status == Status.OPTIMAL and self.objective is not None and self.objective == self.bound
+
+    def to_dict(self) -> dict:
+        return {
+            "layers": list(self.names),
+            "model": self.model,
+            "status": self.status,
+            "objective": self.objective,
+            "bound": self.bound,
+            "proven_optimal": self.proven_optimal,
+            "mapping": self.mapping,
+            "metrics": self.metrics,
+            "seconds": round(self.seconds, 3),
+            "reused_from": list(self.reused_from) if self.reused_from else None,
+            "note": self.note,
+        }
+
+
+def group_cost(model: str, layers, accelerator, mapping: dict):
+    """The cost-model evaluation of a group's mapping under ``model``."""
+    if model == "layer":
+        return evaluate(layers[0], accelerator, Mapping.from_dict(mapping))
+    return evaluate_fused(build_group(layers), accelerator, FusedMapping.from_dict(mapping))
+
+
+def solve_with(model: str, candidate: Candidate, problem: Problem, settings: SolverSettings) -> GroupAnswer:
+    """Solve one candidate group with one cost model."""
+    accelerator, weights = problem.accelerator, problem.objective
+    note = None
+    if model == "layer":
+        solution, cost, note = solve_single_layer(candidate.layers[0], accelerator, weights, settings)
+        if solution.status == Status.INFEASIBLE:
+            note = explain_infeasible(candidate.layers[0], accelerator)
+    else:
+        solution, cost = solve_group(build_group(candidate.layers), accelerator, weights, settings)
+    return GroupAnswer(
+        names=candidate.names,
+        model=model,
+        status=solution.status,
+        objective=solution.objective,
+        bound=None if solution.status == Status.INFEASIBLE else (solution.bound or 0),
+        mapping=solution.mapping.to_dict() if cost is not None else None,
+        metrics=cost.metrics(accelerator) if cost is not None else {},
+        seconds=solution.facts.wall_time_s,
+        deterministic_time=solution.facts.deterministic_time,
+        note=note,
+    )
+
+
+def solve_candidate(candidate: Candidate, problem: Problem, settings: SolverSettings, floor: int) -> GroupAnswer:
+    """Solve a candidate with each of its models and keep the lowest objective.
+    Its bound is the least of the models' bounds (a bound on their minimum),
+    raised to ``floor``, the group's compulsory objective, when that is higher;
+    the answer is proven optimal when its objective meets that bound."""
+    tries = [solve_with(model, candidate, problem, settings) for model in candidate.models]
+    found = [a for a in tries if a.objective is not None]
+    best = min(found, key=lambda a: a.objective) if found else tries[0]
+    bounds = [a.bound for a in tries if a.bound is not None]
+    if not bounds:
+        return best  # infeasible under every model
+    bound = max(min(bounds), floor)
+    if best.objective is not None:
+        status = "OPTIMAL" if best.objective == bound else "FEASIBLE"
+    else:
+        status = "UNKNOWN"
+    return replace(
+        best,
+        status=status,
+        bound=bound,
+        seconds=sum(a.seconds for a in tries),
+        deterministic_time=sum(a.deterministic_time for a in tries),
+    )
+
+
+def reuse(answer: GroupAnswer, candidate: Candidate, problem: Problem) -> GroupAnswer:
+    """An equal group's answer under this group's names, its cost re-evaluated."""
+    metrics = answer.metrics
+    if answer.mapping is not None:
+        cost = group_cost(answer.model, candidate.layers, problem.accelerator, answer.mapping)
+        if cost.objective(problem.objective) != answer.objective:
+            raise AssertionError(f"{candidate.names}: equal-signature groups disagree on cost")
+        metrics = cost.metrics(problem.accelerator)
+    return replace(
+        answer, names=candidate.names, metrics=metrics, seconds=0.0, deterministic_time=0.0, reused_from=answer.names
+    )
+
+
+def solve_candidates(problem: Problem, settings: SolverSettings, search: PartitionSearch):
+    """Every candidate's answer, singletons first; returns (candidates, answers,
+    seconds until every layer alone was solved)."""
+    consumers = consumers_of(problem.network)
+    candidates = candidate_runs(problem.layers, consumers, search.max_group_layers)
+    start = time.perf_counter()
+    answers: dict[Run, GroupAnswer] = {}
+    solved: dict[tuple, GroupAnswer] = {}
+    singletons_done = None
+    for candidate in candidates:
+        if singletons_done is None and len(candidate.layers) > 1:
+            singletons_done = time.perf_counter() - start
+        floor = compulsory_limits(candidate.layers, consumers, problem.accelerator).objective(problem.objective)
+        key = candidate.signature()
+        if key in solved:
+            answers[candidate.run] = reuse(solved[key], candidate, problem)
+            continue
+        left = None if search.time_budget_s is None else search.time_budget_s - (time.perf_counter() - start)
+        if left is not None and left <= 0 and len(candidate.layers) > 1:
+            answers[candidate.run] = GroupAnswer(
+                names=candidate.names,
+                model=candidate.models[-1],
+                status=SKIPPED,
+                objective=None,
+                bound=floor,
+                mapping=None,
+                metrics={},
+                seconds=0.0,
+                deterministic_time=0.0,
+                note="time budget spent; bounded by its compulsory limits",
+            )
+            continue
+        if left is None or len(candidate.layers) == 1:  # every layer alone is solved: a partition always exists
+            group_settings = settings
+        else:
+            group_settings = replace(settings, time_limit_s=min(settings.time_limit_s, left))
+        solved[key] = answers[candidate.run] = solve_candidate(candidate, problem, group_settings, floor)
+    if singletons_done is None:
+        singletons_done = time.perf_counter() - start
+    return candidates, answers, singletons_done

@@ -20,11 +20,18 @@ from formulations.solution import Solution, run_solver
 from formulations.variables import and_var, ceil_div_var, choose_var, or_var, product_var
 from mapper.core.enums import Axis
 from mapper.core.mapping import Mapping
-from mapper.core.spec import DIMS, ORDERED_LEVELS, RELEVANT_DIMS, Accelerator, Layer, ObjectiveWeights, SolverSettings
+from mapper.core.spec import (
+    AXIS_DIMS,
+    DIMS,
+    ORDERED_LEVELS,
+    RELEVANT_DIMS,
+    Accelerator,
+    Layer,
+    ObjectiveWeights,
+    SolverSettings,
+)
 
 log = logging.getLogger(__name__)
-
-WINDOW_DIMS = {Axis.ROWS: ("P", "R"), Axis.COLS: ("Q", "S")}  # (output dim, kernel dim) along each axis
 
 
 class LayerModel(LayerVariables):
@@ -73,7 +80,7 @@ class LayerModel(LayerVariables):
             )
         spans = []
         for axis in Axis:
-            out_dim, kernel_dim = WINDOW_DIMS[axis]
+            out_dim, kernel_dim = AXIS_DIMS[axis]
             bound = self.layer.input_extent(self.layer.bounds[out_dim], self.layer.bounds[kernel_dim], axis)
             span = self.model.new_int_var(1, bound, f"{label}_I_span{axis}")
             self.model.add(
@@ -132,7 +139,7 @@ class LayerModel(LayerVariables):
         """For the input along one axis (P,R rows or Q,S cols): the outer factors
         of both dims times the span of the tile below:
         outer(P) outer(R) ((e_P - 1) stride + (e_R - 1) dilation + 1)."""
-        dims = WINDOW_DIMS[axis]
+        dims = AXIS_DIMS[axis]
         if level == "GLB":  # the GLB tile repeats over the DRAM loops
             factors = [self.dims[d].factor["DRAM"] for d in dims]
         else:  # the array tile repeats over the DRAM and GLB loops

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mapper.core.arith import ceil_div
+from mapper.core.enums import Axis
 from mapper.core.group import weight_words
 from mapper.core.spec import Accelerator, Layer, Network, ObjectiveWeights
 
@@ -31,8 +32,8 @@ def consumers_of(network: Network) -> dict[str, tuple[str, ...]]:
     return {name: tuple(names) for name, names in readers.items()}
 
 
-def _needed_span(layer: Layer, axis: int) -> int:
-    """Real (unpadded) input rows (axis 0) or cols (axis 1) that some MAC reads."""
+def _needed_span(layer: Layer, axis: Axis) -> int:
+    """Real (unpadded) input rows or cols (along ``axis``) that some MAC reads."""
     size, pad = layer.input_hw[axis], layer.padding[axis]
     return sum(1 for i in layer.read_positions(axis) if pad <= i < pad + size)
 
@@ -45,7 +46,7 @@ def needed_input_words(layer: Layer) -> int:
         return b["N"] * layer.out_channels * b["P"] * b["Q"]
     if layer.kind == "fc":
         return b["N"] * b["C"]
-    return b["N"] * layer.in_channels * _needed_span(layer, 0) * _needed_span(layer, 1)
+    return b["N"] * layer.in_channels * _needed_span(layer, Axis.ROWS) * _needed_span(layer, Axis.COLS)
 
 
 @dataclass(frozen=True)

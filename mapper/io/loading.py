@@ -125,6 +125,13 @@ def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
         if top.has("pe_array") and top.raw("pe_array") is not None:
             rows, cols = top.pair("pe_array")
             accelerator = replace(accelerator, pe_rows=rows, pe_cols=cols, name=f"{accelerator.name}_{rows}x{cols}")
+        if rules.fused_groups and accelerator.levels["GLB"].is_split:
+            raise top.fail(
+                "accelerator",
+                f"the GLB of {accelerator.name} is split per tensor (levels.GLB.capacity_words); "
+                "fused groups need one shared GLB capacity",
+                "use an accelerator with a single capacity_words",
+            )
     names = parse_layer_range(top, network) if mode == Mode.NETWORK else top.raw("layers")
     if not isinstance(names, list) or not names:
         raise top.fail("layers", "must be a non-empty list of layer names")

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from mapper.app.cli import main
+from mapper.core.enums import Mode
 from mapper.core.errors import SpecError
 from mapper.io.library import library_root
 from mapper.io.loading import load_accelerator, load_network, load_problem
@@ -144,3 +146,35 @@ def test_problem_errors(tmp_path, overrides, expected):
         load_problem(problem_files(tmp_path, **overrides))
     assert expected in str(info.value)
     assert str(info.value).startswith(str(tmp_path / "p.yaml"))
+
+
+SPLIT_GLB = {
+    **ACC,
+    "name": "eyeriss_split",
+    "levels": {
+        **ACC["levels"],
+        "GLB": {"capacity_words": {"W": 400, "I": 300, "O": 300}, "energy_pj_per_word": 5, "double_buffered": True},
+    },
+}
+
+
+@pytest.mark.parametrize("mode", ["fused", "network"])
+def test_split_glb_is_refused_for_fused_groups(tmp_path, capsys, mode):
+    """A per-tensor GLB has no single capacity for the fused cost model: refused at load time, in one line."""
+    write(tmp_path, "split.yaml", SPLIT_GLB)
+    path = problem_files(tmp_path, mode=mode, accelerator="split.yaml")
+    assert main(["solve", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"error: {path}: accelerator: the GLB of eyeriss_split is split per tensor (levels.GLB.capacity_words); "
+        "fused groups need one shared GLB capacity; use an accelerator with a single capacity_words\n"
+    )
+    assert "Traceback" not in captured.out + captured.err
+
+
+def test_split_glb_still_loads_in_layer_mode(tmp_path):
+    write(tmp_path, "split.yaml", SPLIT_GLB)
+    path = problem_files(tmp_path, accelerator="split.yaml")
+    problem = load_problem(path)
+    assert problem.mode == Mode.LAYER and problem.accelerator.levels["GLB"].is_split
+    assert main(["solve", str(path), "--time-limit", "20"]) == 0

@@ -21,6 +21,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from mapper.core.enums import Mode
 from mapper.core.errors import SpecError
 from mapper.io.library import resolve_reference
 from mapper.io.loading import load_network, parse_problem
@@ -74,7 +75,7 @@ def _job(suite_dir: Path, spec: dict) -> Job:
 def _layer_selection(f: Fields, network_name: str, suite_dir: Path, mode: str) -> list[list[str]]:
     """A sweep's ``layers``: 'conv' (every conv layer, one problem each), a list of
     names (one problem each in layer mode, one group in fused mode), or a list of groups."""
-    if mode == "network":
+    if mode == Mode.NETWORK:
         return [f.raw("layers", None)]  # None: the whole network; or {from: a, to: b}
     value = f.raw("layers")
     if value == "conv":
@@ -84,7 +85,7 @@ def _layer_selection(f: Fields, network_name: str, suite_dir: Path, mode: str) -
         raise f.fail("layers", "must be 'conv', a list of layer names, or a list of groups")
     if all(isinstance(v, list) for v in value):
         return value
-    return [[v] for v in value] if mode == "layer" else [value]
+    return [[v] for v in value] if mode == Mode.LAYER else [value]
 
 
 def load_suite(path: Path | str) -> tuple[str, list[Job]]:
@@ -110,7 +111,7 @@ def load_suite(path: Path | str) -> tuple[str, list[Job]]:
     for i, _ in enumerate(sweeps):
         sweep = Fields(sweeps[i], str(path), f"sweeps[{i}]")
         sweep.reject_unknown({"mode", "layers", "fusion", "taskgraph", "partition", *SWEEP_KEYS})
-        mode = sweep.text("mode", "layer")
+        mode = sweep.text("mode", Mode.LAYER.value)  # text: the spec is a problem mapping, as in YAML
         axes = {}
         for key in SWEEP_KEYS:
             value = sweep.raw(key, None if key in ("glb_words", "pe_array", "objective") else ...)

@@ -9,14 +9,12 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from rich.console import Console
-
+from mapper.app.cli_batch import cmd_batch, cmd_results
+from mapper.app.terminal import console, errors
+from mapper.core.enums import Mode
 from mapper.core.errors import SpecError
 from mapper.core.result import EXIT_BAD_INPUT
 from mapper.io.library import FOLDERS, library_root, listing, resolve_argument
-
-console = Console(width=None if sys.stdout.isatty() else 160)
-errors = Console(stderr=True)
 
 
 def _settings(problem, args):
@@ -31,13 +29,13 @@ def _settings(problem, args):
 
 
 def cmd_solve(args) -> int:
+    from mapper.app.modes import MODES
     from mapper.app.render import render_result
     from mapper.io.loading import load_problem
-    from mapper.solve.api import solve
 
     problem = load_problem(resolve_argument(args.problem, "problems"))
-    result = solve(problem, _settings(problem, args))
-    render_result(result, console, problem.layers[0].bounds if problem.mode == "layer" else None)
+    result = MODES[problem.mode].solve(problem, _settings(problem, args))
+    render_result(result, console, problem.layers[0].bounds if problem.mode == Mode.LAYER else None)
     if args.json:
         result.write_json(args.json)
         console.print(f"result written to {args.json}")
@@ -72,6 +70,7 @@ def cmd_compare(args) -> int:
 
     from rich.table import Table
 
+    from mapper.app.modes import MODES
     from mapper.io.loading import load_problem
     from mapper.solve.compare import compare
 
@@ -80,11 +79,7 @@ def cmd_compare(args) -> int:
     proof = "proven optimal" if report["proven_optimal"] else "not proven"
     bound = "-" if report["bound"] is None else f"{report['bound']:,}"
     table = Table(title=f"{report['problem']} ({report['mode']} mode): CP-SAT bound {bound}, {proof}")
-    keys = (
-        ("latency_cycles", "dram_words", "energy_pj")
-        if problem.mode != "taskgraph"
-        else ("makespan", "peak_memory_words")
-    )
+    keys = MODES[problem.mode].compare_metrics
     for column in ("method", "status", *keys, "objective", "gap to bound", "seconds"):
         table.add_column(column.replace("_", " "), justify="right")
     for row in report["rows"]:
@@ -103,119 +98,25 @@ def cmd_compare(args) -> int:
     return 0
 
 
-def cmd_batch(args) -> int:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from mapper.app.batch import run_batch
-
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console) as progress:
-        state = {"task": None, "failed": 0, "done": 0}
-
-        def on_event(kind: str, info: dict) -> None:
-            if kind == "start":
-                console.print(f"{info['total']} problems, {info['skipped']} already stored, {info['todo']} to run")
-                state["task"] = progress.add_task("solving", total=info["todo"])
-                return
-            state["done"] += 1
-            state["failed"] += info["status"] in ("ERROR", "BAD_INPUT")
-            progress.update(state["task"], advance=1, description=f"solving (failed {state['failed']})")
-
-        summary = run_batch(resolve_argument(args.suite, "suites"), args.db, args.workers, on_event, args.scheduler)
-    console.print(
-        f"suite {summary['suite']}: stored {summary['stored']} new results ({summary['failed']} failed), "
-        f"skipped {summary['skipped']} already stored; results in {args.db}"
-    )
-    return 0
-
-
-def cmd_results(args) -> int:
-    import csv
-    import sqlite3
-    import statistics
-
-    from rich.table import Table
-
-    from mapper.app.batch import COLUMNS
-
-    if not Path(args.db).exists():
-        raise SpecError(args.db, "<file>", "no such results database", "run fusesat batch first")
-    db = sqlite3.connect(args.db)
-    rows = [dict(zip(COLUMNS, r, strict=True)) for r in db.execute(f"SELECT {', '.join(COLUMNS)} FROM results")]
-    if args.csv:
-        with open(args.csv, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=[c for c in COLUMNS if c not in ("spec", "result")])
-            writer.writeheader()
-            writer.writerows({k: v for k, v in r.items() if k not in ("spec", "result")} for r in rows)
-        console.print(f"{len(rows)} rows written to {args.csv}")
-    if args.json:
-        import json
-
-        records = [
-            {**{k: v for k, v in r.items() if k not in ("spec", "result")}, "result": json.loads(r["result"] or "null")}
-            for r in rows
-        ]
-        Path(args.json).write_text(json.dumps(records, indent=2) + "\n")
-        console.print(f"{len(rows)} rows written to {args.json}")
-    groups: dict[tuple, list[dict]] = {}
-    for r in rows:
-        groups.setdefault(tuple(str(r[k]) for k in args.group_by), []).append(r)
-    table = Table(title=f"{args.db}: {len(rows)} results")
-    for column in (
-        *args.group_by,
-        "problems",
-        "proven optimal",
-        "feasible",
-        "infeasible",
-        "failed",
-        "median s",
-        "max s",
-    ):
-        table.add_column(column, justify="right")
-    for key, members in sorted(groups.items()):
-        times = [m["wall_s"] or 0 for m in members]
-        table.add_row(
-            *key,
-            str(len(members)),
-            str(sum(bool(m["proven_optimal"]) for m in members)),
-            str(sum(m["status"] == "FEASIBLE" for m in members)),
-            str(sum(m["status"] == "INFEASIBLE" for m in members)),
-            str(sum(m["status"] in ("ERROR", "BAD_INPUT") for m in members)),
-            f"{statistics.median(times):.2f}",
-            f"{max(times):.2f}",
-        )
-    console.print(table)
-    return 0
-
-
 def cmd_pareto(args) -> int:
     import json
 
     from rich.table import Table
 
-    from mapper.cost.taskgraph_builder import problem_graph
+    from mapper.app.modes import MODES
     from mapper.io.loading import load_problem
-    from mapper.solve.taskgraph import pareto_front
 
     problem = load_problem(resolve_argument(args.problem, "problems"))
     settings = _settings(problem, args)
-    if problem.mode == "taskgraph":
-        _, graph, _ = problem_graph(problem)
-        points = pareto_front(graph, problem.taskgraph, settings, args.points)
-        axes = ("makespan", "peak_memory_words")
-        title = f"Makespan vs peak memory: {problem.name} ({len(graph.tasks)} tasks)"
-    elif problem.mode == "fused":
-        from mapper.solve.api import fused_pareto_front
-
-        points = fused_pareto_front(problem, settings, args.points)
-        axes = ("latency_cycles", "dram_words")
-        title = f"Latency vs DRAM traffic: {problem.name}"
-    else:
+    handlers = MODES[problem.mode]
+    if handlers.pareto is None:
         print(
             f"error: {args.problem}: mode: pareto sweeps fused and task-graph problems; use one of those modes",
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
+    points, title = handlers.pareto(problem, settings, args.points)
+    axes = handlers.pareto_axes
     table = Table(title=title)
     for column in (*axes, "certified"):
         table.add_column(column.replace("_", " "), justify="right")
@@ -283,15 +184,20 @@ def cmd_library(args) -> int:
     return 0
 
 
+def add_solver_options(parser: argparse.ArgumentParser) -> None:
+    """``--time-limit``, ``--workers`` and ``--seed``: override the problem's solver settings (``_settings``)."""
+    parser.add_argument("--time-limit", type=float, help="seconds (default: the problem's solver.time_limit_s)")
+    parser.add_argument("--workers", type=int, help="CP-SAT workers (default: the problem's)")
+    parser.add_argument("--seed", type=int, help="random seed (default: the problem's)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fusesat", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log solver progress")
     sub = parser.add_subparsers(dest="command", required=True)
     solve = sub.add_parser("solve", help="find the optimal mapping of a problem, with its proof")
     solve.add_argument("problem", help="problem YAML file")
-    solve.add_argument("--time-limit", type=float, help="seconds (default: the problem's solver.time_limit_s)")
-    solve.add_argument("--workers", type=int, help="CP-SAT workers (default: the problem's)")
-    solve.add_argument("--seed", type=int, help="random seed (default: the problem's)")
+    add_solver_options(solve)
     solve.add_argument("--json", help="write the result as JSON (docs/json_schema.md)")
     solve.set_defaults(func=cmd_solve)
     batch = sub.add_parser("batch", help="run a suite of problems in parallel, resumable, into SQLite")
@@ -308,9 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     results.set_defaults(func=cmd_results)
     comparison = sub.add_parser("compare", help="every method side by side, each with its gap to the CP-SAT bound")
     comparison.add_argument("problem", help="problem YAML file")
-    comparison.add_argument("--time-limit", type=float)
-    comparison.add_argument("--workers", type=int)
-    comparison.add_argument("--seed", type=int)
+    add_solver_options(comparison)
     comparison.add_argument("--json", help="write the comparison as JSON")
     comparison.set_defaults(func=cmd_compare)
     pareto = sub.add_parser(
@@ -318,9 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pareto.add_argument("problem", help="problem YAML file (mode: fused or taskgraph)")
     pareto.add_argument("--points", type=int, default=12, help="at most this many points")
-    pareto.add_argument("--time-limit", type=float, help="seconds per solve")
-    pareto.add_argument("--workers", type=int)
-    pareto.add_argument("--seed", type=int)
+    add_solver_options(pareto)
     pareto.add_argument("--json", help="write the points as JSON")
     pareto.add_argument("--plot", help="draw the front to this PNG or SVG (plot extra)")
     pareto.set_defaults(func=cmd_pareto)

@@ -14,17 +14,12 @@ from pathlib import Path
 
 import yaml
 
+from mapper.app.modes import handlers_for
 from mapper.app.verify_file import resolve_problem_file
+from mapper.core.enums import Mode
 from mapper.core.errors import SpecError
-from mapper.core.group import FusedMapping, build_group
-from mapper.core.mapping import Mapping
 from mapper.core.spec import DIMS, ORDERED_LEVELS
-from mapper.core.taskgraph import TaskSchedule
-from mapper.cost.taskgraph_builder import problem_graph
 from mapper.io.loading import load_problem
-from mapper.referee.decode_fused import decode_fused
-from mapper.referee.decode_layer import decode_layer
-from mapper.referee.decode_taskgraph import decode_taskgraph
 from mapper.referee.schedule import Schedule
 from mapper.referee.simulator import ORDER
 
@@ -36,34 +31,18 @@ def result_schedules(result: dict, source: str) -> list[tuple[str, Schedule]]:
     network result (labelled with the group's layers)."""
     if result.get("mapping") is None:
         raise SpecError(source, "mapping", "the result has no schedule", "export a solved result")
-    if result["mode"] != "network":
-        return [(result["problem"], result_schedule(result, source))]
-    problem = load_problem(resolve_problem_file(result, Path(source)))
-    schedules = []
-    for group in result["mapping"]["groups"]:
-        layers = tuple(problem.network.layers[name] for name in group["layers"])
-        if group["model"] == "layer":
-            schedule = decode_layer(layers[0], problem.accelerator, Mapping.from_dict(group["mapping"]))
-        else:
-            schedule = decode_fused(build_group(layers), problem.accelerator, FusedMapping.from_dict(group["mapping"]))
-        schedules.append(("+".join(group["layers"]), schedule))
-    return schedules
+    handlers = handlers_for(result["mode"], source)
+    return handlers.schedules(result, load_problem(resolve_problem_file(result, Path(source))))
 
 
 def result_schedule(result: dict, source: str) -> Schedule:
     """Decode the schedule of a layer, fused or task-graph result file."""
     if result.get("mapping") is None:
         raise SpecError(source, "mapping", "the result has no schedule", "export a solved result")
-    if result["mode"] == "network":
+    if result["mode"] == Mode.NETWORK:
         raise SpecError(source, "mode", "a network result has one schedule per group", "use result_schedules")
-    problem = load_problem(resolve_problem_file(result, Path(source)))
-    if result["mode"] == "layer":
-        return decode_layer(problem.layers[0], problem.accelerator, Mapping.from_dict(result["mapping"]))
-    if result["mode"] == "fused":
-        group = build_group(problem.layers)
-        return decode_fused(group, problem.accelerator, FusedMapping.from_dict(result["mapping"]))
-    group, graph, platform = problem_graph(problem)
-    return decode_taskgraph(group, graph, platform, TaskSchedule.from_dict(graph, result["mapping"]))
+    [(_, schedule)] = result_schedules(result, source)
+    return schedule
 
 
 def chrome_trace(schedules: list[tuple[str, Schedule]]) -> dict:
@@ -130,7 +109,7 @@ def timeloop_mapping(result: dict, source: str) -> dict:
     """A single-layer mapping in Timeloop's mapping YAML layout: temporal factors
     and permutations (innermost first) at DRAM, GLB and RF, spatial factors under
     the GLB with the PE-column dims before the split."""
-    if result.get("mode") != "layer" or result.get("mapping") is None:
+    if result.get("mode") != Mode.LAYER or result.get("mapping") is None:
         raise SpecError(
             source, "mode", "Timeloop mappings exist for solved single-layer results", "export a layer result"
         )

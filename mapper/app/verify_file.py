@@ -5,17 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from mapper.app.modes import handlers_for
 from mapper.core.errors import SpecError
-from mapper.core.group import build_group
-from mapper.cost.taskgraph_builder import problem_graph
 from mapper.io.loading import load_problem
-from mapper.referee.verify import (
-    VerifyReport,
-    verify_fused_result,
-    verify_layer_result,
-    verify_network_result,
-    verify_taskgraph_result,
-)
+from mapper.referee.verify import VerifyReport
 
 
 def resolve_problem_file(result: dict, result_path: Path) -> Path:
@@ -39,15 +32,5 @@ def verify_result_file(path: Path | str, functional: bool = False) -> VerifyRepo
     for key in ("mode", "problem_file", "metrics", "mapping", "weights", "objective"):
         if key not in result:
             raise SpecError(str(path), key, "missing", "pass a file written by fusesat solve --json")
-    if result["mode"] not in ("layer", "fused", "taskgraph", "network"):
-        raise SpecError(
-            str(path), "mode", f"unknown mode {result['mode']!r}", "pass a file written by fusesat solve --json"
-        )
-    problem = load_problem(resolve_problem_file(result, path))
-    if result["mode"] == "network":
-        return verify_network_result(result, problem, functional)
-    if result["mode"] == "taskgraph":
-        return verify_taskgraph_result(result, *problem_graph(problem), functional)
-    if result["mode"] == "fused":
-        return verify_fused_result(result, build_group(problem.layers), problem.accelerator, functional)
-    return verify_layer_result(result, problem.layers[0], problem.accelerator, functional)
+    handlers = handlers_for(result["mode"], str(path))
+    return handlers.verify(result, load_problem(resolve_problem_file(result, path)), functional)

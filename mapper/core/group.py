@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mapper.core.enums import Policy
 from mapper.core.errors import SpecError
 from mapper.core.mapping import divisors
 from mapper.core.spec import Layer
 
-POLICIES = ("partitioned", "time_shared")
+POLICIES = tuple(Policy)
 
 
 FUSABLE_KINDS = ("conv", "depthwise", "maxpool", "avgpool", "add")

@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mapper.core.enums import Status
+
 SCHEMA_VERSION = 1
 
 EXIT_SOLVED = 0
@@ -64,13 +66,13 @@ class SolveResult:
 
     @property
     def proven_optimal(self) -> bool:
-        return self.status == "OPTIMAL" and self.objective is not None and self.objective == self.bound
+        return self.status == Status.OPTIMAL and self.objective is not None and self.objective == self.bound
 
     @property
     def exit_code(self) -> int:
         if self.has_solution:
             return EXIT_SOLVED
-        if self.status == "INFEASIBLE":
+        if self.status == Status.INFEASIBLE:
             return EXIT_INFEASIBLE
         return EXIT_NO_SOLUTION
 
@@ -82,7 +84,7 @@ class SolveResult:
             "schema": SCHEMA_VERSION,
             "problem": self.problem,
             "problem_file": problem_file,
-            "mode": self.mode,
+            "mode": str(self.mode),  # a Mode or its text: JSON holds the text
             "layer": self.layer,
             "accelerator": self.accelerator,
             "status": self.status,

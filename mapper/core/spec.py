@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from math import prod
 
-from mapper.core.enums import Axis
+from mapper.core.enums import Axis, Mode
 
 DIMS: tuple[str, ...] = ("N", "G", "K", "C", "P", "Q", "R", "S")
 TENSORS: tuple[str, ...] = ("W", "I", "O")
@@ -269,7 +269,7 @@ class PartitionSearch:
 @dataclass(frozen=True)
 class Problem:
     name: str
-    mode: str
+    mode: Mode
     network: Network
     layer_names: tuple[str, ...]
     accelerator: Accelerator | None  # None in task-graph mode (its platform stands in)

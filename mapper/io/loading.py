@@ -1,4 +1,4 @@
-"""YAML loading and validation of accelerators, networks and problems.
+"""YAML loading and validation of accelerators and problems (networks: ``mapper.io.networks``).
 
 Every error is a ``SpecError`` whose text names the file, the YAML path and
 the fix, e.g. ``resnet18.yaml: layers[3].stride: must be a positive integer,
@@ -11,23 +11,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from mapper.core.enums import Mode, Policy
 from mapper.core.group import POLICIES, build_group
-from mapper.core.spec import (
-    LAYER_KINDS,
-    TENSORS,
-    Accelerator,
-    Layer,
-    MemoryLevel,
-    Network,
-    ObjectiveWeights,
-    Problem,
-    SolverSettings,
-)
+from mapper.core.spec import TENSORS, Accelerator, MemoryLevel, Network, ObjectiveWeights, Problem, SolverSettings
 from mapper.io.library import resolve_reference
-from mapper.io.problem_sections import parse_layer_range, parse_partition, parse_pins, parse_taskgraph
+from mapper.io.networks import parse_network
+from mapper.io.problem_sections import MODE_RULES, parse_layer_range, parse_partition, parse_pins, parse_taskgraph
 from mapper.io.yaml_fields import Fields, read_yaml
 
-PROBLEM_MODES = ("layer", "fused", "network", "taskgraph")
+PROBLEM_MODES = tuple(mode.value for mode in Mode)
 
 
 # --------------------------------------------------------------------------- accelerators
@@ -70,119 +62,7 @@ def parse_accelerator(data: Any, source: str) -> Accelerator:
     )
 
 
-# --------------------------------------------------------------------------- networks
-
-
-def _out_size(size: int, kernel: int, stride: int, pad: int, dilation: int) -> int:
-    return (size + 2 * pad - dilation * (kernel - 1) - 1) // stride + 1
-
-
-def parse_network(data: Any, source: str) -> Network:
-    top = Fields(data, source, "")
-    top.reject_unknown({"name", "input", "batch", "layers", "description"})
-    inp = top.sub("input")
-    input_shape = (inp.integer("channels"), inp.integer("height"), inp.integer("width"))
-    batch = top.integer("batch", 1)
-    raw_layers = top.raw("layers")
-    if not isinstance(raw_layers, list) or not raw_layers:
-        raise top.fail("layers", "must be a non-empty list of layers")
-    shapes: dict[str, tuple[int, int, int]] = {"input": input_shape}
-    layers: dict[str, Layer] = {}
-    previous = "input"
-    for index, raw in enumerate(raw_layers):
-        f = Fields(raw, source, f"layers[{index}]")
-        layer = _parse_layer(f, shapes, previous, batch)
-        if layer.name in shapes:
-            raise f.fail("name", f"duplicate layer name {layer.name!r}", "give every layer a unique name")
-        layers[layer.name] = layer
-        shapes[layer.name] = _output_shape(layer)
-        previous = layer.name
-    return Network(top.text("name"), layers, input_shape, batch)
-
-
-def _output_shape(layer: Layer) -> tuple[int, int, int]:
-    b = layer.bounds
-    return (b["G"] * b["K"], b["P"], b["Q"])
-
-
-def _parse_layer(f: Fields, shapes: dict[str, tuple[int, int, int]], previous: str, batch: int) -> Layer:
-    f.reject_unknown({"name", "kind", "inputs", "out_channels", "kernel", "stride", "padding", "dilation", "groups"})
-    name = f.text("name")
-    kind = f.text("kind")
-    if kind not in LAYER_KINDS:
-        raise f.fail("kind", f"unknown layer kind {kind!r}", f"use one of {', '.join(LAYER_KINDS)}")
-    inputs = f.raw("inputs", [previous])
-    if not isinstance(inputs, list) or not inputs or not all(isinstance(i, str) for i in inputs):
-        raise f.fail("inputs", f"must be a list of layer names, got {inputs!r}")
-    for i, producer in enumerate(inputs):
-        if producer not in shapes:
-            raise f.fail(f"inputs[{i}]", f"{producer!r} is not an earlier layer or 'input'", "name a layer above")
-    expected_inputs = 2 if kind == "add" else 1
-    if len(inputs) != expected_inputs:
-        raise f.fail("inputs", f"a {kind} layer takes {expected_inputs} input(s), got {len(inputs)}")
-    channels, height, width = shapes[inputs[0]]
-    stride = f.pair("stride", 1)
-    dilation = f.pair("dilation", 1)
-    padding = f.pair("padding", 0, minimum=0)
-    bounds = {"N": batch, "G": 1, "K": 1, "C": 1, "P": 1, "Q": 1, "R": 1, "S": 1}
-
-    if kind == "add":
-        for i, producer in enumerate(inputs):
-            if shapes[producer] != shapes[inputs[0]]:
-                raise f.fail(
-                    f"inputs[{i}]",
-                    f"shape {shapes[producer]} differs from {shapes[inputs[0]]}",
-                    "add needs operands of equal shape",
-                )
-        bounds.update(G=channels, P=height, Q=width)
-        return Layer(name, kind, bounds, inputs=tuple(inputs), input_hw=(height, width))
-
-    if kind == "fc":
-        # Flatten: a fully connected layer is a conv with P = Q = R = S = 1.
-        bounds.update(K=f.integer("out_channels"), C=channels * height * width)
-        return Layer(name, kind, bounds, inputs=tuple(inputs), input_hw=(1, 1))
-
-    kernel_raw = f.raw("kernel", None if kind != "conv" else ...)
-    if kernel_raw == "global":
-        kernel = (height, width)
-    elif kernel_raw is None:
-        raise f.fail("kernel", "missing", "add kernel: 3 (or [rows, cols], or 'global' for pooling)")
-    else:
-        kernel = f.pair("kernel")
-    for axis, label in enumerate(("rows", "cols")):
-        size = (height, width)[axis]
-        out = _out_size(size, kernel[axis], stride[axis], padding[axis], dilation[axis])
-        if out < 1:
-            raise f.fail(
-                "kernel",
-                f"kernel {label} {kernel[axis]} does not fit the {size}-{label} input with padding {padding[axis]}",
-                "use a smaller kernel or more padding",
-            )
-    out_h = _out_size(height, kernel[0], stride[0], padding[0], dilation[0])
-    out_w = _out_size(width, kernel[1], stride[1], padding[1], dilation[1])
-    bounds.update(P=out_h, Q=out_w, R=kernel[0], S=kernel[1])
-
-    if kind == "conv":
-        groups = f.integer("groups", 1)
-        out_channels = f.integer("out_channels")
-        if channels % groups or out_channels % groups:
-            raise f.fail(
-                "groups",
-                f"{groups} groups do not divide {channels} input and {out_channels} output channels",
-                "use a common divisor",
-            )
-        bounds.update(G=groups, K=out_channels // groups, C=channels // groups)
-    elif kind == "depthwise":
-        multiplier = f.integer("out_channels", channels)
-        if multiplier % channels:
-            raise f.fail("out_channels", f"must be a multiple of the {channels} input channels, got {multiplier}")
-        bounds.update(G=channels, K=multiplier // channels, C=1)
-    else:  # pooling: one window per channel, no weights
-        bounds.update(G=channels)
-    return Layer(name, kind, bounds, stride, dilation, padding, tuple(inputs), (height, width))
-
-
-# --------------------------------------------------------------------------- problems
+# --------------------------------------------------------------------------- loading files
 
 
 def load_accelerator(path: Path | str) -> Accelerator:
@@ -233,8 +113,10 @@ def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
     mode = top.text("mode")
     if mode not in PROBLEM_MODES:
         raise top.fail("mode", f"unknown mode {mode!r}", f"use one of {', '.join(PROBLEM_MODES)}")
+    mode = Mode(mode)
+    rules = MODE_RULES[mode]
     network = _load_referenced(top, "network", path, "networks", parse_network)
-    if mode == "taskgraph" and not top.has("accelerator"):
+    if mode == Mode.TASKGRAPH and not top.has("accelerator"):
         accelerator = None  # the task-graph platform describes the PE clusters and memory
     else:
         accelerator = _load_referenced(top, "accelerator", path, "accelerators", parse_accelerator)
@@ -243,30 +125,37 @@ def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
         if top.has("pe_array") and top.raw("pe_array") is not None:
             rows, cols = top.pair("pe_array")
             accelerator = replace(accelerator, pe_rows=rows, pe_cols=cols, name=f"{accelerator.name}_{rows}x{cols}")
-    names = parse_layer_range(top, network) if mode == "network" else top.raw("layers")
+        if rules.fused_groups and accelerator.levels["GLB"].is_split:
+            raise top.fail(
+                "accelerator",
+                f"the GLB of {accelerator.name} is split per tensor (levels.GLB.capacity_words); "
+                "fused groups need one shared GLB capacity",
+                "use an accelerator with a single capacity_words",
+            )
+    names = parse_layer_range(top, network) if mode == Mode.NETWORK else top.raw("layers")
     if not isinstance(names, list) or not names:
         raise top.fail("layers", "must be a non-empty list of layer names")
     for i, name in enumerate(names):
         if name not in network.layers:
             raise top.fail(f"layers[{i}]", f"no layer {name!r} in network {network.name}", "check the name")
-    if mode == "layer":
+    if mode == Mode.LAYER:
         if len(names) != 1:
             raise top.fail("layers", f"mode 'layer' maps one layer, got {len(names)}", "list exactly one layer")
         kind = network.layers[names[0]].kind
         if kind == "add":
             raise top.fail("layers[0]", "an element-wise add has no loop nest to map alone", "pick a conv layer")
     policy = taskgraph = None
-    if mode == "taskgraph":
+    if rules.chain:
         build_group(tuple(network.layers[n] for n in names), source)
+    if mode == Mode.TASKGRAPH:
         taskgraph = parse_taskgraph(top.sub("taskgraph"), names)
-    if mode == "fused":
-        build_group(tuple(network.layers[n] for n in names), source)
+    if mode == Mode.FUSED:
         fusion = top.sub("fusion", {})
         fusion.reject_unknown({"policy"})
         policy = fusion.text("policy", "free")
         if policy not in (*POLICIES, "free"):
             raise fusion.fail("policy", f"unknown policy {policy!r}", "use partitioned, time_shared or free")
-        policy = None if policy == "free" else policy
+        policy = None if policy == "free" else Policy(policy)
     weights = top.sub("objective", {"latency": 1, "dram_words": 1})
     weights.reject_unknown({"latency", "dram_words", "energy"})
     objective = ObjectiveWeights(
@@ -274,7 +163,7 @@ def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
         dram_words=weights.integer("dram_words", 0, minimum=0),
         energy=weights.integer("energy", 0, minimum=0),
     )
-    if mode in ("fused", "network") and objective.energy:
+    if rules.fused_groups and objective.energy:
         raise weights.fail("energy", f"energy is not modelled in {mode} mode yet (fused groups)", "set it to 0")
     if objective.latency + objective.dram_words + objective.energy == 0:
         raise top.fail("objective", "all weights are zero", "give latency, dram_words or energy a positive weight")
@@ -293,9 +182,9 @@ def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
         deterministic_time=det,
     )
     pins = parse_pins(top, mode, network, names, accelerator.pe_cols if accelerator else 0) if top.has("pin") else None
-    if top.has("partition") and mode != "network":
+    if top.has("partition") and mode != Mode.NETWORK:
         raise top.fail("partition", f"only network mode searches partitions, this is {mode} mode", "remove it")
-    partition = parse_partition(top.sub("partition", {})) if mode == "network" else None
+    partition = parse_partition(top.sub("partition", {})) if mode == Mode.NETWORK else None
     return Problem(
         name=top.text("name", path.stem),
         mode=mode,

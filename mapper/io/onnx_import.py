@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from mapper.core.errors import SpecError
-from mapper.io.loading import parse_network
+from mapper.io.networks import parse_network
 
 FREE = {
     "Relu",

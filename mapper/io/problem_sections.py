@@ -3,6 +3,10 @@ and partition search, pinned decisions."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mapper.core.enums import Mode
 from mapper.core.spec import DIMS, LOOP_LEVELS, ORDERED_LEVELS, Network, PartitionSearch, Platform, TaskGraphSpec
 from mapper.io.yaml_fields import Fields
 
@@ -85,69 +89,97 @@ def parse_partition(f: Fields) -> PartitionSearch:
     return PartitionSearch(f.integer("max_group_layers", 6), None if budget is None else float(budget))
 
 
-def parse_pins(top: Fields, mode: str, network: Network, names: list[str], pe_cols: int = 0) -> dict:
-    """Decisions the problem fixes. Layer: ``factors: {LEVEL: {DIM: n}}`` and
-    ``orders: {DRAM|GLB: [dims, outer first]}``; fused: ``stripe_rows``,
-    ``resident: {layer: bool}`` and ``columns: {layer: PE columns}`` (at most
-    ``pe_cols``); network: ``cut_after`` and ``fuse_after`` layer lists."""
+def parse_pins(top: Fields, mode: Mode, network: Network, names: list[str], pe_cols: int = 0) -> dict:
+    """Decisions the problem fixes, parsed by its mode's pin parser (``MODE_RULES``)."""
     pin = top.sub("pin")
-    if mode == "layer":
-        pin.reject_unknown({"factors", "orders"})
-        layer = network.layers[names[0]]
-        factors = {}
-        for level, dims in pin.raw("factors", {}).items():
-            if level not in LOOP_LEVELS:
-                raise pin.fail(f"factors.{level}", "unknown loop level", f"use one of {', '.join(LOOP_LEVELS)}")
-            entry = pin.sub("factors").sub(level)
-            for dim in dims:
-                if dim not in DIMS:
-                    raise entry.fail(str(dim), "unknown dim", f"use one of {', '.join(DIMS)}")
-                value = entry.integer(dim)
-                if layer.bounds[dim] % value:
-                    raise entry.fail(dim, f"{value} does not divide {dim}={layer.bounds[dim]}", "use a divisor")
-                factors.setdefault(level, {})[dim] = value
-        orders = {}
-        for level, dims in pin.raw("orders", {}).items():
-            if level not in ORDERED_LEVELS or not isinstance(dims, list) or not set(dims) <= set(DIMS):
-                raise pin.fail(f"orders.{level}", f"must list dims ({', '.join(DIMS)}) at DRAM or GLB, outer first")
-            orders[level] = list(dims)
-        return {"factors": factors, "orders": orders}
-    if mode == "fused":
-        pin.reject_unknown({"stripe_rows", "resident", "columns"})
-        pins = {}
-        if pin.has("stripe_rows"):
-            rows = pin.integer("stripe_rows")
-            if rows > network.layers[names[-1]].bounds["P"]:
-                raise pin.fail("stripe_rows", f"{rows} exceeds the {network.layers[names[-1]].bounds['P']} output rows")
-            pins["stripe_rows"] = rows
-        resident = pin.sub("resident", {})
-        for name in resident.data:
-            if name not in names:
-                raise resident.fail(str(name), "is not a layer of this group", f"use one of {names}")
-            pins.setdefault("resident", {})[name] = resident.boolean(name)
-        columns = pin.sub("columns", {})
-        for name in columns.data:
-            if name not in names:
-                raise columns.fail(str(name), "is not a layer of this group", f"use one of {names}")
-            count = columns.integer(name)
-            if count > pe_cols:
-                raise columns.fail(name, f"{count} columns but the PE array has {pe_cols}", f"use 1..{pe_cols}")
-            pins.setdefault("columns", {})[name] = count
-        return pins
-    if mode == "network":
-        pin.reject_unknown({"cut_after", "fuse_after"})
-        pins = {}
-        for key in ("cut_after", "fuse_after"):
-            listed = pin.raw(key, [])
-            if not isinstance(listed, list):
-                raise pin.fail(key, "must be a list of layer names")
-            for i, name in enumerate(listed):
-                if name not in names[:-1]:
-                    raise pin.fail(
-                        f"{key}[{i}]", f"{name!r} is not a layer of this problem before its last", "check the name"
-                    )
-            pins[key] = list(listed)
-        if set(pins["cut_after"]) & set(pins["fuse_after"]):
-            raise pin.fail("fuse_after", "a layer is listed in both cut_after and fuse_after", "keep one")
-        return pins
-    raise pin.fail("pin", f"pins are not supported in {mode} mode yet", "remove pin")
+    parser = MODE_RULES[mode].pins
+    if parser is None:
+        raise pin.fail("pin", f"pins are not supported in {mode} mode yet", "remove pin")
+    return parser(pin, network, names, pe_cols)
+
+
+def _layer_pins(pin: Fields, network: Network, names: list[str], pe_cols: int) -> dict:
+    """``factors: {LEVEL: {DIM: n}}`` and ``orders: {DRAM|GLB: [dims, outer first]}``."""
+    pin.reject_unknown({"factors", "orders"})
+    layer = network.layers[names[0]]
+    factors = {}
+    for level, dims in pin.raw("factors", {}).items():
+        if level not in LOOP_LEVELS:
+            raise pin.fail(f"factors.{level}", "unknown loop level", f"use one of {', '.join(LOOP_LEVELS)}")
+        entry = pin.sub("factors").sub(level)
+        for dim in dims:
+            if dim not in DIMS:
+                raise entry.fail(str(dim), "unknown dim", f"use one of {', '.join(DIMS)}")
+            value = entry.integer(dim)
+            if layer.bounds[dim] % value:
+                raise entry.fail(dim, f"{value} does not divide {dim}={layer.bounds[dim]}", "use a divisor")
+            factors.setdefault(level, {})[dim] = value
+    orders = {}
+    for level, dims in pin.raw("orders", {}).items():
+        if level not in ORDERED_LEVELS or not isinstance(dims, list) or not set(dims) <= set(DIMS):
+            raise pin.fail(f"orders.{level}", f"must list dims ({', '.join(DIMS)}) at DRAM or GLB, outer first")
+        orders[level] = list(dims)
+    return {"factors": factors, "orders": orders}
+
+
+def _fused_pins(pin: Fields, network: Network, names: list[str], pe_cols: int) -> dict:
+    """``stripe_rows``, ``resident: {layer: bool}`` and ``columns: {layer: PE
+    columns}`` (at most ``pe_cols``)."""
+    pin.reject_unknown({"stripe_rows", "resident", "columns"})
+    pins = {}
+    if pin.has("stripe_rows"):
+        rows = pin.integer("stripe_rows")
+        if rows > network.layers[names[-1]].bounds["P"]:
+            raise pin.fail("stripe_rows", f"{rows} exceeds the {network.layers[names[-1]].bounds['P']} output rows")
+        pins["stripe_rows"] = rows
+    resident = pin.sub("resident", {})
+    for name in resident.data:
+        if name not in names:
+            raise resident.fail(str(name), "is not a layer of this group", f"use one of {names}")
+        pins.setdefault("resident", {})[name] = resident.boolean(name)
+    columns = pin.sub("columns", {})
+    for name in columns.data:
+        if name not in names:
+            raise columns.fail(str(name), "is not a layer of this group", f"use one of {names}")
+        count = columns.integer(name)
+        if count > pe_cols:
+            raise columns.fail(name, f"{count} columns but the PE array has {pe_cols}", f"use 1..{pe_cols}")
+        pins.setdefault("columns", {})[name] = count
+    return pins
+
+
+def _network_pins(pin: Fields, network: Network, names: list[str], pe_cols: int) -> dict:
+    """``cut_after`` and ``fuse_after`` layer lists."""
+    pin.reject_unknown({"cut_after", "fuse_after"})
+    pins = {}
+    for key in ("cut_after", "fuse_after"):
+        listed = pin.raw(key, [])
+        if not isinstance(listed, list):
+            raise pin.fail(key, "must be a list of layer names")
+        for i, name in enumerate(listed):
+            if name not in names[:-1]:
+                raise pin.fail(
+                    f"{key}[{i}]", f"{name!r} is not a layer of this problem before its last", "check the name"
+                )
+        pins[key] = list(listed)
+    if set(pins["cut_after"]) & set(pins["fuse_after"]):
+        raise pin.fail("fuse_after", "a layer is listed in both cut_after and fuse_after", "keep one")
+    return pins
+
+
+@dataclass(frozen=True)
+class ModeRules:
+    """What the loader checks for a problem of one mode (the loader's row of the
+    mode table; ``mapper.app.modes.MODES`` names it with the rest)."""
+
+    fused_groups: bool  # costed as fused groups (DESIGN 4.2): one shared GLB, no energy term yet
+    chain: bool  # the listed layers must form one fusable chain
+    pins: Callable[[Fields, Network, list[str], int], dict] | None  # parser of the pin: section
+
+
+MODE_RULES: dict[Mode, ModeRules] = {
+    Mode.LAYER: ModeRules(fused_groups=False, chain=False, pins=_layer_pins),
+    Mode.FUSED: ModeRules(fused_groups=True, chain=True, pins=_fused_pins),
+    Mode.NETWORK: ModeRules(fused_groups=True, chain=False, pins=_network_pins),
+    Mode.TASKGRAPH: ModeRules(fused_groups=False, chain=True, pins=None),
+}

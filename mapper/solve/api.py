@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from formulations.fusion import FusedModel
+from mapper.core.enums import Mode, Status
 from mapper.core.group import build_group
 from mapper.core.mapping import Mapping
 from mapper.core.result import SolveResult
@@ -37,7 +39,7 @@ def solve_layer(problem: Problem, settings: SolverSettings | None = None, hint: 
     layer, accelerator = problem.layers[0], problem.accelerator
     solution, cost, note = solve_single_layer(layer, accelerator, problem.objective, settings, problem.pins, hint)
     result = replace(base_result(problem, solution, layer.name), explanation=note)
-    if solution.status == "INFEASIBLE":
+    if solution.status == Status.INFEASIBLE:
         return replace(result, explanation=explain_infeasible(layer, accelerator))
     if cost is None:
         return result
@@ -75,7 +77,7 @@ def layer_by_layer(problem: Problem, settings: SolverSettings) -> dict:
                 "latency_cycles": cost.latency_cycles,
                 "dram_words": cost.dram_words,
                 "objective": solution.objective,
-                "proven_optimal": solution.status == "OPTIMAL" and solution.objective == solution.bound,
+                "proven_optimal": solution.status == Status.OPTIMAL and solution.objective == solution.bound,
                 "mapping": solution.mapping.to_dict(),
             }
         )
@@ -126,7 +128,7 @@ def solve_fused(problem: Problem, settings: SolverSettings | None = None) -> Sol
     if cost is None:
         explanation = (
             explain_fused_infeasible(group, accelerator, problem.fusion_policy)
-            if solution.status == "INFEASIBLE"
+            if solution.status == Status.INFEASIBLE
             else None
         )
         return replace(result, explanation=explanation)
@@ -142,13 +144,16 @@ def solve_fused(problem: Problem, settings: SolverSettings | None = None) -> Sol
     return with_regret(result, problem, settings, solve_fused)
 
 
+SOLVERS: dict[Mode, Callable[[Problem, SolverSettings | None], SolveResult]] = {
+    Mode.LAYER: solve_layer,
+    Mode.FUSED: solve_fused,
+    Mode.TASKGRAPH: solve_taskgraph,
+    Mode.NETWORK: solve_network,
+}
+
+
 def solve(problem: Problem, settings: SolverSettings | None = None) -> SolveResult:
-    if problem.mode == "layer":
-        return solve_layer(problem, settings)
-    if problem.mode == "fused":
-        return solve_fused(problem, settings)
-    if problem.mode == "taskgraph":
-        return solve_taskgraph(problem, settings)
-    if problem.mode == "network":
-        return solve_network(problem, settings)
-    raise NotImplementedError(f"mode {problem.mode!r} is not implemented yet")
+    solver = SOLVERS.get(problem.mode)
+    if solver is None:
+        raise NotImplementedError(f"mode {problem.mode!r} is not implemented yet")
+    return solver(problem, settings)

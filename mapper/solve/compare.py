@@ -13,9 +13,13 @@ each with its gap to the CP-SAT lower bound.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
+from mapper.core.enums import Mode
+from mapper.core.group import POLICIES
 from mapper.core.mapping import all_dram_mapping
+from mapper.core.result import SolveResult
 from mapper.core.spec import Problem, SolverSettings
 from mapper.cost.layer import evaluate
 from mapper.heuristics.random_search import random_search
@@ -27,6 +31,104 @@ def _gap(value: int | None, bound: int | None) -> float | None:
     if value is None or bound is None:
         return None
     return (value - bound) / max(1, value)
+
+
+def _layer_rows(problem: Problem, settings: SolverSettings, reference: SolveResult) -> list[dict]:
+    rows = []
+    layer, accelerator = problem.layers[0], problem.accelerator
+    budget = max(1.0, reference.solver.wall_time_s)
+    sampled = random_search(layer, accelerator, problem.objective, budget, seed=settings.seed)
+    if sampled.cost is not None:
+        rows.append(
+            {
+                "method": f"random sampling ({sampled.valid_samples:,} valid of {sampled.samples:,})",
+                "status": "HEURISTIC",
+                "objective": sampled.objective,
+                "metrics": sampled.cost.metrics(accelerator),
+                "seconds": sampled.seconds,
+            }
+        )
+    start = time.perf_counter()
+    naive = evaluate(layer, accelerator, all_dram_mapping(layer))
+    if naive.valid:
+        rows.append(
+            {
+                "method": "naive (every loop at DRAM)",
+                "status": "HEURISTIC",
+                "objective": naive.objective(problem.objective),
+                "metrics": naive.metrics(accelerator),
+                "seconds": time.perf_counter() - start,
+            }
+        )
+    return rows
+
+
+def _fused_rows(problem: Problem, settings: SolverSettings, reference: SolveResult) -> list[dict]:
+    rows = []
+    for policy in POLICIES:
+        pinned = solve(replace(problem, fusion_policy=policy), settings)
+        rows.append(
+            {
+                "method": f"CP-SAT, {policy.replace('_', '-')} only",
+                "status": pinned.status,
+                "objective": pinned.objective,
+                "metrics": pinned.metrics,
+                "seconds": pinned.solver.wall_time_s,
+            }
+        )
+    baseline = reference.details.get("baseline_layer_by_layer", {})
+    if baseline.get("feasible"):
+        rows.append(
+            {
+                "method": "layer-by-layer (each layer optimal)",
+                "status": "OPTIMAL" if baseline["proven_optimal"] else "FEASIBLE",
+                "objective": baseline["objective"],
+                "metrics": {"latency_cycles": baseline["latency_cycles"], "dram_words": baseline["dram_words"]},
+                "seconds": None,
+            }
+        )
+    return rows
+
+
+def _taskgraph_rows(problem: Problem, settings: SolverSettings, reference: SolveResult) -> list[dict]:
+    rows = []
+    for row in reference.details.get("heuristics", []):
+        rows.append(
+            {
+                "method": row["method"] + (f" (cap {row['cap']:,})" if row["cap"] else ""),
+                "status": "HEURISTIC" if row["within_memory"] else "OVER MEMORY",
+                "objective": row["objective"],
+                "metrics": {"makespan": row["makespan"], "peak_memory_words": row["peak_memory_words"]},
+                "seconds": None,
+                # lexicographic: a slower schedule's memory is not comparable with the bound
+                "gap_to_bound": row["gap_to_bound"],
+            }
+        )
+    return rows
+
+
+def _network_rows(problem: Problem, settings: SolverSettings, reference: SolveResult) -> list[dict]:
+    rows = []
+    for name, summary in reference.details.get("baselines", {}).items():
+        rows.append(
+            {
+                "method": f"{BASELINE_LABELS[name]}, {len(summary['groups'])} groups",
+                "status": "OPTIMAL GROUPS" if summary["proven_optimal_groups"] else "FEASIBLE",
+                "objective": summary["objective"],
+                "metrics": {"latency_cycles": summary["latency_cycles"], "dram_words": summary["dram_words"]},
+                "seconds": None,
+            }
+        )
+    return rows
+
+
+# The methods each mode compares against CP-SAT (the module docstring lists them).
+ALTERNATIVES: dict[Mode, Callable[[Problem, SolverSettings, SolveResult], list[dict]]] = {
+    Mode.LAYER: _layer_rows,
+    Mode.FUSED: _fused_rows,
+    Mode.TASKGRAPH: _taskgraph_rows,
+    Mode.NETWORK: _network_rows,
+}
 
 
 def compare(problem: Problem, settings: SolverSettings | None = None) -> dict:
@@ -42,84 +144,12 @@ def compare(problem: Problem, settings: SolverSettings | None = None) -> dict:
             "seconds": reference.solver.wall_time_s,
         }
     ]
-    if problem.mode == "layer":
-        layer, accelerator = problem.layers[0], problem.accelerator
-        budget = max(1.0, reference.solver.wall_time_s)
-        sampled = random_search(layer, accelerator, problem.objective, budget, seed=settings.seed)
-        if sampled.cost is not None:
-            rows.append(
-                {
-                    "method": f"random sampling ({sampled.valid_samples:,} valid of {sampled.samples:,})",
-                    "status": "HEURISTIC",
-                    "objective": sampled.objective,
-                    "metrics": sampled.cost.metrics(accelerator),
-                    "seconds": sampled.seconds,
-                }
-            )
-        start = time.perf_counter()
-        naive = evaluate(layer, accelerator, all_dram_mapping(layer))
-        if naive.valid:
-            rows.append(
-                {
-                    "method": "naive (every loop at DRAM)",
-                    "status": "HEURISTIC",
-                    "objective": naive.objective(problem.objective),
-                    "metrics": naive.metrics(accelerator),
-                    "seconds": time.perf_counter() - start,
-                }
-            )
-    elif problem.mode == "fused":
-        for policy in ("partitioned", "time_shared"):
-            pinned = solve(replace(problem, fusion_policy=policy), settings)
-            rows.append(
-                {
-                    "method": f"CP-SAT, {policy.replace('_', '-')} only",
-                    "status": pinned.status,
-                    "objective": pinned.objective,
-                    "metrics": pinned.metrics,
-                    "seconds": pinned.solver.wall_time_s,
-                }
-            )
-        baseline = reference.details.get("baseline_layer_by_layer", {})
-        if baseline.get("feasible"):
-            rows.append(
-                {
-                    "method": "layer-by-layer (each layer optimal)",
-                    "status": "OPTIMAL" if baseline["proven_optimal"] else "FEASIBLE",
-                    "objective": baseline["objective"],
-                    "metrics": {"latency_cycles": baseline["latency_cycles"], "dram_words": baseline["dram_words"]},
-                    "seconds": None,
-                }
-            )
-    elif problem.mode == "taskgraph":
-        for row in reference.details.get("heuristics", []):
-            rows.append(
-                {
-                    "method": row["method"] + (f" (cap {row['cap']:,})" if row["cap"] else ""),
-                    "status": "HEURISTIC" if row["within_memory"] else "OVER MEMORY",
-                    "objective": row["objective"],
-                    "metrics": {"makespan": row["makespan"], "peak_memory_words": row["peak_memory_words"]},
-                    "seconds": None,
-                    # lexicographic: a slower schedule's memory is not comparable with the bound
-                    "gap_to_bound": row["gap_to_bound"],
-                }
-            )
-    elif problem.mode == "network":
-        for name, summary in reference.details.get("baselines", {}).items():
-            rows.append(
-                {
-                    "method": f"{BASELINE_LABELS[name]}, {len(summary['groups'])} groups",
-                    "status": "OPTIMAL GROUPS" if summary["proven_optimal_groups"] else "FEASIBLE",
-                    "objective": summary["objective"],
-                    "metrics": {"latency_cycles": summary["latency_cycles"], "dram_words": summary["dram_words"]},
-                    "seconds": None,
-                }
-            )
+    rows += ALTERNATIVES[problem.mode](problem, settings, reference)
     for row in rows:
         row.setdefault("gap_to_bound", _gap(row["objective"], bound))
     return {
         "problem": problem.name,
-        "mode": problem.mode,
+        "mode": str(problem.mode),
         "bound": bound,
         "proven_optimal": reference.proven_optimal,
         "rows": rows,

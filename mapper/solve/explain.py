@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+from mapper.core.enums import Policy
 from mapper.core.group import POLICIES, weight_words
 from mapper.core.spec import DIMS, Accelerator, Layer
 from mapper.core.stripes import StripeSchedule
@@ -65,7 +66,7 @@ def explain_fused_infeasible(group, accelerator, policy: str | None = None) -> s
     """Name the binding constraint: PE columns for a pinned partition, else the
     GLB shortfall of the smallest legal stripe."""
     names = "+".join(group.names)
-    if policy == "partitioned" and len(group.layers) > accelerator.pe_cols:
+    if policy == Policy.PARTITIONED and len(group.layers) > accelerator.pe_cols:
         return (
             f"partitioning the PE array gives each of the {len(group.layers)} layers of {names} at least one "
             f"column, but the array has {accelerator.pe_cols}: use time_shared or fuse fewer layers"

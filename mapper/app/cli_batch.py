@@ -1,0 +1,95 @@
+"""``fusesat batch`` and ``fusesat results``: run a suite into SQLite, summarise the database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mapper.app.terminal import console
+from mapper.core.enums import Status
+from mapper.core.errors import SpecError
+from mapper.io.library import resolve_argument
+
+
+def cmd_batch(args) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from mapper.app.batch import run_batch
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console) as progress:
+        state = {"task": None, "failed": 0, "done": 0}
+
+        def on_event(kind: str, info: dict) -> None:
+            if kind == "start":
+                console.print(f"{info['total']} problems, {info['skipped']} already stored, {info['todo']} to run")
+                state["task"] = progress.add_task("solving", total=info["todo"])
+                return
+            state["done"] += 1
+            state["failed"] += info["status"] in ("ERROR", "BAD_INPUT")
+            progress.update(state["task"], advance=1, description=f"solving (failed {state['failed']})")
+
+        summary = run_batch(resolve_argument(args.suite, "suites"), args.db, args.workers, on_event, args.scheduler)
+    console.print(
+        f"suite {summary['suite']}: stored {summary['stored']} new results ({summary['failed']} failed), "
+        f"skipped {summary['skipped']} already stored; results in {args.db}"
+    )
+    return 0
+
+
+def cmd_results(args) -> int:
+    import csv
+    import sqlite3
+    import statistics
+
+    from rich.table import Table
+
+    from mapper.app.batch import COLUMNS
+
+    if not Path(args.db).exists():
+        raise SpecError(args.db, "<file>", "no such results database", "run fusesat batch first")
+    db = sqlite3.connect(args.db)
+    rows = [dict(zip(COLUMNS, r, strict=True)) for r in db.execute(f"SELECT {', '.join(COLUMNS)} FROM results")]
+    if args.csv:
+        with open(args.csv, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=[c for c in COLUMNS if c not in ("spec", "result")])
+            writer.writeheader()
+            writer.writerows({k: v for k, v in r.items() if k not in ("spec", "result")} for r in rows)
+        console.print(f"{len(rows)} rows written to {args.csv}")
+    if args.json:
+        import json
+
+        records = [
+            {**{k: v for k, v in r.items() if k not in ("spec", "result")}, "result": json.loads(r["result"] or "null")}
+            for r in rows
+        ]
+        Path(args.json).write_text(json.dumps(records, indent=2) + "\n")
+        console.print(f"{len(rows)} rows written to {args.json}")
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(tuple(str(r[k]) for k in args.group_by), []).append(r)
+    table = Table(title=f"{args.db}: {len(rows)} results")
+    for column in (
+        *args.group_by,
+        "problems",
+        "proven optimal",
+        "feasible",
+        "infeasible",
+        "failed",
+        "median s",
+        "max s",
+    ):
+        table.add_column(column, justify="right")
+    for key, members in sorted(groups.items()):
+        times = [m["wall_s"] or 0 for m in members]
+        table.add_row(
+            *key,
+            str(len(members)),
+            str(sum(bool(m["proven_optimal"]) for m in members)),
+            str(sum(m["status"] == Status.FEASIBLE for m in members)),
+            str(sum(m["status"] == Status.INFEASIBLE for m in members)),
+            str(sum(m["status"] in ("ERROR", "BAD_INPUT") for m in members)),
+            f"{statistics.median(times):.2f}",
+            f"{max(times):.2f}",
+        )
+    console.print(table)
+    return 0

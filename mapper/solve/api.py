@@ -111,7 +111,7 @@ def fused_pareto_front(problem: Problem, settings: SolverSettings, max_points: i
             {
                 "latency_cycles": cost.latency_cycles,
                 "dram_words": cost.dram_words,
-                "certified": fast.status == "OPTIMAL" and lean.status == "OPTIMAL",
+                "certified": fast.status == Status.OPTIMAL and lean.status == Status.OPTIMAL,
                 "mapping": mapping.to_dict(),
             }
         )

@@ -180,18 +180,34 @@ class LayerModel(LayerVariables):
         m.add(self.array_words == sum(array[t] for t in self.tensors if t != "O") + 2 * array["O"] - out_words)
 
     def add_capacities(self) -> None:
-        """GLB: m_GLB * sum_T tile_GLB(T) <= capacity (or per tensor if split);
-        RF (per PE): m_RF * sum_T tile_RF(T) <= capacity (or per tensor);
-        m = 2 for a double-buffered level, else 1."""
-        for level, tile_level in (("GLB", "GLB"), ("RF", "RF")):
+        """Per level L (GLB; RF per PE), resident_L(T) = tile_L(T) * (copies_L if
+        refilled_L(T) else 1), copies = 2 for a double-buffered level, with
+        refilled_GLB(T) = [some relevant f_DRAM > 1] (visits_DRAM(T) > 1) and
+        refilled_RF(T) = refilled_GLB(T) or some_glb(T) (vC(T) > 1);
+        sum_T resident_L(T) <= capacity (each tensor's, if the level is split)."""
+        m = self.model
+        refilled = {
+            "GLB": {
+                t: or_var(m, [self.dims[d].big["DRAM"] for d in sorted(RELEVANT_DIMS[t])], f"refilled_GLB_{t}")
+                for t in self.tensors
+            }
+        }
+        refilled["RF"] = {
+            t: or_var(m, [refilled["GLB"][t], self.some_glb[t]], f"refilled_RF_{t}") for t in self.tensors
+        }
+        for level in ("GLB", "RF"):
             spec = self.accelerator.levels[level]
-            mult = spec.copies
-            tiles = self.tile[tile_level]
+            resident = {}
+            for t, tile in self.tile[level].items():
+                resident[t] = tile
+                if spec.copies > 1:
+                    doubled = product_var(m, [spec.copies, tile], f"copies_{level}_{t}", self.cap)
+                    resident[t] = choose_var(m, refilled[level][t], doubled, tile, f"resident_{level}_{t}")
             if spec.is_split:
                 for t in self.tensors:
-                    self.model.add(mult * tiles[t] <= spec.capacity_words[t])
+                    m.add(resident[t] <= spec.capacity_words[t])
             else:
-                self.model.add(mult * sum(tiles.values()) <= spec.capacity_words)
+                m.add(sum(resident.values()) <= spec.capacity_words)
 
     def add_latency(self) -> None:
         """compute = prod_d temporal[d]; dram_cycles = ceil(dram_words / bw_DRAM);

@@ -24,6 +24,10 @@ extent of the GLB tile (one DRAM-loop iteration).
 * RF boundary accesses = used PEs * (vC(W) tile_RF(W) + vC(I) tile_RF(I)
   + (2 vC(O) - distinct_RF(O)) tile_RF(O)); the MAC energy covers the RF
   operand accesses of every MAC.
+* Capacity: a tensor's tile takes ``copies`` (2 when double-buffered) times
+  its words in a level where it is refilled (visits_DRAM(T) > 1 for the GLB,
+  vC(T) > 1 for the RF) and its words once where it is loaded once; the sum
+  over tensors (or each tensor, for a level split per tensor) fits the capacity.
 """
 
 from __future__ import annotations
@@ -33,7 +37,16 @@ from math import prod
 
 from mapper.core.arith import ceil_div
 from mapper.core.mapping import Mapping
-from mapper.core.spec import DIMS, LOOP_LEVELS, RELEVANT_DIMS, SPATIAL_LEVELS, Accelerator, Layer, ObjectiveWeights
+from mapper.core.spec import (
+    DIMS,
+    LOOP_LEVELS,
+    RELEVANT_DIMS,
+    SPATIAL_LEVELS,
+    Accelerator,
+    Layer,
+    MemoryLevel,
+    ObjectiveWeights,
+)
 
 
 def loop_visits(order: tuple[str, ...], factors: dict[str, int], relevant: frozenset[str]) -> int:
@@ -96,15 +109,23 @@ class LayerCost:
         }
 
 
-def _capacity_violations(level_name: str, capacity, tiles: dict[str, int], multiplier: int) -> list[str]:
-    if isinstance(capacity, dict):
+def resident_words(level: MemoryLevel, tiles: dict[str, int], visits: dict[str, int]) -> dict[str, int]:
+    """Words each tensor holds in ``level``: its tile, times ``level.copies`` when
+    the tile is refilled (visited more than once), since the next tile then
+    arrives while the current one is in use; a tile loaded once takes its words once."""
+    return {t: words * (level.copies if visits[t] > 1 else 1) for t, words in tiles.items()}
+
+
+def _capacity_violations(level: MemoryLevel, resident: dict[str, int]) -> list[str]:
+    capacity = level.capacity_words
+    if level.is_split:
         return [
-            f"{level_name} {t} tile needs {words * multiplier} words, capacity {capacity[t]}"
-            for t, words in tiles.items()
-            if words * multiplier > capacity[t]
+            f"{level.name} {t} tile needs {words} words, capacity {capacity[t]}"
+            for t, words in resident.items()
+            if words > capacity[t]
         ]
-    total = sum(tiles.values()) * multiplier
-    return [f"{level_name} tiles need {total} words, capacity {capacity}"] if total > capacity else []
+    total = sum(resident.values())
+    return [f"{level.name} tiles need {total} words, capacity {capacity}"] if total > capacity else []
 
 
 def evaluate(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> LayerCost:
@@ -157,10 +178,10 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> LayerC
     glb_accesses = dram_words + array_words
 
     glb, rf, dram = accelerator.levels["GLB"], accelerator.levels["RF"], accelerator.levels["DRAM"]
-    glb_mult = glb.copies
-    rf_mult = rf.copies
-    violations += _capacity_violations("GLB", glb.capacity_words, tiles["GLB"], glb_mult)
-    violations += _capacity_violations("RF", rf.capacity_words, tiles["RF"], rf_mult)
+    glb_resident = resident_words(glb, tiles["GLB"], visits_dram)
+    rf_resident = resident_words(rf, tiles["RF"], visits_rf)
+    violations += _capacity_violations(glb, glb_resident)
+    violations += _capacity_violations(rf, rf_resident)
 
     macs = layer.macs
     compute_cycles = macs // used_pes
@@ -185,8 +206,8 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> LayerC
         dram_writes=dram_writes,
         glb_to_array=glb_to_array,
         array_to_glb=array_to_glb,
-        glb_occupancy_words=sum(tiles["GLB"].values()) * glb_mult,
-        rf_occupancy_words=sum(tiles["RF"].values()) * rf_mult,
+        glb_occupancy_words=sum(glb_resident.values()),
+        rf_occupancy_words=sum(rf_resident.values()),
         dram_words=dram_words,
         array_words=array_words,
         glb_accesses=glb_accesses,

@@ -6,20 +6,21 @@ import itertools
 
 from mapper.core.enums import Policy
 from mapper.core.group import POLICIES, weight_words
-from mapper.core.spec import DIMS, Accelerator, Layer
+from mapper.core.mapping import all_dram_mapping
+from mapper.core.spec import Accelerator, Layer
 from mapper.core.stripes import StripeSchedule
 from mapper.cost.fused import glb_budget
+from mapper.cost.layer import evaluate, resident_words
 
 
 def minimum_buffer_words(layer: Layer, accelerator: Accelerator) -> dict[str, dict[str, int]]:
-    """Words each buffer needs for the smallest legal mapping: every dim
-    extent 1 below the level (a single MAC's operands), doubled where the
-    level is double-buffered. Per tensor, plus 'total'."""
-    ones = {d: 1 for d in DIMS}
+    """Words each buffer needs for the smallest legal mapping, the all-DRAM one
+    (every dim extent 1 below the DRAM: a single MAC's operands, each tile doubled
+    where the level is double-buffered and the tile is refilled). Per tensor, plus 'total'."""
+    cost = evaluate(layer, accelerator, all_dram_mapping(layer))
     needs = {}
-    for level in ("GLB", "RF"):
-        mult = accelerator.levels[level].copies
-        per_tensor = {t: mult * layer.tile_words(t, ones) for t in layer.tensors}
+    for level, visits in (("GLB", "DRAM"), ("RF", "RF")):
+        per_tensor = resident_words(accelerator.levels[level], cost.tile_words[level], cost.visits[visits])
         per_tensor["total"] = sum(per_tensor.values())
         needs[level] = per_tensor
     return needs

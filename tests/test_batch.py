@@ -149,3 +149,25 @@ def test_network_sweep_over_glb_sizes(tmp_path):
         rows = list(conn.execute("SELECT glb_words, status, objective FROM results ORDER BY glb_words"))
     assert [status for _, status, _ in rows] == ["OPTIMAL", "OPTIMAL"]
     assert rows[1][2] <= rows[0][2]  # a bigger GLB never makes the best partition worse
+
+
+def test_a_suite_with_a_bad_solver_setting_is_refused_before_anything_runs(tmp_path, capsys):
+    """Exit 4 for every job (a NaN time limit) before; now one line naming the suite, and no database."""
+    suite, db = write_suite(tmp_path, solver={"time_limit_s": float("nan"), "workers": 1}), tmp_path / "r.sqlite"
+    assert main(["batch", str(suite), "--db", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{suite}: solver.time_limit_s: must be a finite number" in err
+    assert not db.exists()
+
+
+def test_a_problem_with_a_bad_solver_setting_is_stored_as_bad_input(tmp_path):
+    """A seed beyond CP-SAT's 32 bits was an OR-Tools TypeError (status ERROR) before."""
+    from mapper.app.batch import run_job
+
+    bad = {"mode": "layer", "network": "resnet18", "layers": ["layer4_0_down"], "accelerator": "eyeriss_like"}
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump({**bad, "solver": {"seed": 10**20}}))
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(yaml.safe_dump({"name": "t", "problems": ["bad.yaml"]}))
+    _, [job] = load_suite(suite)
+    row = run_job(job)
+    assert row["status"] == "BAD_INPUT" and "solver.seed: must be an integer from 0 to 2147483647" in row["error"]

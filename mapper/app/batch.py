@@ -13,43 +13,24 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import socket
 import sqlite3
 import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+from mapper.app.database import COLUMNS, open_for_writing, translate
+from mapper.app.options import check_solver
 from mapper.core.enums import Mode
 from mapper.core.errors import SpecError
 from mapper.io.library import resolve_reference
 from mapper.io.loading import load_network, parse_problem
 from mapper.io.yaml_fields import Fields, read_yaml
 
-COLUMNS = (
-    "job_id",
-    "suite",
-    "name",
-    "mode",
-    "network",
-    "layers",
-    "accelerator",
-    "glb_words",
-    "status",
-    "objective",
-    "bound",
-    "gap",
-    "proven_optimal",
-    "latency",
-    "dram_words",
-    "wall_s",
-    "error",
-    "spec",
-    "result",
-    "finished_at",
-)
-SCHEMA = f"CREATE TABLE IF NOT EXISTS results ({', '.join(COLUMNS)}, PRIMARY KEY (job_id))"
 SWEEP_KEYS = ("network", "accelerator", "glb_words", "pe_array", "objective")
 
 
@@ -95,6 +76,8 @@ def load_suite(path: Path | str) -> tuple[str, list[Job]]:
     top.reject_unknown({"name", "solver", "problems", "sweeps", "description"})
     suite_dir = path.resolve().parent
     solver = top.raw("solver", {})
+    if isinstance(solver, dict):
+        check_solver(solver, str(path))  # before any job runs: each job would store the same BAD_INPUT
     jobs = []
     for i, item in enumerate(top.raw("problems", [])):
         if not isinstance(item, str):
@@ -162,6 +145,7 @@ def run_job(job: Job) -> dict:
     )
     try:
         problem = parse_problem(job.spec, Path(job.base) / "suite.yaml", source=job.name)
+        check_solver(problem.solver.__dict__, job.name)  # a bad value is BAD_INPUT, not a solver status
         result = solve(problem)
         metrics = result.metrics
         row.update(
@@ -184,11 +168,8 @@ def run_job(job: Job) -> dict:
 
 
 def open_db(path: Path | str) -> sqlite3.Connection:
-    db = sqlite3.connect(str(path))
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute(SCHEMA)
-    db.commit()
-    return db
+    """The database a batch commits to; bad paths and files are one-line ``SpecError``s."""
+    return open_for_writing(path, "--db")
 
 
 def store(db: sqlite3.Connection, suite: str, row: dict) -> bool:
@@ -208,24 +189,51 @@ def pending_jobs(db: sqlite3.Connection, jobs: list[Job]) -> list[Job]:
 
 
 def _local_results(todo: list[Job], workers: int):
-    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+    if not todo:
+        return
+    with ProcessPoolExecutor(max_workers=max(1, min(workers, len(todo)))) as pool:
         for future in as_completed([pool.submit(run_job, job) for job in todo]):
             yield future.result()
 
 
-def _dask_results(todo: list[Job], scheduler: str):
-    """Jobs on a Dask distributed cluster (the ``distributed`` extra); the
-    workers need fusesat installed. Results come back here, one at a time."""
+CONNECT_TIMEOUT_S = 5
+
+
+def connect_scheduler(scheduler: str):
+    """A Dask ``Client`` on the scheduler at ``scheduler`` (the ``distributed``
+    extra), or a one-line ``SpecError`` naming the address within a few seconds:
+    a TCP connect first, then the Dask handshake, each with a short timeout."""
     try:
         from distributed import Client
-        from distributed import as_completed as dask_completed
     except ImportError:
         raise SpecError(
             scheduler, "--scheduler", "dask.distributed is not installed", "pip install -e '.[distributed]'"
         ) from None
-    with Client(scheduler) as client:
-        for future in dask_completed(client.map(run_job, todo, pure=False)):
-            yield future.result()
+    fix = "start it (dask scheduler) or pass its address, e.g. tcp://HOST:8786"
+    address = scheduler.removeprefix("tcp://")
+    host, _, port = address.rpartition(":")
+    if "://" not in address and host and port.isdigit():
+        try:
+            socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
+        except OSError as err:
+            reason = "timed out" if isinstance(err, TimeoutError) else err.strerror or str(err)
+            raise SpecError(scheduler, "--scheduler", f"no Dask scheduler answers ({reason})", fix) from None
+    try:
+        return Client(scheduler, timeout=CONNECT_TIMEOUT_S * 2)
+    except ValueError as err:  # an unknown scheme, no port
+        raise SpecError(scheduler, "--scheduler", f"not a Dask address ({err})", fix) from None
+    except Exception as err:  # a timeout, or a server that speaks another protocol
+        detail = f"{type(err).__name__}: {str(err).splitlines()[0][:120]}" if str(err) else type(err).__name__
+        raise SpecError(scheduler, "--scheduler", f"no Dask scheduler answers there ({detail})", fix) from None
+
+
+def _dask_results(todo: list[Job], client):
+    """Jobs on a Dask distributed cluster; the workers need fusesat installed.
+    Results come back here, one at a time."""
+    from distributed import as_completed as dask_completed
+
+    for future in dask_completed(client.map(run_job, todo, pure=False)):
+        yield future.result()
 
 
 def run_batch(
@@ -240,16 +248,22 @@ def run_batch(
     'start' (total, skipped) and 'done' (the stored row). Only this process
     writes the database."""
     suite, jobs = load_suite(suite_path)
-    db = open_db(db_path)
-    todo = pending_jobs(db, jobs)
-    notify = on_event or (lambda kind, info: None)
-    notify("start", {"total": len(jobs), "skipped": len(jobs) - len(todo), "todo": len(todo)})
-    counts = {"stored": 0, "failed": 0}
-    results = _dask_results(todo, scheduler) if scheduler else _local_results(todo, workers)
-    for row in results:
-        if store(db, suite, row):
-            counts["stored"] += 1
-            counts["failed"] += row["status"] in ("ERROR", "BAD_INPUT")
-        notify("done", row)
-    db.close()
+    with ExitStack() as stack:
+        client = stack.enter_context(connect_scheduler(scheduler)) if scheduler else None  # before the database
+        db = open_db(db_path)
+        stack.callback(db.close)
+        todo = pending_jobs(db, jobs)
+        notify = on_event or (lambda kind, info: None)
+        notify("start", {"total": len(jobs), "skipped": len(jobs) - len(todo), "todo": len(todo)})
+        counts = {"stored": 0, "failed": 0}
+        results = _dask_results(todo, client) if client else _local_results(todo, workers)
+        for row in results:
+            try:
+                stored = store(db, suite, row)
+            except sqlite3.Error as err:  # e.g. the disk filled up: what is committed stays
+                raise translate(err, str(db_path), "--db") from None
+            if stored:
+                counts["stored"] += 1
+                counts["failed"] += row["status"] in ("ERROR", "BAD_INPUT")
+            notify("done", row)
     return {"suite": suite, "jobs": len(jobs), "skipped": len(jobs) - len(todo), **counts}

@@ -4,28 +4,19 @@ failed, 2 bad input, 3 infeasible, 4 no solution within the time limit."""
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
-from dataclasses import replace
 from pathlib import Path
 
+from mapper.app import options
 from mapper.app.cli_batch import cmd_batch, cmd_results
+from mapper.app.cli_compare import cmd_compare, cmd_pareto
 from mapper.app.terminal import console, errors
 from mapper.core.enums import Mode
 from mapper.core.errors import SpecError
 from mapper.core.result import EXIT_BAD_INPUT
 from mapper.io.library import FOLDERS, library_root, listing, resolve_argument
-
-
-def _settings(problem, args):
-    solver = problem.solver
-    if args.time_limit is not None:
-        solver = replace(solver, time_limit_s=args.time_limit)
-    if args.workers is not None:
-        solver = replace(solver, workers=args.workers)
-    if args.seed is not None:
-        solver = replace(solver, seed=args.seed)
-    return solver
 
 
 def cmd_solve(args) -> int:
@@ -34,11 +25,12 @@ def cmd_solve(args) -> int:
     from mapper.io.loading import load_problem
 
     problem = load_problem(resolve_argument(args.problem, "problems"))
-    result = MODES[problem.mode].solve(problem, _settings(problem, args))
+    result = MODES[problem.mode].solve(problem, options.solver_settings(problem, args))
     render_result(result, console, problem.layers[0].bounds if problem.mode == Mode.LAYER else None)
     if args.json:
-        result.write_json(args.json)
+        options.write_output(args.json, json.dumps(result.to_json(), indent=2) + "\n", "--json")
         console.print(f"result written to {args.json}")
+    options.refuse_invalid_model(result.status, problem, args)
     return result.exit_code
 
 
@@ -64,75 +56,6 @@ def cmd_verify(args) -> int:
     return 0
 
 
-def cmd_compare(args) -> int:
-    import json
-    from pathlib import Path
-
-    from rich.table import Table
-
-    from mapper.app.modes import MODES
-    from mapper.io.loading import load_problem
-    from mapper.solve.compare import compare
-
-    problem = load_problem(resolve_argument(args.problem, "problems"))
-    report = compare(problem, _settings(problem, args))
-    proof = "proven optimal" if report["proven_optimal"] else "not proven"
-    bound = "-" if report["bound"] is None else f"{report['bound']:,}"
-    table = Table(title=f"{report['problem']} ({report['mode']} mode): CP-SAT bound {bound}, {proof}")
-    keys = MODES[problem.mode].compare_metrics
-    for column in ("method", "status", *keys, "objective", "gap to bound", "seconds"):
-        table.add_column(column.replace("_", " "), justify="right")
-    for row in report["rows"]:
-        cells = [row["metrics"].get(k) for k in keys]
-        table.add_row(
-            row["method"],
-            row["status"],
-            *("-" if c is None else f"{c:,.0f}" for c in cells),
-            "-" if row["objective"] is None else f"{row['objective']:,}",
-            "n/a" if row["gap_to_bound"] is None else f"{row['gap_to_bound']:.2%}",
-            "-" if row["seconds"] is None else f"{row['seconds']:.2f}",
-        )
-    console.print(table)
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
-    return 0
-
-
-def cmd_pareto(args) -> int:
-    import json
-
-    from rich.table import Table
-
-    from mapper.app.modes import MODES
-    from mapper.io.loading import load_problem
-
-    problem = load_problem(resolve_argument(args.problem, "problems"))
-    settings = _settings(problem, args)
-    handlers = MODES[problem.mode]
-    if handlers.pareto is None:
-        print(
-            f"error: {args.problem}: mode: pareto sweeps fused and task-graph problems; use one of those modes",
-            file=sys.stderr,
-        )
-        return EXIT_BAD_INPUT
-    points, title = handlers.pareto(problem, settings, args.points)
-    axes = handlers.pareto_axes
-    table = Table(title=title)
-    for column in (*axes, "certified"):
-        table.add_column(column.replace("_", " "), justify="right")
-    for point in points:
-        table.add_row(*(f"{point[a]:,}" for a in axes), "yes" if point["certified"] else "no")
-    console.print(table)
-    if args.json:
-        Path(args.json).write_text(json.dumps({"problem": problem.name, "points": points}, indent=2) + "\n")
-    if args.plot and points:
-        from mapper.app.plots import plot_pareto
-
-        plot_pareto(points, problem.name, Path(args.plot), args.problem, axes)
-        console.print(f"plot written to {args.plot}")
-    return 0 if points else 3
-
-
 def cmd_import(args) -> int:
     from mapper.io.onnx_import import write_network
 
@@ -150,9 +73,6 @@ def cmd_export(args) -> int:
 
 
 def cmd_plot(args) -> int:
-    import json
-    from pathlib import Path
-
     from mapper.app.plots import plot_result
 
     try:
@@ -184,64 +104,82 @@ def cmd_library(args) -> int:
     return 0
 
 
+class UsageError(Exception):
+    """A command line argparse refuses: one line, exit 2 (``main``)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its refusals raised for ``main`` to print as one ``error:`` line."""
+
+    def error(self, message: str):
+        fix = "" if ";" in message else f"; see {self.prog} --help"
+        raise UsageError(f"{self.prog}: {message}{fix}")
+
+
 def add_solver_options(parser: argparse.ArgumentParser) -> None:
-    """``--time-limit``, ``--workers`` and ``--seed``: override the problem's solver settings (``_settings``)."""
-    parser.add_argument("--time-limit", type=float, help="seconds (default: the problem's solver.time_limit_s)")
-    parser.add_argument("--workers", type=int, help="CP-SAT workers (default: the problem's)")
-    parser.add_argument("--seed", type=int, help="random seed (default: the problem's)")
+    """``--time-limit``, ``--workers``, ``--seed``: override the solver settings (``options.solver_settings``)."""
+    parser.add_argument(
+        "--time-limit", type=options.TIME_LIMIT, help="seconds > 0 (default: the problem's solver.time_limit_s)"
+    )
+    parser.add_argument(
+        "--workers", type=options.CP_WORKERS, help=f"CP-SAT workers, 1-{options.MAX_WORKERS} (default: the problem's)"
+    )
+    parser.add_argument("--seed", type=options.SEED, help=f"random seed, 0-{options.MAX_SEED} (default: the problem's)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fusesat", description=__doc__)
+    parser = Parser(prog="fusesat", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log solver progress")
     sub = parser.add_subparsers(dest="command", required=True)
     solve = sub.add_parser("solve", help="find the optimal mapping of a problem, with its proof")
     solve.add_argument("problem", help="problem YAML file")
     add_solver_options(solve)
     solve.add_argument("--json", help="write the result as JSON (docs/json_schema.md)")
-    solve.set_defaults(func=cmd_solve)
+    solve.set_defaults(func=cmd_solve, outputs={"json": "--json"})
     batch = sub.add_parser("batch", help="run a suite of problems in parallel, resumable, into SQLite")
     batch.add_argument("suite", help="suite YAML (docs/batch.md)")
     batch.add_argument("--db", required=True, help="SQLite file; a rerun skips what it already holds")
-    batch.add_argument("--workers", type=int, default=1, help="parallel local processes")
+    batch.add_argument("--workers", type=options.PROCESSES, default=1, help="parallel local processes")
     batch.add_argument("--scheduler", help="run on a Dask cluster instead, e.g. tcp://HOST:8786")
-    batch.set_defaults(func=cmd_batch)
+    batch.set_defaults(func=cmd_batch, outputs={"db": "--db"})
     results = sub.add_parser("results", help="summarise a batch database, export CSV")
     results.add_argument("db", help="SQLite file written by fusesat batch")
     results.add_argument("--csv", help="write every row as CSV")
     results.add_argument("--json", help="write every row, with its full result, as JSON")
     results.add_argument("--group-by", nargs="*", default=["mode"], help="columns to group by (e.g. mode accelerator)")
-    results.set_defaults(func=cmd_results)
+    results.set_defaults(func=cmd_results, outputs={"csv": "--csv", "json": "--json"})
     comparison = sub.add_parser("compare", help="every method side by side, each with its gap to the CP-SAT bound")
     comparison.add_argument("problem", help="problem YAML file")
     add_solver_options(comparison)
     comparison.add_argument("--json", help="write the comparison as JSON")
-    comparison.set_defaults(func=cmd_compare)
+    comparison.set_defaults(func=cmd_compare, outputs={"json": "--json"})
     pareto = sub.add_parser(
         "pareto", help="certified front: latency vs DRAM (fused) or makespan vs memory (task graph)"
     )
     pareto.add_argument("problem", help="problem YAML file (mode: fused or taskgraph)")
-    pareto.add_argument("--points", type=int, default=12, help="at most this many points")
+    pareto.add_argument(
+        "--points", type=options.POINTS, default=12, help=f"at most this many points, 1-{options.MAX_POINTS}"
+    )
     add_solver_options(pareto)
     pareto.add_argument("--json", help="write the points as JSON")
     pareto.add_argument("--plot", help="draw the front to this PNG or SVG (plot extra)")
-    pareto.set_defaults(func=cmd_pareto)
+    pareto.set_defaults(func=cmd_pareto, outputs={"json": "--json", "plot": "--plot"})
     importer = sub.add_parser("import", help="convert an ONNX model into a network YAML (onnx extra)")
     importer.add_argument("model", help="ONNX file")
     importer.add_argument("-o", "--output", required=True, help="network YAML to write")
-    importer.set_defaults(func=cmd_import)
+    importer.set_defaults(func=cmd_import, outputs={"output": "-o/--output"})
     export = sub.add_parser("export", help="write a result as a Chrome/Perfetto trace or a Timeloop mapping")
     export.add_argument("result", help="result JSON written by 'fusesat solve --json'")
     export.add_argument("--format", required=True, choices=["chrome-trace", "timeloop"])
     export.add_argument("-o", "--output", required=True)
-    export.set_defaults(func=cmd_export)
+    export.set_defaults(func=cmd_export, outputs={"output": "-o/--output"})
     plot = sub.add_parser("plot", help="plot a result (Gantt + memory for task graphs, bars for fused groups)")
     plot.add_argument("result", help="result JSON written by 'fusesat solve --json'")
     plot.add_argument("-o", "--output", required=True, help="PNG or SVG file")
     plot.add_argument(
         "--kind", choices=["gantt", "bars", "glb"], help="default: gantt (task graphs), bars (fused), glb (layer)"
     )
-    plot.set_defaults(func=cmd_plot)
+    plot.set_defaults(func=cmd_plot, outputs={"output": "-o/--output"})
     library = sub.add_parser("library", help="list the bundled accelerators, networks, problems and suites")
     library.add_argument("folders", nargs="*", help=f"only these of {', '.join(FOLDERS)}")
     library.set_defaults(func=cmd_library)
@@ -253,9 +191,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     try:
+        options.check_outputs(args)  # every output path, before any solve starts
         return args.func(args)
     except SpecError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from mapper.app.options import write_output
 from mapper.app.terminal import console
 from mapper.core.enums import Status
 from mapper.core.errors import SpecError
@@ -38,31 +37,34 @@ def cmd_batch(args) -> int:
 
 def cmd_results(args) -> int:
     import csv
-    import sqlite3
+    import io
+    import json
     import statistics
 
     from rich.table import Table
 
-    from mapper.app.batch import COLUMNS
+    from mapper.app.database import COLUMNS, open_for_reading, read_rows
 
-    if not Path(args.db).exists():
-        raise SpecError(args.db, "<file>", "no such results database", "run fusesat batch first")
-    db = sqlite3.connect(args.db)
-    rows = [dict(zip(COLUMNS, r, strict=True)) for r in db.execute(f"SELECT {', '.join(COLUMNS)} FROM results")]
+    db, columns = open_for_reading(args.db)
+    unknown = [c for c in args.group_by if c not in columns]
+    if unknown:
+        db.close()
+        raise SpecError(args.db, "--group-by", f"no column {unknown[0]!r}", f"use one of {', '.join(columns)}")
+    rows = read_rows(db, args.db)
+    db.close()
     if args.csv:
-        with open(args.csv, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=[c for c in COLUMNS if c not in ("spec", "result")])
-            writer.writeheader()
-            writer.writerows({k: v for k, v in r.items() if k not in ("spec", "result")} for r in rows)
+        text = io.StringIO(newline="")
+        writer = csv.DictWriter(text, fieldnames=[c for c in COLUMNS if c not in ("spec", "result")])
+        writer.writeheader()
+        writer.writerows({k: v for k, v in r.items() if k not in ("spec", "result")} for r in rows)
+        write_output(args.csv, text.getvalue(), "--csv", newline="")
         console.print(f"{len(rows)} rows written to {args.csv}")
     if args.json:
-        import json
-
         records = [
             {**{k: v for k, v in r.items() if k not in ("spec", "result")}, "result": json.loads(r["result"] or "null")}
             for r in rows
         ]
-        Path(args.json).write_text(json.dumps(records, indent=2) + "\n")
+        write_output(args.json, json.dumps(records, indent=2) + "\n", "--json")
         console.print(f"{len(rows)} rows written to {args.json}")
     groups: dict[tuple, list[dict]] = {}
     for r in rows:

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from mapper.app.modes import handlers_for
+from mapper.app.options import write_output
 from mapper.app.verify_file import resolve_problem_file
 from mapper.core.enums import Mode
 from mapper.core.errors import SpecError
@@ -172,8 +173,8 @@ def export_result(result_path: str, fmt: str, out: str) -> None:
             result_path, "<file>", f"not a readable result ({err})", "pass a file from fusesat solve --json"
         ) from None
     if fmt == "chrome-trace":
-        Path(out).write_text(json.dumps(chrome_trace(result_schedules(result, result_path))))
+        write_output(out, json.dumps(chrome_trace(result_schedules(result, result_path))), "-o/--output")
     elif fmt == "timeloop":
-        Path(out).write_text(yaml.safe_dump(timeloop_mapping(result, result_path), sort_keys=False))
+        write_output(out, yaml.safe_dump(timeloop_mapping(result, result_path), sort_keys=False), "-o/--output")
     else:
         raise SpecError(result_path, "--format", f"unknown format {fmt!r}", "use chrome-trace or timeloop")

@@ -1,0 +1,79 @@
+"""``fusesat compare`` and ``fusesat pareto``: every method against CP-SAT's
+bound, and the certified front of a fused or task-graph problem."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from mapper.app.options import refuse_invalid_model, solver_settings, write_output
+from mapper.app.terminal import console
+from mapper.core.result import EXIT_BAD_INPUT
+from mapper.io.library import resolve_argument
+
+
+def cmd_compare(args) -> int:
+    from rich.table import Table
+
+    from mapper.app.modes import MODES
+    from mapper.io.loading import load_problem
+    from mapper.solve.compare import compare
+
+    problem = load_problem(resolve_argument(args.problem, "problems"))
+    report = compare(problem, solver_settings(problem, args))
+    proof = "proven optimal" if report["proven_optimal"] else "not proven"
+    bound = "-" if report["bound"] is None else f"{report['bound']:,}"
+    table = Table(title=f"{report['problem']} ({report['mode']} mode): CP-SAT bound {bound}, {proof}")
+    keys = MODES[problem.mode].compare_metrics
+    for column in ("method", "status", *keys, "objective", "gap to bound", "seconds"):
+        table.add_column(column.replace("_", " "), justify="right")
+    for row in report["rows"]:
+        cells = [row["metrics"].get(k) for k in keys]
+        table.add_row(
+            row["method"],
+            row["status"],
+            *("-" if c is None else f"{c:,.0f}" for c in cells),
+            "-" if row["objective"] is None else f"{row['objective']:,}",
+            "n/a" if row["gap_to_bound"] is None else f"{row['gap_to_bound']:.2%}",
+            "-" if row["seconds"] is None else f"{row['seconds']:.2f}",
+        )
+    console.print(table)
+    if args.json:
+        write_output(args.json, json.dumps(report, indent=2) + "\n", "--json")
+    refuse_invalid_model(report["rows"][0]["status"], problem, args)
+    return 0
+
+
+def cmd_pareto(args) -> int:
+    from rich.table import Table
+
+    from mapper.app.modes import MODES
+    from mapper.io.loading import load_problem
+
+    problem = load_problem(resolve_argument(args.problem, "problems"))
+    settings = solver_settings(problem, args)
+    handlers = MODES[problem.mode]
+    if handlers.pareto is None:
+        print(
+            f"error: {args.problem}: mode: pareto sweeps fused and task-graph problems; use one of those modes",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    points, title = handlers.pareto(problem, settings, args.points)
+    axes = handlers.pareto_axes
+    table = Table(title=title)
+    for column in (*axes, "certified"):
+        table.add_column(column.replace("_", " "), justify="right")
+    for point in points:
+        table.add_row(*(f"{point[a]:,}" for a in axes), "yes" if point["certified"] else "no")
+    console.print(table)
+    if args.json:
+        text = json.dumps({"problem": problem.name, "points": points}, indent=2) + "\n"
+        write_output(args.json, text, "--json")
+    if args.plot and points:
+        from mapper.app.plots import plot_pareto
+
+        plot_pareto(points, problem.name, Path(args.plot), args.problem, axes)
+        console.print(f"plot written to {args.plot}")
+    return 0 if points else 3

@@ -15,6 +15,16 @@ from mapper.core.enums import Mode, Policy
 from mapper.core.group import POLICIES, build_group
 from mapper.core.spec import TENSORS, Accelerator, MemoryLevel, Network, ObjectiveWeights, Problem, SolverSettings
 from mapper.io.library import resolve_reference
+from mapper.io.limits import (
+    MAX_BANDWIDTH,
+    MAX_PE,
+    MAX_SEED,
+    MAX_WEIGHT,
+    MAX_WORD_BITS,
+    MAX_WORDS,
+    MAX_WORKERS,
+    check_problem,
+)
 from mapper.io.networks import parse_network
 from mapper.io.problem_sections import MODE_RULES, parse_layer_range, parse_partition, parse_pins, parse_taskgraph
 from mapper.io.yaml_fields import Fields, read_yaml
@@ -39,13 +49,13 @@ def parse_accelerator(data: Any, source: str) -> Accelerator:
         elif isinstance(lv.raw("capacity_words"), dict):
             split = lv.sub("capacity_words")
             split.reject_unknown(set(TENSORS))
-            capacity = {t: split.integer(t) for t in TENSORS}
+            capacity = {t: split.integer(t, maximum=MAX_WORDS) for t in TENSORS}
         else:
-            capacity = lv.integer("capacity_words")
+            capacity = lv.integer("capacity_words", maximum=MAX_WORDS)
         levels[name] = MemoryLevel(
             name=name,
             capacity_words=capacity,
-            bandwidth_words_per_cycle=lv.integer("bandwidth_words_per_cycle", 1),
+            bandwidth_words_per_cycle=lv.integer("bandwidth_words_per_cycle", 1, maximum=MAX_BANDWIDTH),
             energy_fj_per_word=lv.energy_fj("energy_pj_per_word"),
             double_buffered=lv.boolean("double_buffered", False) if name != "DRAM" else False,
         )
@@ -54,9 +64,9 @@ def parse_accelerator(data: Any, source: str) -> Accelerator:
             raise levels_raw.fail(str(key), "unknown level", "levels are DRAM, GLB and RF")
     return Accelerator(
         name=top.text("name"),
-        word_bits=top.integer("word_bits"),
-        pe_rows=array.integer("rows"),
-        pe_cols=array.integer("cols"),
+        word_bits=top.integer("word_bits", maximum=MAX_WORD_BITS),
+        pe_rows=array.integer("rows", maximum=MAX_PE),
+        pe_cols=array.integer("cols", maximum=MAX_PE),
         mac_energy_fj=top.energy_fj("mac_energy_pj"),
         levels=levels,
     )
@@ -121,9 +131,9 @@ def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
     else:
         accelerator = _load_referenced(top, "accelerator", path, "accelerators", parse_accelerator)
         if top.has("glb_words") and top.raw("glb_words") is not None:
-            accelerator = accelerator.with_glb_words(top.integer("glb_words"))
+            accelerator = accelerator.with_glb_words(top.integer("glb_words", maximum=MAX_WORDS))
         if top.has("pe_array") and top.raw("pe_array") is not None:
-            rows, cols = top.pair("pe_array")
+            rows, cols = top.pair("pe_array", maximum=MAX_PE)
             accelerator = replace(accelerator, pe_rows=rows, pe_cols=cols, name=f"{accelerator.name}_{rows}x{cols}")
         if rules.fused_groups and accelerator.levels["GLB"].is_split:
             raise top.fail(
@@ -133,7 +143,7 @@ def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
                 "use an accelerator with a single capacity_words",
             )
     names = parse_layer_range(top, network) if mode == Mode.NETWORK else top.raw("layers")
-    if not isinstance(names, list) or not names:
+    if not isinstance(names, list) or not names or not all(isinstance(name, str) for name in names):
         raise top.fail("layers", "must be a non-empty list of layer names")
     for i, name in enumerate(names):
         if name not in network.layers:
@@ -159,9 +169,9 @@ def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
     weights = top.sub("objective", {"latency": 1, "dram_words": 1})
     weights.reject_unknown({"latency", "dram_words", "energy"})
     objective = ObjectiveWeights(
-        latency=weights.integer("latency", 0, minimum=0),
-        dram_words=weights.integer("dram_words", 0, minimum=0),
-        energy=weights.integer("energy", 0, minimum=0),
+        latency=weights.integer("latency", 0, minimum=0, maximum=MAX_WEIGHT),
+        dram_words=weights.integer("dram_words", 0, minimum=0, maximum=MAX_WEIGHT),
+        energy=weights.integer("energy", 0, minimum=0, maximum=MAX_WEIGHT),
     )
     if rules.fused_groups and objective.energy:
         raise weights.fail("energy", f"energy is not modelled in {mode} mode yet (fused groups)", "set it to 0")
@@ -169,23 +179,17 @@ def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
         raise top.fail("objective", "all weights are zero", "give latency, dram_words or energy a positive weight")
     solver_fields = top.sub("solver", {})
     solver_fields.reject_unknown({"time_limit_s", "workers", "seed", "deterministic_time"})
-    time_limit = solver_fields.raw("time_limit_s", 60.0)
-    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or time_limit <= 0:
-        raise solver_fields.fail("time_limit_s", f"must be a positive number of seconds, got {time_limit!r}")
-    det = solver_fields.raw("deterministic_time", None)
-    if det is not None and (isinstance(det, bool) or not isinstance(det, (int, float)) or det <= 0):
-        raise solver_fields.fail("deterministic_time", f"must be a positive number, got {det!r}")
     solver = SolverSettings(
-        time_limit_s=float(time_limit),
-        workers=solver_fields.integer("workers", 2),
-        seed=solver_fields.integer("seed", 0, minimum=0),
-        deterministic_time=det,
+        time_limit_s=solver_fields.seconds("time_limit_s", 60.0),
+        workers=solver_fields.integer("workers", 2, maximum=MAX_WORKERS),
+        seed=solver_fields.integer("seed", 0, minimum=0, maximum=MAX_SEED),
+        deterministic_time=solver_fields.seconds("deterministic_time", None, what="deterministic seconds"),
     )
     pins = parse_pins(top, mode, network, names, accelerator.pe_cols if accelerator else 0) if top.has("pin") else None
     if top.has("partition") and mode != Mode.NETWORK:
         raise top.fail("partition", f"only network mode searches partitions, this is {mode} mode", "remove it")
     partition = parse_partition(top.sub("partition", {})) if mode == Mode.NETWORK else None
-    return Problem(
+    problem = Problem(
         name=top.text("name", path.stem),
         mode=mode,
         network=network,
@@ -199,3 +203,5 @@ def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
         pins=pins,
         partition=partition,
     )
+    check_problem(top, problem)
+    return problem

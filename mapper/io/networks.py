@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from mapper.core.spec import LAYER_KINDS, Layer, Network
+from mapper.io.limits import MAX_BATCH, MAX_CHANNELS, MAX_FMAP, MAX_KERNEL, MAX_PADDING, MAX_STRIDE, check_layer
 from mapper.io.yaml_fields import Fields
 
 
@@ -17,8 +18,12 @@ def parse_network(data: Any, source: str) -> Network:
     top = Fields(data, source, "")
     top.reject_unknown({"name", "input", "batch", "layers", "description"})
     inp = top.sub("input")
-    input_shape = (inp.integer("channels"), inp.integer("height"), inp.integer("width"))
-    batch = top.integer("batch", 1)
+    input_shape = (
+        inp.integer("channels", maximum=MAX_CHANNELS),
+        inp.integer("height", maximum=MAX_FMAP),
+        inp.integer("width", maximum=MAX_FMAP),
+    )
+    batch = top.integer("batch", 1, maximum=MAX_BATCH)
     raw_layers = top.raw("layers")
     if not isinstance(raw_layers, list) or not raw_layers:
         raise top.fail("layers", "must be a non-empty list of layers")
@@ -28,6 +33,7 @@ def parse_network(data: Any, source: str) -> Network:
     for index, raw in enumerate(raw_layers):
         f = Fields(raw, source, f"layers[{index}]")
         layer = _parse_layer(f, shapes, previous, batch)
+        check_layer(f, layer)
         if layer.name in shapes:
             raise f.fail("name", f"duplicate layer name {layer.name!r}", "give every layer a unique name")
         layers[layer.name] = layer
@@ -57,9 +63,9 @@ def _parse_layer(f: Fields, shapes: dict[str, tuple[int, int, int]], previous: s
     if len(inputs) != expected_inputs:
         raise f.fail("inputs", f"a {kind} layer takes {expected_inputs} input(s), got {len(inputs)}")
     channels, height, width = shapes[inputs[0]]
-    stride = f.pair("stride", 1)
-    dilation = f.pair("dilation", 1)
-    padding = f.pair("padding", 0, minimum=0)
+    stride = f.pair("stride", 1, maximum=MAX_STRIDE)
+    dilation = f.pair("dilation", 1, maximum=MAX_STRIDE)
+    padding = f.pair("padding", 0, minimum=0, maximum=MAX_PADDING)
     bounds = {"N": batch, "G": 1, "K": 1, "C": 1, "P": 1, "Q": 1, "R": 1, "S": 1}
 
     if kind == "add":
@@ -75,7 +81,7 @@ def _parse_layer(f: Fields, shapes: dict[str, tuple[int, int, int]], previous: s
 
     if kind == "fc":
         # Flatten: a fully connected layer is a conv with P = Q = R = S = 1.
-        bounds.update(K=f.integer("out_channels"), C=channels * height * width)
+        bounds.update(K=f.integer("out_channels", maximum=MAX_CHANNELS), C=channels * height * width)
         return Layer(name, kind, bounds, inputs=tuple(inputs), input_hw=(1, 1))
 
     kernel_raw = f.raw("kernel", None if kind != "conv" else ...)
@@ -84,7 +90,7 @@ def _parse_layer(f: Fields, shapes: dict[str, tuple[int, int, int]], previous: s
     elif kernel_raw is None:
         raise f.fail("kernel", "missing", "add kernel: 3 (or [rows, cols], or 'global' for pooling)")
     else:
-        kernel = f.pair("kernel")
+        kernel = f.pair("kernel", maximum=MAX_KERNEL)
     for axis, label in enumerate(("rows", "cols")):
         size = (height, width)[axis]
         out = _out_size(size, kernel[axis], stride[axis], padding[axis], dilation[axis])
@@ -99,8 +105,8 @@ def _parse_layer(f: Fields, shapes: dict[str, tuple[int, int, int]], previous: s
     bounds.update(P=out_h, Q=out_w, R=kernel[0], S=kernel[1])
 
     if kind == "conv":
-        groups = f.integer("groups", 1)
-        out_channels = f.integer("out_channels")
+        groups = f.integer("groups", 1, maximum=MAX_CHANNELS)
+        out_channels = f.integer("out_channels", maximum=MAX_CHANNELS)
         if channels % groups or out_channels % groups:
             raise f.fail(
                 "groups",
@@ -109,7 +115,7 @@ def _parse_layer(f: Fields, shapes: dict[str, tuple[int, int, int]], previous: s
             )
         bounds.update(G=groups, K=out_channels // groups, C=channels // groups)
     elif kind == "depthwise":
-        multiplier = f.integer("out_channels", channels)
+        multiplier = f.integer("out_channels", channels, maximum=MAX_CHANNELS)
         if multiplier % channels:
             raise f.fail("out_channels", f"must be a multiple of the {channels} input channels, got {multiplier}")
         bounds.update(G=channels, K=multiplier // channels, C=1)

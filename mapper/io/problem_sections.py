@@ -5,9 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from math import prod
 
 from mapper.core.enums import Mode
 from mapper.core.spec import DIMS, LOOP_LEVELS, ORDERED_LEVELS, Network, PartitionSearch, Platform, TaskGraphSpec
+from mapper.io.limits import (
+    MAX_BANDWIDTH,
+    MAX_CLUSTERS,
+    MAX_FMAP,
+    MAX_GROUP_LAYERS,
+    MAX_PE,
+    MAX_SLICES,
+    MAX_TASK_CLUSTER_PAIRS,
+    MAX_TASKS_PER_LAYER,
+    MAX_WEIGHT,
+    MAX_WORDS,
+)
 from mapper.io.yaml_fields import Fields
 
 TASKGRAPH_OBJECTIVES = ("makespan", "memory", "weighted", "lexicographic")
@@ -23,33 +36,50 @@ def parse_taskgraph(f: Fields, layer_names: list[str]) -> TaskGraphSpec:
     for name in layer_names:
         one = slicing_fields.sub(name, {})
         one.reject_unknown({"rows", "cols", "channels"})
-        slicing[name] = (one.integer("rows", 1), one.integer("cols", 1), one.integer("channels", 1))
+        slicing[name] = tuple(one.integer(key, 1, maximum=MAX_SLICES) for key in ("rows", "cols", "channels"))
+        if prod(slicing[name]) > MAX_TASKS_PER_LAYER:
+            raise one.fail(
+                "rows",
+                f"rows x cols x channels is {prod(slicing[name])} tasks; at most {MAX_TASKS_PER_LAYER} per layer",
+                "slice the layer more coarsely",
+            )
     platform = f.sub("platform")
     platform.reject_unknown({"clusters", "memory_words", "link_words_per_cycle"})
     raw = platform.raw("clusters")
     if not isinstance(raw, list) or not raw:
         raise platform.fail("clusters", "must be a non-empty list of [rows, cols] PE blocks")
+    if len(raw) > MAX_CLUSTERS:
+        raise platform.fail("clusters", f"{len(raw)} clusters; at most {MAX_CLUSTERS} are supported", "use fewer")
     clusters = tuple(_cluster(platform, i, c) for i, c in enumerate(raw))
+    tasks = sum(prod(parts) for parts in slicing.values())
+    if tasks * len(clusters) > MAX_TASK_CLUSTER_PAIRS:
+        raise f.fail(
+            "slicing",
+            f"{tasks} tasks on {len(clusters)} clusters make {tasks * len(clusters)} task-cluster pairs; "
+            f"at most {MAX_TASK_CLUSTER_PAIRS} are supported",
+            "slice the layers more coarsely or use fewer clusters",
+        )
     objective = f.text("objective", "lexicographic")
     if objective not in TASKGRAPH_OBJECTIVES:
         raise f.fail("objective", f"unknown objective {objective!r}", f"use one of {', '.join(TASKGRAPH_OBJECTIVES)}")
     weights = f.sub("weights", {})
     weights.reject_unknown({"makespan", "memory"})
-    memory = platform.integer("memory_words", None) if platform.has("memory_words") else None
-    cap = f.integer("memory_cap", None) if f.has("memory_cap") else None
+    memory = platform.integer("memory_words", None, maximum=MAX_WORDS) if platform.has("memory_words") else None
+    cap = f.integer("memory_cap", None, maximum=MAX_WORDS) if f.has("memory_cap") else None
+    link = platform.integer("link_words_per_cycle", 0, minimum=0, maximum=MAX_BANDWIDTH)
     return TaskGraphSpec(
         slicing=slicing,
-        platform=Platform(clusters, memory, platform.integer("link_words_per_cycle", 0, minimum=0)),
+        platform=Platform(clusters, memory, link),
         objective=objective,
-        makespan_weight=weights.integer("makespan", 1, minimum=0),
-        memory_weight=weights.integer("memory", 1, minimum=0),
+        makespan_weight=weights.integer("makespan", 1, minimum=0, maximum=MAX_WEIGHT),
+        memory_weight=weights.integer("memory", 1, minimum=0, maximum=MAX_WEIGHT),
         memory_cap=cap,
     )
 
 
 def _cluster(platform: Fields, index: int, value) -> tuple[int, int]:
-    sub = Fields({"clusters": {str(index): value}}, platform.source, platform.path).sub("clusters")
-    return sub.pair(str(index))
+    key = f"clusters[{index}]"
+    return Fields({key: value}, platform.source, platform.path).pair(key, maximum=MAX_PE)
 
 
 def parse_layer_range(top: Fields, network: Network) -> list[str]:
@@ -69,7 +99,7 @@ def parse_layer_range(top: Fields, network: Network) -> list[str]:
         if order.index(first) > order.index(last):
             raise span.fail("to", f"{last!r} comes before {first!r} in {network.name}", "swap them")
         return order[order.index(first) : order.index(last) + 1]
-    if not isinstance(raw, list) or not raw:
+    if not isinstance(raw, list) or not raw or not all(isinstance(name, str) for name in raw):
         raise top.fail("layers", "must be a list of consecutive layers or {from: LAYER, to: LAYER}")
     for i, name in enumerate(raw):
         if name not in network.layers:
@@ -83,10 +113,8 @@ def parse_layer_range(top: Fields, network: Network) -> list[str]:
 
 def parse_partition(f: Fields) -> PartitionSearch:
     f.reject_unknown({"max_group_layers", "time_budget_s"})
-    budget = f.raw("time_budget_s", None)
-    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0):
-        raise f.fail("time_budget_s", f"must be a positive number of seconds, got {budget!r}", "or leave it out")
-    return PartitionSearch(f.integer("max_group_layers", 6), None if budget is None else float(budget))
+    budget = f.seconds("time_budget_s", None, fix="or leave it out")
+    return PartitionSearch(f.integer("max_group_layers", 6, maximum=MAX_GROUP_LAYERS), budget)
 
 
 def parse_pins(top: Fields, mode: Mode, network: Network, names: list[str], pe_cols: int = 0) -> dict:
@@ -103,20 +131,21 @@ def _layer_pins(pin: Fields, network: Network, names: list[str], pe_cols: int) -
     pin.reject_unknown({"factors", "orders"})
     layer = network.layers[names[0]]
     factors = {}
-    for level, dims in pin.raw("factors", {}).items():
+    factor_fields = pin.sub("factors", {})
+    for level in factor_fields.data:
         if level not in LOOP_LEVELS:
             raise pin.fail(f"factors.{level}", "unknown loop level", f"use one of {', '.join(LOOP_LEVELS)}")
-        entry = pin.sub("factors").sub(level)
-        for dim in dims:
+        entry = factor_fields.sub(level)
+        for dim in entry.data:
             if dim not in DIMS:
                 raise entry.fail(str(dim), "unknown dim", f"use one of {', '.join(DIMS)}")
-            value = entry.integer(dim)
+            value = entry.integer(dim, maximum=layer.bounds[dim])
             if layer.bounds[dim] % value:
                 raise entry.fail(dim, f"{value} does not divide {dim}={layer.bounds[dim]}", "use a divisor")
             factors.setdefault(level, {})[dim] = value
     orders = {}
-    for level, dims in pin.raw("orders", {}).items():
-        if level not in ORDERED_LEVELS or not isinstance(dims, list) or not set(dims) <= set(DIMS):
+    for level, dims in pin.sub("orders", {}).data.items():
+        if level not in ORDERED_LEVELS or not isinstance(dims, list) or not all(d in DIMS for d in dims):
             raise pin.fail(f"orders.{level}", f"must list dims ({', '.join(DIMS)}) at DRAM or GLB, outer first")
         orders[level] = list(dims)
     return {"factors": factors, "orders": orders}
@@ -128,7 +157,7 @@ def _fused_pins(pin: Fields, network: Network, names: list[str], pe_cols: int) -
     pin.reject_unknown({"stripe_rows", "resident", "columns"})
     pins = {}
     if pin.has("stripe_rows"):
-        rows = pin.integer("stripe_rows")
+        rows = pin.integer("stripe_rows", maximum=MAX_FMAP)
         if rows > network.layers[names[-1]].bounds["P"]:
             raise pin.fail("stripe_rows", f"{rows} exceeds the {network.layers[names[-1]].bounds['P']} output rows")
         pins["stripe_rows"] = rows
@@ -141,7 +170,7 @@ def _fused_pins(pin: Fields, network: Network, names: list[str], pe_cols: int) -
     for name in columns.data:
         if name not in names:
             raise columns.fail(str(name), "is not a layer of this group", f"use one of {names}")
-        count = columns.integer(name)
+        count = columns.integer(name, maximum=MAX_PE)
         if count > pe_cols:
             raise columns.fail(name, f"{count} columns but the PE array has {pe_cols}", f"use 1..{pe_cols}")
         pins.setdefault("columns", {})[name] = count

@@ -1,13 +1,41 @@
-"""Typed access to YAML mappings with one-line errors naming file, path and fix."""
+"""Typed access to YAML mappings with one-line errors naming file, path and fix.
+
+Every number is bounded (``mapper.io.limits``): an integer field takes a
+``maximum`` (default ``MAX_INTEGER``), seconds and energies are finite and
+bounded too. Files are read by ``read_yaml`` (``mapper.io.yaml_reader``).
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import math
 from typing import Any
 
-import yaml
-
 from mapper.core.errors import SpecError
+from mapper.io.limits import MAX_ENERGY_PJ, MAX_INTEGER, MAX_SECONDS, shown
+from mapper.io.yaml_reader import read_yaml
+
+__all__ = ["Fields", "read_yaml", "show_value"]
+
+
+def show_value(value: Any, width: int = 60) -> str:
+    """``repr(value)``, cut to about ``width`` characters."""
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _kind(value: Any) -> str:
+    """What a YAML value is, in YAML's words."""
+    if value is None:
+        return "nothing (an empty value)"
+    if isinstance(value, bool):
+        return f"the boolean {value}"
+    if isinstance(value, (int, float)):
+        return f"the number {show_value(value)}"
+    if isinstance(value, str):
+        return f"the string {show_value(value)}"
+    if isinstance(value, list):
+        return f"a list of {len(value)} item(s)"
+    return type(value).__name__
 
 
 class Fields:
@@ -15,7 +43,7 @@ class Fields:
 
     def __init__(self, data: Any, source: str, path: str):
         if not isinstance(data, dict):
-            raise SpecError(source, path or "<top>", f"must be a mapping, got {type(data).__name__}")
+            raise SpecError(source, path or "<top>", f"must be a mapping of fields, got {_kind(data)}")
         self.data, self.source, self.path = data, source, path
 
     def where(self, key: str) -> str:
@@ -34,41 +62,63 @@ class Fields:
             return default
         return self.data[key]
 
-    def integer(self, key: str, default: Any = ..., minimum: int = 1) -> int:
+    def integer(self, key: str, default: Any = ..., minimum: int = 1, maximum: int = MAX_INTEGER) -> int:
         value = self.raw(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-            raise self.fail(key, f"must be {kind}, got {value!r}", f"use {minimum} or more")
+            raise self.fail(key, f"must be {kind}, got {show_value(value)}", f"use {minimum} or more")
+        if value > maximum:
+            raise self.fail(
+                key, f"must be at most {shown(maximum)}, got {show_value(value)}", f"use {minimum}..{shown(maximum)}"
+            )
         return value
 
-    def pair(self, key: str, default: Any = ..., minimum: int = 1) -> tuple[int, int]:
+    def pair(self, key: str, default: Any = ..., minimum: int = 1, maximum: int = MAX_INTEGER) -> tuple[int, int]:
         """An int applied to rows and cols, or a [rows, cols] list."""
         value = self.raw(key, default)
         items = value if isinstance(value, list) else [value, value]
         if len(items) != 2:
-            raise self.fail(key, f"must be an integer or [rows, cols], got {value!r}")
+            raise self.fail(key, f"must be an integer or [rows, cols], got {show_value(value)}")
         sub = Fields({"rows": items[0], "cols": items[1]}, self.source, self.where(key))
-        return sub.integer("rows", minimum=minimum), sub.integer("cols", minimum=minimum)
+        bounds = {"minimum": minimum, "maximum": maximum}
+        return sub.integer("rows", **bounds), sub.integer("cols", **bounds)
+
+    def seconds(self, key: str, default: Any = ..., what: str = "seconds", fix: str = "") -> float | None:
+        """A positive, finite number of at most MAX_SECONDS (None when the default is None and the field absent)."""
+        value = self.raw(key, default)
+        if value is None and default is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise self.fail(key, f"must be a positive number of {what}, got {show_value(value)}", fix)
+        if not value <= MAX_SECONDS:  # also refuses inf
+            raise self.fail(
+                key, f"must be at most {MAX_SECONDS}, got {show_value(value)}", f"use at most {MAX_SECONDS}"
+            )
+        return float(value)
 
     def text(self, key: str, default: Any = ...) -> str:
         value = self.raw(key, default)
         if not isinstance(value, str) or not value:
-            raise self.fail(key, f"must be a non-empty string, got {value!r}")
+            raise self.fail(key, f"must be a non-empty string, got {show_value(value)}")
         return value
 
     def boolean(self, key: str, default: Any = ...) -> bool:
         value = self.raw(key, default)
         if not isinstance(value, bool):
-            raise self.fail(key, f"must be true or false, got {value!r}")
+            raise self.fail(key, f"must be true or false, got {show_value(value)}")
         return value
 
     def energy_fj(self, key: str, default: Any = ...) -> int:
-        """An energy given in pJ (number >= 0, at most 3 decimals) as integer fJ."""
+        """An energy given in pJ (a number from 0 to MAX_ENERGY_PJ, at most 3 decimals) as integer fJ."""
         value = self.raw(key, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise self.fail(key, f"must be a number of pJ >= 0, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+            raise self.fail(key, f"must be a number of pJ >= 0, got {show_value(value)}")
+        if not value <= MAX_ENERGY_PJ:  # also refuses inf
+            raise self.fail(
+                key, f"must be at most {MAX_ENERGY_PJ} pJ, got {show_value(value)}", f"use 0..{MAX_ENERGY_PJ} pJ"
+            )
         femto = round(value * 1000)
-        if abs(femto - value * 1000) > 1e-6:
+        if not math.isclose(femto, value * 1000, rel_tol=0, abs_tol=1e-6):
             raise self.fail(key, f"{value!r} pJ is not a whole number of fJ", "use at most 3 decimals")
         return femto
 
@@ -78,17 +128,4 @@ class Fields:
     def reject_unknown(self, allowed: set[str]) -> None:
         for key in self.data:
             if key not in allowed:
-                raise self.fail(str(key), "unknown field", f"use one of {sorted(allowed)}")
-
-
-def read_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise SpecError(str(path), "<file>", f"cannot be read ({err.strerror})", "check the path") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "<file>"
-        raise SpecError(str(path), where, f"invalid YAML ({getattr(err, 'problem', err)})") from None
+                raise self.fail(str(key)[:60], "unknown field", f"use one of {sorted(allowed)}")

@@ -25,13 +25,16 @@ def product_var(model: cp_model.CpModel, factors: list, name: str, cap: int = IN
         return constant
     bound = min(constant * prod(upper_bound(v) for v in variables), cap)
     target = model.new_int_var(0, bound, name)
-    if constant == 1 and len(variables) == 1:
-        model.add(target == variables[0])
-    elif constant == 1:
-        model.add_multiplication_equality(target, variables)
-    else:
-        partial = product_var(model, variables, f"{name}_vars", cap)
+    if constant != 1:
+        partial = product_var(model, variables, f"{name}_vars", cap // constant)
         model.add(target == constant * partial)
+    elif len(variables) == 1:
+        model.add(target == variables[0])
+    elif prod(upper_bound(v) for v in variables) <= INT_LIMIT:
+        model.add_multiplication_equality(target, variables)
+    else:  # the product of the bounds would overflow int64 in CP-SAT: multiply two at a time
+        partial = product_var(model, variables[:-1], f"{name}_head", cap)
+        model.add_multiplication_equality(target, [partial, variables[-1]])
     return target
 
 

@@ -170,4 +170,4 @@ def test_a_problem_with_a_bad_solver_setting_is_stored_as_bad_input(tmp_path):
     suite.write_text(yaml.safe_dump({"name": "t", "problems": ["bad.yaml"]}))
     _, [job] = load_suite(suite)
     row = run_job(job)
-    assert row["status"] == "BAD_INPUT" and "solver.seed: must be an integer from 0 to 2147483647" in row["error"]
+    assert row["status"] == "BAD_INPUT" and "bad.yaml: solver.seed: must be at most 2147483647" in row["error"]

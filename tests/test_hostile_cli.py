@@ -14,6 +14,7 @@ from mapper.app import modes
 from mapper.app.cli import build_parser, main
 from mapper.core.enums import Mode, Status
 from mapper.core.result import SolveResult, SolverFacts
+from mapper.io.limits import MAX_WORKERS
 
 
 def refused(capsys, argv: list[str], *needles: str) -> str:
@@ -52,12 +53,15 @@ def no_solve(monkeypatch):
         (["solve", "p.yaml", "--time-limit", "inf"], ["argument --time-limit", "'inf'"]),
         (["solve", "p.yaml", "--time-limit", "0"], ["argument --time-limit", "above 0"]),
         (["compare", "p.yaml", "--time-limit", "soon"], ["argument --time-limit", "'soon'"]),
-        (["solve", "p.yaml", "--workers", "-2"], ["argument --workers", "from 1 to 1024"]),
-        (["solve", "p.yaml", "--workers", "0"], ["argument --workers", "from 1 to 1024"]),
+        (["solve", "p.yaml", "--workers", "-2"], ["argument --workers", f"from 1 to {MAX_WORKERS}"]),
+        (["solve", "p.yaml", "--workers", "0"], ["argument --workers", f"from 1 to {MAX_WORKERS}"]),
         (["solve", "p.yaml", "--seed", "12345678901234567890"], ["argument --seed", "from 0 to 2147483647"]),
         (["solve", "p.yaml", "--seed", "-1"], ["argument --seed", "from 0 to 2147483647"]),
         (["pareto", "p.yaml", "--points", "0"], ["argument --points", "from 1 to 1000"]),
-        (["batch", "s.yaml", "--db", "r.sqlite", "--workers", "-1"], ["argument --workers", "from 1 to 1024"]),
+        (
+            ["batch", "s.yaml", "--db", "r.sqlite", "--workers", "-1"],
+            ["argument --workers", f"from 1 to {MAX_WORKERS}"],
+        ),
         (["solve", "p.yaml", "--bogus"], ["unrecognized arguments: --bogus", "--help"]),
         (["export", "r.json", "--format", "pdf", "-o", "x"], ["argument --format", "invalid choice"]),
     ],
@@ -68,9 +72,9 @@ def test_bad_option_values_are_one_line_and_exit_2(capsys, no_solve, argv, needl
 
 def test_the_edges_of_each_range_are_accepted():
     args = build_parser().parse_args(
-        ["solve", "p.yaml", "--time-limit", "0.5", "--workers", "1024", "--seed", str(2**31 - 1)]
+        ["solve", "p.yaml", "--time-limit", "0.5", "--workers", str(MAX_WORKERS), "--seed", str(2**31 - 1)]
     )
-    assert (args.time_limit, args.workers, args.seed) == (0.5, 1024, 2**31 - 1)
+    assert (args.time_limit, args.workers, args.seed) == (0.5, MAX_WORKERS, 2**31 - 1)
     assert build_parser().parse_args(["pareto", "p.yaml", "--points", "1"]).points == 1
 
 
@@ -91,9 +95,12 @@ def test_a_bad_solver_setting_of_a_problem_file_is_refused_first(tmp_path, capsy
     refused(capsys, [command, str(path)], str(path), field)
 
 
-def test_a_command_line_override_replaces_the_bad_setting(tmp_path, capsys):
+def test_a_bad_setting_in_the_file_is_refused_even_with_an_override(tmp_path, capsys):
+    """The file is bad input whatever the command line says; a valid file's settings are overridden."""
     path = problem_files(tmp_path, solver={"seed": 10**20, "workers": 1, "time_limit_s": 30})
-    assert main(["solve", str(path), "--seed", "3"]) == 0
+    refused(capsys, ["solve", str(path), "--seed", "3"], str(path), "solver.seed")
+    good = problem_files(tmp_path, solver={"seed": 0, "workers": 1, "time_limit_s": 30})
+    assert main(["solve", str(good), "--seed", "3"]) == 0
     assert "1 / 3" in capsys.readouterr().out  # workers / seed of the proof table
 
 

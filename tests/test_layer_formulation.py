@@ -136,3 +136,17 @@ def test_heuristic_hints_are_complete_and_feasible():
     solver.parameters.num_workers = 1
     assert solver.solve(model.model) == cp_model.OPTIMAL
     assert round(solver.objective_value) == heuristic.objective
+
+
+def test_large_layers_within_the_input_limits_build_valid_models():
+    """VGG16 conv2_2 and conv3_1 at batch 64 on 1024 x 1024 inputs load; their
+    products of variable bounds once overflowed int64 (MODEL_INVALID, exit 4)."""
+    from mapper.io.library import library_root
+    from mapper.io.loading import load_accelerator
+
+    accelerator = load_accelerator(library_root() / "accelerators" / "eyeriss_like.yaml")
+    for layer in (
+        make_layer(N=64, K=128, C=128, P=512, Q=512, R=3, S=3),
+        make_layer(N=64, K=256, C=128, P=256, Q=256, R=3, S=3),
+    ):
+        assert LayerModel(layer, accelerator, ObjectiveWeights(1, 1, 0)).model.validate() == ""

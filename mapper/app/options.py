@@ -17,10 +17,8 @@ from pathlib import Path
 
 from mapper.core.enums import Status
 from mapper.core.errors import SpecError
+from mapper.io.limits import MAX_SECONDS, MAX_SEED, MAX_WORKERS  # one set of limits for files and options
 
-MAX_SECONDS = 1e9  # about 31 years: finite and far from float overflow in budget arithmetic
-MAX_WORKERS = 1024  # CP-SAT threads or local processes
-MAX_SEED = 2**31 - 1  # CP-SAT's random_seed is a 32-bit signed int
 MAX_POINTS = 1000  # pareto points, two solves each
 
 # field of a solver section -> (number kind, lowest, highest, whether the lowest itself is allowed);

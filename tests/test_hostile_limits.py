@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_hostile_input import ACC
 
 from mapper.app.cli import main
 
@@ -22,17 +23,6 @@ NET = {
         {"name": "c1", "kind": "conv", "out_channels": 4, "kernel": 3},
         {"name": "c2", "kind": "conv", "out_channels": 4, "kernel": 3, "padding": 1},
     ],
-}
-ACC = {
-    "name": "a",
-    "word_bits": 16,
-    "pe_array": {"rows": 2, "cols": 2},
-    "mac_energy_pj": 1.0,
-    "levels": {
-        "DRAM": {"bandwidth_words_per_cycle": 1, "energy_pj_per_word": 100},
-        "GLB": {"capacity_words": 1000, "energy_pj_per_word": 5},
-        "RF": {"capacity_words": 16, "energy_pj_per_word": 1},
-    },
 }
 LAYER = {"mode": "layer", "network": "net.yaml", "layers": ["c1"], "accelerator": "acc.yaml"}
 FUSED = {**LAYER, "mode": "fused", "layers": ["c1", "c2"]}

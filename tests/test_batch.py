@@ -156,7 +156,7 @@ def test_a_suite_with_a_bad_solver_setting_is_refused_before_anything_runs(tmp_p
     suite, db = write_suite(tmp_path, solver={"time_limit_s": float("nan"), "workers": 1}), tmp_path / "r.sqlite"
     assert main(["batch", str(suite), "--db", str(db)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and f"{suite}: solver.time_limit_s: must be a finite number" in err
+    assert err.count("\n") == 1 and f"{suite}: solver.time_limit_s: must be a positive number of seconds" in err
     assert not db.exists()
 
 

@@ -5,6 +5,7 @@ here, then against the cost model, the CP-SAT optimum and the referee's replay."
 from __future__ import annotations
 
 from conftest import DETERMINISTIC, make_layer, tiny_accelerator
+from test_cost_model_vs_referee import claimed_result
 
 from formulations.layer import LayerModel
 from mapper.core.mapping import Mapping, canonical_order, enumerate_mappings
@@ -45,13 +46,7 @@ def test_the_replay_fits_in_the_claimed_words():
     accelerator = tiny_accelerator(glb=44, rf=100)
     mapping = weights_resident_mapping()
     cost = evaluate(LAYER, accelerator, mapping)
-    result = {
-        "mapping": mapping.to_dict(),
-        "metrics": cost.metrics(accelerator),
-        "objective": cost.objective(WEIGHTS),
-        "weights": WEIGHTS.__dict__,
-    }
-    report = verify_layer_result(result, LAYER, accelerator, functional=True)
+    report = verify_layer_result(claimed_result(mapping, cost, accelerator, WEIGHTS), LAYER, accelerator, True)
     assert report.violation is None, report.violation
 
 

@@ -16,6 +16,16 @@ from mapper.referee.verify import verify_layer_result
 WEIGHTS = ObjectiveWeights(2, 1, 1)
 
 
+def claimed_result(mapping, cost, accelerator, weights) -> dict:
+    """A layer result (its JSON fields) claiming the cost model's numbers for ``mapping``."""
+    return {
+        "mapping": mapping.to_dict(),
+        "metrics": cost.metrics(accelerator),
+        "objective": cost.objective(weights),
+        "weights": weights.__dict__,
+    }
+
+
 def random_valid_mappings(seed: int, count: int):
     rng = random.Random(seed)
     layer, accelerator, _ = random_case(rng)
@@ -34,12 +44,7 @@ def test_random_mappings_replay_to_the_modelled_counts():
     checked = 0
     for seed in range(40):
         for layer, accelerator, mapping, cost in random_valid_mappings(seed, 4):
-            result = {
-                "mapping": mapping.to_dict(),
-                "metrics": cost.metrics(accelerator),
-                "objective": cost.objective(WEIGHTS),
-                "weights": WEIGHTS.__dict__,
-            }
+            result = claimed_result(mapping, cost, accelerator, WEIGHTS)
             report = verify_layer_result(result, layer, accelerator, functional=True)
             assert report.violation is None, f"{mapping}: {report.violation}"
             assert {"latency_cycles", "energy_fj", "objective"} <= {c[0] for c in report.checks}

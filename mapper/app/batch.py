@@ -24,11 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mapper.app.database import COLUMNS, open_for_writing, translate
-from mapper.app.options import check_solver
 from mapper.core.enums import Mode
 from mapper.core.errors import SpecError
 from mapper.io.library import resolve_reference
-from mapper.io.loading import load_network, parse_problem
+from mapper.io.loading import load_network, parse_problem, parse_solver
 from mapper.io.yaml_fields import Fields, read_yaml
 
 SWEEP_KEYS = ("network", "accelerator", "glb_words", "pe_array", "objective")
@@ -77,7 +76,7 @@ def load_suite(path: Path | str) -> tuple[str, list[Job]]:
     suite_dir = path.resolve().parent
     solver = top.raw("solver", {})
     if isinstance(solver, dict):
-        check_solver(solver, str(path))  # before any job runs: each job would store the same BAD_INPUT
+        parse_solver(Fields(solver, str(path), "solver"))  # before any job runs: each job would be BAD_INPUT
     jobs = []
     for i, item in enumerate(top.raw("problems", [])):
         if not isinstance(item, str):
@@ -145,7 +144,6 @@ def run_job(job: Job) -> dict:
     )
     try:
         problem = parse_problem(job.spec, Path(job.base) / "suite.yaml", source=job.name)
-        check_solver(problem.solver.__dict__, job.name)  # a bad value is BAD_INPUT, not a solver status
         result = solve(problem)
         metrics = result.metrics
         row.update(

@@ -21,8 +21,8 @@ from mapper.io.limits import MAX_SECONDS, MAX_SEED, MAX_WORKERS  # one set of li
 
 MAX_POINTS = 1000  # pareto points, two solves each
 
-# field of a solver section -> (number kind, lowest, highest, whether the lowest itself is allowed);
-# the command line's --time-limit, --workers and --seed take the same ranges
+# option -> (number kind, lowest, highest, whether the lowest itself is allowed): the ranges the loader
+# gives the same fields of a solver section (mapper.io.limits)
 SOLVER_LIMITS = {
     "time_limit_s": (float, 0, MAX_SECONDS, False),
     "deterministic_time": (float, 0, MAX_SECONDS, False),
@@ -55,30 +55,12 @@ def shown(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def check_solver(values: dict, source: str, prefix: str = "solver") -> None:
-    """Refuse a solver section's time limit, workers, seed or deterministic time
-    that CP-SAT cannot take as meant (NaN, infinite, negative, zero or too large)."""
-    for field, (kind, low, high, inclusive) in SOLVER_LIMITS.items():
-        value = values.get(field)
-        if value is None and field == "deterministic_time":
-            continue
-        if field in values and out_of_range(value, kind, low, high, inclusive):
-            raise SpecError(
-                source,
-                f"{prefix}.{field}",
-                f"must be {range_text(kind, low, high, inclusive)}, got {shown(value)}",
-                "use a value in that range",
-            )
-
-
 def solver_settings(problem, args: argparse.Namespace):
     """The problem's solver settings with the command line's ``--time-limit``,
-    ``--workers`` and ``--seed``; a value of the problem file CP-SAT cannot take
-    (NaN, infinite, a seed beyond 32 bits) is refused here, not by the solver."""
+    ``--workers`` and ``--seed``. Both sides are already in range: the loader
+    refuses a file's bad value and the option types a bad option."""
     overrides = {"time_limit_s": args.time_limit, "workers": args.workers, "seed": args.seed}
-    settings = replace(problem.solver, **{k: v for k, v in overrides.items() if v is not None})
-    check_solver(settings.__dict__, str(problem.source or args.problem))
-    return settings
+    return replace(problem.solver, **{k: v for k, v in overrides.items() if v is not None})
 
 
 def refuse_invalid_model(status: str, problem, args: argparse.Namespace) -> None:

@@ -97,6 +97,17 @@ def load_problem(path: Path | str) -> Problem:
     return parse_problem(read_yaml(path), path)
 
 
+def parse_solver(f: Fields) -> SolverSettings:
+    """A ``solver:`` section (of a problem or a suite): time limit, workers, seed, deterministic time."""
+    f.reject_unknown({"time_limit_s", "workers", "seed", "deterministic_time"})
+    return SolverSettings(
+        time_limit_s=f.seconds("time_limit_s", 60.0),
+        workers=f.integer("workers", 2, maximum=MAX_WORKERS),
+        seed=f.integer("seed", 0, minimum=0, maximum=MAX_SEED),
+        deterministic_time=f.seconds("deterministic_time", None, what="deterministic seconds"),
+    )
+
+
 def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
     """A problem from its YAML mapping; relative network/accelerator paths are
     resolved against ``path``'s folder; errors name ``source`` (default: path)."""
@@ -177,14 +188,7 @@ def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
         raise weights.fail("energy", f"energy is not modelled in {mode} mode yet (fused groups)", "set it to 0")
     if objective.latency + objective.dram_words + objective.energy == 0:
         raise top.fail("objective", "all weights are zero", "give latency, dram_words or energy a positive weight")
-    solver_fields = top.sub("solver", {})
-    solver_fields.reject_unknown({"time_limit_s", "workers", "seed", "deterministic_time"})
-    solver = SolverSettings(
-        time_limit_s=solver_fields.seconds("time_limit_s", 60.0),
-        workers=solver_fields.integer("workers", 2, maximum=MAX_WORKERS),
-        seed=solver_fields.integer("seed", 0, minimum=0, maximum=MAX_SEED),
-        deterministic_time=solver_fields.seconds("deterministic_time", None, what="deterministic seconds"),
-    )
+    solver = parse_solver(top.sub("solver", {}))
     pins = parse_pins(top, mode, network, names, accelerator.pe_cols if accelerator else 0) if top.has("pin") else None
     if top.has("partition") and mode != Mode.NETWORK:
         raise top.fail("partition", f"only network mode searches partitions, this is {mode} mode", "remove it")

@@ -15,13 +15,13 @@ import logging
 
 from ortools.sat.python import cp_model
 
-from formulations.layer_vars import DimVars, LayerVariables
+from formulations.layer_tiles import LayerTiles
+from formulations.layer_vars import DimVars
 from formulations.solution import Solution, run_solver
 from formulations.variables import and_var, ceil_div_var, choose_var, or_var, product_var
 from mapper.core.enums import Axis
 from mapper.core.mapping import Mapping
 from mapper.core.spec import (
-    AXIS_DIMS,
     DIMS,
     ORDERED_LEVELS,
     RELEVANT_DIMS,
@@ -34,7 +34,7 @@ from mapper.core.spec import (
 log = logging.getLogger(__name__)
 
 
-class LayerModel(LayerVariables):
+class LayerModel(LayerTiles):
     """Builds the model on construction; ``solve`` runs CP-SAT and decodes."""
 
     def __init__(self, layer: Layer, accelerator: Accelerator, weights: ObjectiveWeights):
@@ -67,41 +67,10 @@ class LayerModel(LayerVariables):
         self.model.add(cols_used <= self.accelerator.pe_cols)
         self.used_pes = product_var(self.model, [rows_used, cols_used], "used_pes", self.cap)
 
-    # add_factorisation_tables and add_loop_orders: formulations.layer_vars
+    # add_factorisation_tables and add_loop_orders: formulations.layer_vars;
+    # add_tile_words and the input's rows and cols: formulations.layer_tiles
 
     # ------------------------------------------------------------------ cost terms
-
-    def _tile(self, tensor: str, extent_of, label: str):
-        """Words of ``tensor`` in a box whose dim extents are ``extent_of(d)``;
-        inputs use rows = (e_P - 1) stride + (e_R - 1) dilation + 1 (same for cols)."""
-        if tensor != "I":
-            return product_var(
-                self.model, [extent_of(d) for d in sorted(RELEVANT_DIMS[tensor])], f"{label}_{tensor}", self.cap
-            )
-        spans = []
-        for axis in Axis:
-            out_dim, kernel_dim = AXIS_DIMS[axis]
-            bound = self.layer.input_extent(self.layer.bounds[out_dim], self.layer.bounds[kernel_dim], axis)
-            span = self.model.new_int_var(1, bound, f"{label}_I_span{axis}")
-            self.model.add(
-                span
-                == (extent_of(out_dim) - 1) * self.layer.stride[axis]
-                + (extent_of(kernel_dim) - 1) * self.layer.dilation[axis]
-                + 1
-            )
-            spans.append(span)
-        self.tile_span[label.removeprefix("tile")] = spans
-        return product_var(self.model, [extent_of("N"), extent_of("G"), extent_of("C"), *spans], f"{label}_I", self.cap)
-
-    def add_tile_words(self) -> None:
-        """tile_GLB(T), tile_ARRAY(T), tile_RF(T): words of T in the boxes of
-        extents glb_tile[d], array[d] and f_RF[d]."""
-        self.tile_span: dict[str, list] = {}
-        self.tile = {
-            "GLB": {t: self._tile(t, lambda d: self.dims[d].glb_tile, "tileGLB") for t in self.tensors},
-            "ARRAY": {t: self._tile(t, lambda d: self.dims[d].array, "tileARRAY") for t in self.tensors},
-            "RF": {t: self._tile(t, lambda d: self.dims[d].factor["RF"], "tileRF") for t in self.tensors},
-        }
 
     def _miss(self, level: str, tensor: str):
         """miss_L(T) = prod_{d not relevant to T} g[d], g[d] = f_L[d] if some
@@ -135,24 +104,14 @@ class LayerModel(LayerVariables):
             for t in self.tensors
         }
 
-    def _input_rows_times_visits(self, level: str, axis: Axis):
-        """For the input along one axis (P,R rows or Q,S cols): the outer factors
-        of both dims times the span of the tile below:
-        outer(P) outer(R) ((e_P - 1) stride + (e_R - 1) dilation + 1)."""
-        dims = AXIS_DIMS[axis]
-        if level == "GLB":  # the GLB tile repeats over the DRAM loops
-            factors = [self.dims[d].factor["DRAM"] for d in dims]
-        else:  # the array tile repeats over the DRAM and GLB loops
-            factors = [self.dims[d].outer for d in dims]
-        return product_var(self.model, [*factors, self.tile_span[level][axis]], f"input_{level}_{axis}", self.cap)
-
     def add_traffic(self) -> None:
         """With relevant-dim factors cancelling against tile extents (f_DRAM[d] *
         glb_tile[d] = B_d):
         DRAM(T) = |T| miss_DRAM(T) for W and O (O: writes; reads = writes - |O|);
-        DRAM(I) = N G C * rowsD * colsD * miss_DRAM(I), rowsD = f_DRAM[P] f_DRAM[R] span_GLB(P, R);
+        DRAM(I) = N G C * rowsD * colsD * miss_DRAM(I), rowsD = f_DRAM[P] f_DRAM[R] span_GLB(P, R)
+        (less the kept rows of a sliding tile: LayerTiles._sliding);
         ARRAY(T) = |T| * (prod_{d irrelevant} f_DRAM[d] * miss_GLB(T) if some_glb(T) else miss_DRAM(T)),
-        ARRAY(I) = N G C rowsA colsA f_DRAM[K] miss_GLB(I) if some_glb(I) else DRAM(I),
+        ARRAY(I) = N G C rowsA colsA f_DRAM[K] miss_GLB(I) if some_glb(I) else DRAM(I) without sliding,
         rowsA = outer[P] outer[R] span_ARRAY(P, R).
         dram_words = DRAM(W) + DRAM(I) + 2 DRAM(O) - |O|; array_words likewise."""
         m = self.model
@@ -165,13 +124,15 @@ class LayerModel(LayerVariables):
             if t == "I":
                 rows_d, cols_d = (self._input_rows_times_visits("GLB", axis) for axis in Axis)
                 rows_a, cols_a = (self._input_rows_times_visits("ARRAY", axis) for axis in Axis)
-                dram[t] = product_var(m, [ngc, rows_d, cols_d, self.miss["DRAM"][t]], "dram_I", self.cap)
+                whole = product_var(m, [ngc, rows_d, cols_d, self.miss["DRAM"][t]], "dram_I_whole", self.cap)
+                slid = [self._sliding(axis, rows) for axis, rows in zip(Axis, (rows_d, cols_d), strict=True)]
+                dram[t] = product_var(m, [ngc, *slid, self.miss["DRAM"][t]], "dram_I", self.cap)
                 glb_case = product_var(m, [ngc, rows_a, cols_a, reuse_glb], "array_I_glb", self.cap)
             else:
                 words = self.layer.tensor_words(t)
-                dram[t] = product_var(m, [words, self.miss["DRAM"][t]], f"dram_{t}", self.cap)
+                dram[t] = whole = product_var(m, [words, self.miss["DRAM"][t]], f"dram_{t}", self.cap)
                 glb_case = product_var(m, [words, reuse_glb], f"array_{t}_glb", self.cap)
-            array[t] = choose_var(m, self.some_glb[t], glb_case, dram[t], f"array_{t}")
+            array[t] = choose_var(m, self.some_glb[t], glb_case, whole, f"array_{t}")
             m.add(dram[t] >= self.layer.needed_words(t))  # redundant: compulsory traffic
         out_words = self.layer.tensor_words("O")
         self.dram_words = m.new_int_var(0, self.cap, "dram_words")

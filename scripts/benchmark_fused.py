@@ -17,7 +17,8 @@ from pathlib import Path
 
 from mapper.core.errors import SpecError
 from mapper.core.group import build_group
-from mapper.core.spec import ObjectiveWeights, Problem, SolverSettings
+from mapper.core.problem import Problem
+from mapper.core.spec import ObjectiveWeights, SolverSettings
 from mapper.io.library import library_root
 from mapper.io.loading import load_accelerator, load_network
 from mapper.solve.api import solve_fused

@@ -15,7 +15,8 @@ import json
 from pathlib import Path
 
 from mapper.core.group import build_group
-from mapper.core.spec import Platform, SolverSettings, TaskGraphSpec
+from mapper.core.problem import Platform, TaskGraphSpec
+from mapper.core.spec import SolverSettings
 from mapper.cost.taskgraph import evaluate_schedule
 from mapper.cost.taskgraph_builder import Slicing, build_task_graph
 from mapper.heuristics.heft import heft, layer_by_layer

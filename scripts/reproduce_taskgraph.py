@@ -22,7 +22,8 @@ from pathlib import Path
 
 from formulations.taskgraph import TaskGraphModel
 from mapper.core.group import build_group
-from mapper.core.spec import Platform, SolverSettings
+from mapper.core.problem import Platform
+from mapper.core.spec import SolverSettings
 from mapper.core.taskgraph import TaskGraph
 from mapper.cost.taskgraph import evaluate_schedule
 from mapper.cost.taskgraph_builder import Slicing, build_task_graph

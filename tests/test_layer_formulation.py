@@ -47,6 +47,8 @@ CASES = [
     ("conv stride 2", make_layer(K=2, C=2, P=4, R=3, stride=(2, 2)), tiny_accelerator()),
     ("1x1 conv stride 2 (skipped rows)", make_layer(K=2, C=2, P=4, stride=(2, 2)), tiny_accelerator(glb=20)),
     ("conv dilation 2", make_layer(K=2, C=2, P=4, R=2, dilation=(2, 2)), tiny_accelerator()),
+    ("disjoint windows stride 3", make_layer(K=2, C=2, P=4, R=2, stride=(3, 3)), tiny_accelerator(glb=24)),
+    ("disjoint dilated windows", make_layer(K=2, P=3, R=2, S=2, stride=(4, 1), dilation=(2, 1)), tiny_accelerator()),
     ("2d conv P Q R S", make_layer(K=2, P=2, Q=2, R=2, S=2), tiny_accelerator(glb=40)),
     ("depthwise", make_layer("depthwise", G=4, P=4, R=3), tiny_accelerator()),
     ("fc batch", make_layer("fc", N=2, K=4, C=4), tiny_accelerator(glb=24)),
@@ -73,7 +75,7 @@ def random_case(rng: random.Random):
     kind = rng.choice(["conv", "conv", "depthwise"])
     if kind == "depthwise":
         dims = {"G": dims["K"], "P": dims["P"], "R": dims["R"], "N": dims["N"]}
-    stride = rng.choice([1, 1, 2])
+    stride = rng.choice([1, 1, 2, 3])
     layer = make_layer(kind, stride=(stride, 1), **dims)
     accelerator = tiny_accelerator(
         rows=rng.choice([1, 2, 3]),

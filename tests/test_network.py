@@ -16,7 +16,7 @@ import yaml
 from mapper.app.cli import main
 from mapper.core.errors import SpecError
 from mapper.core.group import build_group
-from mapper.core.spec import PartitionSearch
+from mapper.core.problem import PartitionSearch
 from mapper.cost.limits import compulsory_limits, consumers_of, needed_input_words
 from mapper.io.loading import load_problem
 from mapper.referee.verify import verify_network_result

@@ -11,7 +11,8 @@ from test_layer_formulation import CASES
 
 from mapper.core.box import Box
 from mapper.core.mapping import Mapping
-from mapper.core.spec import Network, ObjectiveWeights, Problem
+from mapper.core.problem import Problem
+from mapper.core.spec import Network, ObjectiveWeights
 from mapper.io.library import library_root
 from mapper.io.loading import load_problem
 from mapper.referee.decode_layer import decode_layer
@@ -66,7 +67,8 @@ def test_bundled_problem_verifies_functionally():
 
 LAYER = make_layer(K=2, C=2, P=4, R=3)
 ACCELERATOR = tiny_accelerator(glb=60)
-# K and P split at DRAM (P outermost), so several tiles of every tensor are loaded.
+# K and P split at DRAM (P outermost), so several tiles of every tensor are loaded; the input
+# tile slides along P.
 MAPPING = Mapping(
     factors={
         "DRAM": {"N": 1, "G": 1, "K": 2, "C": 1, "P": 2, "Q": 1, "R": 1, "S": 1},
@@ -109,8 +111,24 @@ def test_missing_halo_row_is_rejected(schedule):
     n, g, c, (h0, h1), w = op.box.ranges
     short = Box((n, g, c, (h0, h1 - 1), w))
     schedule.ops[index] = replace(op, box=short)
-    free = next(i for i in ops_of(schedule, "free", "I") if schedule.ops[i].box == op.box)
-    schedule.ops[free] = replace(schedule.ops[free], box=short)
+    message = rejected(schedule)  # the compute that needs the row comes before any free of the tile
+    assert message.startswith("compute") and "needs I" in message and "not resident" in message
+
+
+def test_sliding_input_fetches_only_the_new_rows(schedule):
+    # P is the only input-relevant DRAM loop: the second input tile (outputs 2..3,
+    # taps 0..2: rows 2..5) keeps rows 2..3 of the first (rows 0..3) and fetches rows 4..5.
+    loads = [schedule.ops[i].box.ranges[3] for i in ops_of(schedule, "load", "I")]
+    assert loads == [(0, 4), (4, 6)]
+    frees = [schedule.ops[i].box.ranges[3] for i in ops_of(schedule, "free", "I")]
+    assert sorted(frees) == [(0, 2), (2, 4), (4, 6)]  # the rows left behind, then the last tile's two pieces
+
+
+def test_freeing_the_kept_rows_is_rejected(schedule):
+    index = next(i for i in ops_of(schedule, "free", "I") if schedule.ops[i].box.ranges[3] == (0, 2))
+    op = schedule.ops[index]
+    n, g, c, _, w = op.box.ranges
+    schedule.ops[index] = replace(op, box=Box((n, g, c, (0, 4), w)))  # the whole first tile, overlap included
     message = rejected(schedule)
     assert message.startswith("compute") and "needs I" in message and "not resident" in message
 

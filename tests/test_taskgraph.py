@@ -13,7 +13,8 @@ from test_fusion import GROUPS
 
 from formulations.taskgraph import TaskGraphModel
 from mapper.core.group import build_group
-from mapper.core.spec import Platform, SolverSettings
+from mapper.core.problem import Platform
+from mapper.core.spec import SolverSettings
 from mapper.core.taskgraph import MemoryObject, TaskGraph, TaskSchedule
 from mapper.cost.taskgraph import evaluate_schedule
 from mapper.cost.taskgraph_builder import Slicing, build_task_graph

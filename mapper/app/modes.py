@@ -23,8 +23,9 @@ from mapper.core.enums import Mode
 from mapper.core.errors import SpecError
 from mapper.core.group import FusedMapping, build_group
 from mapper.core.mapping import Mapping
+from mapper.core.problem import Problem
 from mapper.core.result import SolveResult
-from mapper.core.spec import Problem, SolverSettings
+from mapper.core.spec import SolverSettings
 from mapper.core.taskgraph import TaskSchedule
 from mapper.cost.taskgraph_builder import problem_graph
 from mapper.io.problem_sections import MODE_RULES, ModeRules

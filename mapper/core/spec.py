@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from math import prod
 
-from mapper.core.enums import Axis, Mode
+from mapper.core.enums import Axis
 
 DIMS: tuple[str, ...] = ("N", "G", "K", "C", "P", "Q", "R", "S")
 TENSORS: tuple[str, ...] = ("W", "I", "O")
@@ -40,6 +40,8 @@ MEMORY_LEVELS: tuple[str, ...] = ("DRAM", "GLB", "RF")
 
 # The output dim and the kernel dim that index each input axis: rows come from P and R, cols from Q and S.
 AXIS_DIMS: dict[Axis, tuple[str, str]] = {Axis.ROWS: ("P", "R"), Axis.COLS: ("Q", "S")}
+# The output dim along which an input tile slides, and the input axis it slides on.
+SLIDING_AXIS: dict[str, Axis] = {out_dim: axis for axis, (out_dim, _) in AXIS_DIMS.items()}
 
 LAYER_KINDS: tuple[str, ...] = ("conv", "depthwise", "fc", "maxpool", "avgpool", "add")
 WEIGHTED_KINDS: frozenset[str] = frozenset({"conv", "depthwise", "fc"})
@@ -90,11 +92,25 @@ class Layer:
         (p-1)*stride + (r-1)*dilation + 1."""
         return (out_extent - 1) * self.stride[axis] + (kernel_extent - 1) * self.dilation[axis] + 1
 
+    def windows_disjoint(self, axis: Axis) -> bool:
+        """Stride along ``axis`` > kernel extent (R-1)*dilation + 1: rows between
+        windows are never read, so inputs move by (output, tap) pairs (DESIGN 4.1)."""
+        kernel_dim = AXIS_DIMS[axis][1]
+        return self.stride[axis] > (self.bounds[kernel_dim] - 1) * self.dilation[axis] + 1
+
+    def input_axis_words(self, out_extent: int, kernel_extent: int, axis: Axis) -> int:
+        """Input rows or cols (along ``axis``) that a tile of ``out_extent``
+        outputs and ``kernel_extent`` taps moves: out * kernel when the windows
+        are disjoint (only the touched rows), else the dense span
+        (out-1)*stride + (kernel-1)*dilation + 1."""
+        if self.windows_disjoint(axis):
+            return out_extent * kernel_extent
+        return self.input_extent(out_extent, kernel_extent, axis)
+
     def tile_words(self, tensor: str, extents: dict[str, int]) -> int:
-        """Words of ``tensor`` touched by a box of loop ``extents`` (all dims)."""
+        """Words of ``tensor`` moved for a box of loop ``extents`` (all dims)."""
         if tensor == "I":
-            rows = self.input_extent(extents["P"], extents["R"], Axis.ROWS)
-            cols = self.input_extent(extents["Q"], extents["S"], Axis.COLS)
+            rows, cols = (self.input_axis_words(extents[o], extents[k], axis) for axis, (o, k) in AXIS_DIMS.items())
             return extents["N"] * extents["G"] * extents["C"] * rows * cols
         return prod(extents[d] for d in RELEVANT_DIMS[tensor])
 
@@ -223,64 +239,3 @@ class SolverSettings:
     workers: int = 2
     seed: int = 0
     deterministic_time: float | None = None
-
-
-@dataclass(frozen=True)
-class Platform:
-    """PE clusters as (rows, cols) blocks side by side along the array's
-    columns; a shared memory of ``memory_words`` (None: unbounded); moving a
-    word between clusters costs 1 / link_words_per_cycle cycles (0: free, as
-    in a shared-memory system)."""
-
-    clusters: tuple[tuple[int, int], ...]
-    memory_words: int | None = None
-    link_words_per_cycle: int = 0
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(f"cluster{i}" for i in range(len(self.clusters)))
-
-
-@dataclass(frozen=True)
-class TaskGraphSpec:
-    """Task-graph mode: how each layer is sliced, the platform, and what to minimise.
-
-    ``slicing[layer] = (rows, cols, channels)``; ``objective`` is makespan,
-    memory, weighted or lexicographic (makespan first, then memory)."""
-
-    slicing: dict[str, tuple[int, int, int]]
-    platform: Platform
-    objective: str = "lexicographic"
-    makespan_weight: int = 1
-    memory_weight: int = 1
-    memory_cap: int | None = None
-
-
-@dataclass(frozen=True)
-class PartitionSearch:
-    """Network mode: groups of at most ``max_group_layers`` consecutive layers;
-    ``time_budget_s`` bounds the whole search (None: every candidate group is
-    solved with the problem's per-group solver settings)."""
-
-    max_group_layers: int = 6
-    time_budget_s: float | None = None
-
-
-@dataclass(frozen=True)
-class Problem:
-    name: str
-    mode: Mode
-    network: Network
-    layer_names: tuple[str, ...]
-    accelerator: Accelerator | None  # None in task-graph mode (its platform stands in)
-    objective: ObjectiveWeights
-    solver: SolverSettings
-    source: str = "<memory>"
-    fusion_policy: str | None = None  # fused mode: pin "partitioned" or "time_shared"
-    taskgraph: TaskGraphSpec | None = None
-    pins: dict | None = None  # fixed decisions (layer: factors, orders; fused: stripe_rows, resident)
-    partition: PartitionSearch | None = None  # network mode
-
-    @property
-    def layers(self) -> tuple[Layer, ...]:
-        return tuple(self.network.layers[n] for n in self.layer_names)

@@ -15,7 +15,8 @@ extent of the GLB tile (one DRAM-loop iteration).
   inside it are irrelevant to T and give reuse). 1 if there is none.
 * Combined visits of the RF tile over the DRAM+GLB nest:
   vC(T) = visits_GLB(T) * (prod f_DRAM if some relevant GLB factor > 1 else visits_DRAM(T)).
-* DRAM reads of W, I = visits_DRAM(T) * tile_GLB(T). Outputs: writes =
+* DRAM reads of W, I = visits_DRAM(T) * tile_GLB(T), less the rows an input
+  tile sliding along P or Q keeps (``input_dram_reads``). Outputs: writes =
   visits_DRAM(O) * tile_GLB(O); reads (partial sums) = writes - |O|.
 * GLB -> array reads of W, I = vC(T) * tile_array(T) (multicast: identical
   words read once for all PEs); array -> GLB writes of O = vC(O) * tile_array(O),
@@ -38,9 +39,11 @@ from math import prod
 from mapper.core.arith import ceil_div
 from mapper.core.mapping import Mapping
 from mapper.core.spec import (
+    AXIS_DIMS,
     DIMS,
     LOOP_LEVELS,
     RELEVANT_DIMS,
+    SLIDING_AXIS,
     SPATIAL_LEVELS,
     Accelerator,
     Layer,
@@ -49,14 +52,37 @@ from mapper.core.spec import (
 )
 
 
+def innermost_relevant(order: tuple[str, ...], factors: dict[str, int], relevant: frozenset[str]) -> int:
+    """Position in ``order`` of the innermost loop that is relevant to a tile
+    indexed by ``relevant`` dims and has a factor > 1 (-1 if there is none)."""
+    positions = [i for i, dim in enumerate(order) if dim in relevant and factors[dim] > 1]
+    return positions[-1] if positions else -1
+
+
 def loop_visits(order: tuple[str, ...], factors: dict[str, int], relevant: frozenset[str]) -> int:
     """Times a tile indexed by ``relevant`` dims changes over a loop nest with
     ``order`` (outermost first) and ``factors``."""
-    innermost = -1
-    for position, dim in enumerate(order):
-        if dim in relevant and factors[dim] > 1:
-            innermost = position
-    return prod(factors[d] for d in order[: innermost + 1])
+    return prod(factors[d] for d in order[: innermost_relevant(order, factors, relevant) + 1])
+
+
+def input_dram_reads(layer: Layer, mapping: Mapping, glb_ext: dict[str, int], visits: int) -> int:
+    """Input words read from DRAM: ``visits`` GLB tiles, except that with
+    sliding-window reuse (DESIGN 4.1) a tile that moves one step along P (Q),
+    its other coordinates unchanged, keeps the overlap and fetches only
+    min(span, stride * e_P) new rows (cols). That happens when P (Q) is the
+    innermost input-relevant DRAM loop with a factor > 1: of every f_DRAM[P]
+    consecutive tiles the first is whole and the others slide."""
+    order, factors = mapping.orders["DRAM"], mapping.factors["DRAM"]
+    tile = layer.tile_words("I", glb_ext)
+    position = innermost_relevant(order, factors, RELEVANT_DIMS["I"])
+    axis = SLIDING_AXIS.get(order[position]) if position >= 0 else None
+    if axis is None or layer.windows_disjoint(axis):
+        return visits * tile
+    out_dim, kernel_dim = AXIS_DIMS[axis]
+    span = layer.input_extent(glb_ext[out_dim], glb_ext[kernel_dim], axis)
+    step = min(span, layer.stride[axis] * glb_ext[out_dim])
+    steps = factors[out_dim]
+    return visits // steps * (tile + (steps - 1) * (tile // span) * step)
 
 
 @dataclass(frozen=True)
@@ -161,6 +187,7 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> LayerC
 
     out_words = layer.tensor_words("O")
     dram_reads = {t: visits_dram[t] * tiles["GLB"][t] for t in tensors if t != "O"}
+    dram_reads["I"] = input_dram_reads(layer, mapping, glb_ext, visits_dram["I"])
     dram_writes = {"O": visits_dram["O"] * tiles["GLB"]["O"]}
     dram_reads["O"] = dram_writes["O"] - out_words
     glb_to_array = {t: visits_rf[t] * tiles["ARRAY"][t] for t in tensors if t != "O"}

@@ -17,7 +17,8 @@ from math import ceil, prod
 
 from mapper.core.box import Box, fmap_region
 from mapper.core.group import FusedGroup, build_group
-from mapper.core.spec import DIMS, Layer, Platform, Problem
+from mapper.core.problem import Platform, Problem
+from mapper.core.spec import DIMS, Layer
 from mapper.core.taskgraph import MemoryObject, TaskGraph
 
 

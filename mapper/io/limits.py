@@ -13,10 +13,13 @@ objective with its weights, a bandwidth constraint) beyond ``SOLVER_SUM``.
 
 from __future__ import annotations
 
+from math import prod
+
 from mapper.core.enums import Mode
 from mapper.core.errors import SpecError
 from mapper.core.group import FUSABLE_KINDS, weight_words
-from mapper.core.spec import MAPPABLE_KINDS, Layer, Problem
+from mapper.core.problem import Problem
+from mapper.core.spec import MAPPABLE_KINDS, Layer
 
 MAX_INTEGER = 2**40  # any integer field without a tighter limit below
 MAX_PE = 4096  # PE array rows and cols (accelerators, pe_array overrides, task-graph clusters)
@@ -81,8 +84,8 @@ def check_layer(f, layer: Layer) -> None:
         )
     if layer.macs > MAX_MACS:
         raise _refuse(f, f"{layer.name} has {layer.macs} MACs; at most {shown(MAX_MACS)} are supported")
-    for tensor in layer.tensors:
-        words = layer.tensor_words(tensor)
+    for tensor in layer.tensors:  # the input as the referee's reference holds it: padded, every row
+        words = prod(layer.tensor_shape(tensor))
         if words > MAX_WORDS:
             raise _refuse(f, f"{layer.name} has {words} words of {tensor}; at most {shown(MAX_WORDS)} are supported")
 

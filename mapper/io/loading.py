@@ -13,7 +13,8 @@ from typing import Any
 
 from mapper.core.enums import Mode, Policy
 from mapper.core.group import POLICIES, build_group
-from mapper.core.spec import TENSORS, Accelerator, MemoryLevel, Network, ObjectiveWeights, Problem, SolverSettings
+from mapper.core.problem import Problem
+from mapper.core.spec import TENSORS, Accelerator, MemoryLevel, Network, ObjectiveWeights, SolverSettings
 from mapper.io.library import resolve_reference
 from mapper.io.limits import (
     MAX_BANDWIDTH,

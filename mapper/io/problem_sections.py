@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from math import prod
 
 from mapper.core.enums import Mode
-from mapper.core.spec import DIMS, LOOP_LEVELS, ORDERED_LEVELS, Network, PartitionSearch, Platform, TaskGraphSpec
+from mapper.core.problem import PartitionSearch, Platform, TaskGraphSpec
+from mapper.core.spec import DIMS, LOOP_LEVELS, ORDERED_LEVELS, Network
 from mapper.io.limits import (
     MAX_BANDWIDTH,
     MAX_CLUSTERS,

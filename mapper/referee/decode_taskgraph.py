@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from mapper.core.box import Box
 from mapper.core.group import FusedGroup, weight_words
-from mapper.core.spec import Accelerator, MemoryLevel, Platform
+from mapper.core.problem import Platform
+from mapper.core.spec import Accelerator, MemoryLevel
 from mapper.core.taskgraph import TaskGraph, TaskSchedule, memory_lifetimes
 from mapper.referee.decode_fused import fused_schedule_frame
 from mapper.referee.schedule import Op, Schedule

@@ -38,6 +38,41 @@ def reference_output(layer: Layer, weights: np.ndarray | None, padded: np.ndarra
     return windows.sum(axis=(5, 6))
 
 
+def _tap_rows(layer: Layer, axis: Axis, outputs: int, taps: int) -> np.ndarray:
+    """[outputs, taps] padded row (col) indices o*stride + t*dilation."""
+    return np.arange(outputs)[:, None] * layer.stride[axis] + np.arange(taps)[None, :] * layer.dilation[axis]
+
+
+def stored_input(layer: Layer, padded: np.ndarray) -> np.ndarray:
+    """The grouped padded input [N, G, C, H, W] in layer-mode storage: along an
+    axis with disjoint windows, the (output, tap) pairs replace the rows."""
+    b, stored = layer.bounds, padded
+    for axis, position in ((Axis.ROWS, 3), (Axis.COLS, -1)):
+        if layer.windows_disjoint(axis):
+            out_dim, kernel_dim = ("P", "R") if axis is Axis.ROWS else ("Q", "S")
+            stored = np.take(stored, _tap_rows(layer, axis, b[out_dim], b[kernel_dim]), axis=position)
+    return stored
+
+
+def dense_window(layer: Layer, values: np.ndarray) -> np.ndarray:
+    """A stored input region [N, G, C, rows.., cols..] as a dense window
+    [N, G, C, h, w] whose (0, 0) is its first tap: (output, tap) axes are
+    scattered to rows o*stride + t*dilation; rows no tap reads stay zero."""
+    window = values
+    for axis, position in ((Axis.ROWS, 3), (Axis.COLS, 4)):
+        if not layer.windows_disjoint(axis):
+            continue
+        outputs, taps = window.shape[position], window.shape[position + 1]
+        rows = _tap_rows(layer, axis, outputs, taps).ravel()
+        moved = np.moveaxis(
+            window.reshape(window.shape[:position] + (outputs * taps,) + window.shape[position + 2 :]), position, 0
+        )
+        dense = np.zeros((int(rows[-1]) + 1,) + moved.shape[1:], dtype=window.dtype)
+        dense[rows] = moved
+        window = np.moveaxis(dense, 0, position)
+    return window
+
+
 def grouped(fmap: np.ndarray, groups: int) -> np.ndarray:
     """[N, G*C, H, W] -> [N, G, C, H, W]."""
     n, channels, h, w = fmap.shape
@@ -98,14 +133,17 @@ class FunctionalData:
                 self.dram[tensor] = rng.integers(-8, 8, size=shape, dtype=np.int64)
         for alias, source in schedule.aliases.items():
             self.dram[alias] = self.dram[source]
-        if schedule.storage == "grouped":  # layer mode: the stored input is padded, borders are zero
-            layer = next(iter(schedule.layers.values()))
-            (ph, pw), inp = layer.padding, self.dram["I"]
-            rows, cols = inp.shape[3], inp.shape[4]
-            interior = np.zeros_like(inp, dtype=bool)
-            interior[:, :, :, ph : rows - ph or None, pw : cols - pw or None] = True
-            inp[~interior] = 0
         self.inputs = {t: a.copy() for t, a in self.dram.items() if t not in produced}
+        if schedule.storage == "grouped":  # layer mode: the input is padded (zero borders), then stored
+            layer = next(iter(schedule.layers.values()))
+            n, _, h, w = layer.tensor_shape("I")
+            padded = rng.integers(-8, 8, size=(n, layer.bounds["G"], layer.bounds["C"], h, w), dtype=np.int64)
+            (ph, pw) = layer.padding
+            interior = np.zeros_like(padded, dtype=bool)
+            interior[:, :, :, ph : h - ph or None, pw : w - pw or None] = True
+            padded[~interior] = 0
+            self.inputs["I"] = padded
+            self.dram["I"] = stored_input(layer, padded)
 
     def identity_tile(self, op: Op) -> np.ndarray:
         shape = tuple(hi - lo for lo, hi in op.box.ranges)
@@ -127,7 +165,7 @@ class FunctionalData:
         if schedule.storage == "grouped":
             work = op.work_ranges
             taps = (work["R"][1] - work["R"][0], work["S"][1] - work["S"][0])
-            apply_taps(layer, target, views.get("W"), views["I"], taps)
+            apply_taps(layer, target, views.get("W"), dense_window(layer, views["I"]), taps)
             return
         if layer.kind == "add":
             target += views["I"] + views["I2"]

@@ -1,7 +1,9 @@
 """Schedule IR: a timed list of operations on boxes of named tensors.
 
 Tensors use grouped axes so that every tile is a box:
-W[G, K, C, R, S], I[N, G, C, H, W] (padded input), O[N, G, K, P, Q].
+W[G, K, C, R, S], I[N, G, C, H, W] (padded input), O[N, G, K, P, Q]. Along an
+axis whose windows are disjoint (stride > kernel extent), the input is stored
+by (output, tap) pairs instead of rows, [.., P, R, ..]: only touched rows.
 
 Operations (``Op.kind``):
 
@@ -19,22 +21,36 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mapper.core.box import TENSOR_AXES, Box, Range, fmap_region
+from mapper.core.enums import Axis
 from mapper.core.spec import AXIS_DIMS, DIMS, RELEVANT_DIMS, Layer
 
 
 def grouped_shape(layer: Layer, tensor: str) -> tuple[int, ...]:
+    """Stored shape: W[G, K, C, R, S], O[N, G, K, P, Q] and I[N, G, C, rows, cols],
+    where rows (cols) is the padded height (width), or the two axes (P, R)
+    ((Q, S)) of (output, tap) pairs where the windows are disjoint."""
     b = layer.bounds
     if tensor == "W":
         return (b["G"], b["K"], b["C"], b["R"], b["S"])
     if tensor == "I":
-        n, _, h, w = layer.tensor_shape("I")
-        return (n, b["G"], b["C"], h, w)
+        padded = layer.tensor_shape("I")[2:]
+        spatial = []
+        for axis, (out_dim, kernel_dim) in AXIS_DIMS.items():
+            disjoint = layer.windows_disjoint(axis)
+            spatial += [b[out_dim], b[kernel_dim]] if disjoint else [padded[axis]]
+        return (b["N"], b["G"], b["C"], *spatial)
     return (b["N"], b["G"], b["K"], b["P"], b["Q"])
+
+
+def input_axis_position(layer: Layer, axis: Axis) -> int:
+    """Index of input axis ``axis`` (rows or cols, dense layout) in the stored input."""
+    return 3 if axis is Axis.ROWS else 3 + (2 if layer.windows_disjoint(Axis.ROWS) else 1)
 
 
 def operand_region(layer: Layer, tensor: str, work: dict[str, Range]) -> Box:
     """The region of ``tensor`` read or written by the loop iterations ``work``:
-    input rows run from p0*stride + r0*dilation to (p1-1)*stride + (r1-1)*dilation."""
+    input rows run from p0*stride + r0*dilation to (p1-1)*stride + (r1-1)*dilation,
+    or are the (output, tap) ranges themselves where the windows are disjoint."""
     if tensor == "W":
         return Box(tuple(work[d] for d in TENSOR_AXES["W"]))
     if tensor == "O":
@@ -42,9 +58,12 @@ def operand_region(layer: Layer, tensor: str, work: dict[str, Range]) -> Box:
     spans = []
     for axis, (out_dim, kernel_dim) in AXIS_DIMS.items():
         (p0, p1), (r0, r1) = work[out_dim], work[kernel_dim]
+        if layer.windows_disjoint(axis):
+            spans += [(p0, p1), (r0, r1)]
+            continue
         stride, dilation = layer.stride[axis], layer.dilation[axis]
         spans.append((p0 * stride + r0 * dilation, (p1 - 1) * stride + (r1 - 1) * dilation + 1))
-    return Box((work["N"], work["G"], work["C"], spans[0], spans[1]))
+    return Box((work["N"], work["G"], work["C"], *spans))
 
 
 def tile_key(tensor: str, work: dict[str, Range]) -> tuple[Range, ...]:

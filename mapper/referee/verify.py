@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from mapper.core.arith import ceil_div
 from mapper.core.group import FusedGroup, FusedMapping, build_group
 from mapper.core.mapping import Mapping
-from mapper.core.spec import Accelerator, Layer, ObjectiveWeights, Platform
+from mapper.core.problem import Platform
+from mapper.core.spec import Accelerator, Layer, ObjectiveWeights
 from mapper.core.stripes import group_consumers
 from mapper.core.taskgraph import TaskGraph, TaskSchedule
 from mapper.cost.fused import pipeline_latency

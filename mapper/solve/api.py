@@ -9,8 +9,9 @@ from formulations.fusion import FusedModel
 from mapper.core.enums import Mode, Status
 from mapper.core.group import build_group
 from mapper.core.mapping import Mapping
+from mapper.core.problem import Problem
 from mapper.core.result import SolveResult
-from mapper.core.spec import ObjectiveWeights, Problem, SolverSettings
+from mapper.core.spec import ObjectiveWeights, SolverSettings
 from mapper.cost.fused import evaluate_fused
 from mapper.solve.explain import explain_fused_infeasible, explain_infeasible
 from mapper.solve.groups import solve_group, solve_single_layer

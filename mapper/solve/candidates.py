@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 from mapper.core.enums import Status
 from mapper.core.group import FusedMapping, build_group
 from mapper.core.mapping import Mapping
-from mapper.core.spec import PartitionSearch, Problem, SolverSettings
+from mapper.core.problem import PartitionSearch, Problem
+from mapper.core.spec import SolverSettings
 from mapper.cost.fused import evaluate_fused
 from mapper.cost.layer import evaluate
 from mapper.cost.limits import compulsory_limits, consumers_of

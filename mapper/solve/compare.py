@@ -19,8 +19,9 @@ from dataclasses import replace
 from mapper.core.enums import Mode
 from mapper.core.group import POLICIES
 from mapper.core.mapping import all_dram_mapping
+from mapper.core.problem import Problem
 from mapper.core.result import SolveResult
-from mapper.core.spec import Problem, SolverSettings
+from mapper.core.spec import SolverSettings
 from mapper.cost.layer import evaluate
 from mapper.heuristics.random_search import random_search
 from mapper.solve.api import solve

@@ -17,8 +17,9 @@ import time
 from dataclasses import replace
 
 from mapper.core.enums import Status
+from mapper.core.problem import PartitionSearch, Problem
 from mapper.core.result import SolveResult, SolverFacts
-from mapper.core.spec import PartitionSearch, Problem, SolverSettings
+from mapper.core.spec import SolverSettings
 from mapper.cost.limits import compulsory_limits, consumers_of
 from mapper.solve.candidates import SKIPPED, GroupAnswer, group_cost, solve_candidates
 from mapper.solve.partition import Run, best_partition, greedy_partition

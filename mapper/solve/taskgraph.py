@@ -7,8 +7,9 @@ from dataclasses import dataclass, replace
 
 from formulations.taskgraph import TaskGraphModel
 from mapper.core.enums import Status
+from mapper.core.problem import Problem, TaskGraphSpec
 from mapper.core.result import SolveResult, SolverFacts
-from mapper.core.spec import Problem, SolverSettings, TaskGraphSpec
+from mapper.core.spec import SolverSettings
 from mapper.core.taskgraph import TaskGraph, TaskSchedule, memory_lifetimes
 from mapper.cost.taskgraph import evaluate_schedule, memory_profile, schedule_objective
 from mapper.cost.taskgraph_builder import problem_graph

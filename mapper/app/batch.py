@@ -1,17 +1,14 @@
 """Batches: suites of problems run in parallel processes, resumable.
 
-A suite expands into jobs. Each job is a problem mapping (what a problem YAML
-holds) with a stable id: the hash of its canonical JSON and its base folder.
-Every finished job is one row of an SQLite table, committed at once. A rerun
-skips the ids already stored, so a killed batch (even kill -9) loses at most
-the jobs in flight and never stores a job twice (the id is the primary key).
-A job that raises is stored with status ERROR and the batch goes on.
+A suite expands into jobs (``mapper.app.suite``). Every finished job is one
+row of an SQLite table, committed at once. A rerun skips the ids already
+stored, so a killed batch (even kill -9) loses at most the jobs in flight
+and never stores a job twice (the id is the primary key). A job that raises
+is stored with status ERROR and the batch goes on.
 """
 
 from __future__ import annotations
 
-import hashlib
-import itertools
 import json
 import socket
 import sqlite3
@@ -20,113 +17,14 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 
 from mapper.app.database import COLUMNS, open_for_writing, translate
-from mapper.core.enums import Mode
+from mapper.app.suite import Job, layers_label, load_suite
 from mapper.core.errors import SpecError
-from mapper.io.library import resolve_reference
-from mapper.io.loading import load_network, parse_problem, parse_solver
-from mapper.io.yaml_fields import Fields, read_yaml
+from mapper.io.loading import parse_problem
 
-SWEEP_KEYS = ("network", "accelerator", "glb_words", "pe_array", "objective")
-
-
-@dataclass(frozen=True)
-class Job:
-    job_id: str
-    name: str
-    spec: dict
-    base: str  # folder that relative paths in the spec are resolved against
-
-
-def _job(suite_dir: Path, spec: dict) -> Job:
-    canonical = json.dumps(spec, sort_keys=True)
-    job_id = hashlib.sha256(f"{suite_dir}|{canonical}".encode()).hexdigest()[:16]
-    name = f"{spec.get('network')}:{_layers_label(spec.get('layers'))}@{spec.get('accelerator')}"
-    if spec.get("glb_words"):
-        name += f"/glb{spec['glb_words']}"
-    if spec.get("pe_array"):
-        name += f"/pe{spec['pe_array'][0]}x{spec['pe_array'][1]}"
-    return Job(job_id, name, spec, str(suite_dir))
-
-
-def _layer_selection(f: Fields, network_name: str, suite_dir: Path, mode: str) -> list[list[str]]:
-    """A sweep's ``layers``: 'conv' (every conv layer, one problem each), a list of
-    names (one problem each in layer mode, one group in fused mode), or a list of groups."""
-    if mode == Mode.NETWORK:
-        return [f.raw("layers", None)]  # None: the whole network; or {from: a, to: b}
-    value = f.raw("layers")
-    if value == "conv":
-        network = load_network(resolve_reference(network_name, suite_dir / "suite.yaml", "networks"))
-        return [[name] for name, layer in network.layers.items() if layer.kind == "conv"]
-    if not isinstance(value, list) or not value:
-        raise f.fail("layers", "must be 'conv', a list of layer names, or a list of groups")
-    if all(isinstance(v, list) for v in value):
-        return value
-    return [[v] for v in value] if mode == Mode.LAYER else [value]
-
-
-def load_suite(path: Path | str) -> tuple[str, list[Job]]:
-    """Expand a suite file into jobs (see docs/batch.md)."""
-    path = Path(path)
-    top = Fields(read_yaml(path), str(path), "")
-    top.reject_unknown({"name", "solver", "problems", "sweeps", "description"})
-    suite_dir = path.resolve().parent
-    solver = top.raw("solver", {})
-    if isinstance(solver, dict):
-        parse_solver(Fields(solver, str(path), "solver"))  # before any job runs: each job would be BAD_INPUT
-    jobs = []
-    for i, item in enumerate(top.raw("problems", [])):
-        if not isinstance(item, str):
-            raise top.fail(f"problems[{i}]", "must be a problem file path")
-        problem_path = (suite_dir / item).resolve()
-        spec = read_yaml(problem_path)
-        if not isinstance(spec, dict):
-            raise top.fail(f"problems[{i}]", f"{item} is not a problem mapping")
-        spec = {**spec, "solver": {**spec.get("solver", {}), **solver}}
-        jobs.append(Job(_job(problem_path.parent, spec).job_id, f"{item}", spec, str(problem_path.parent)))
-    sweeps = top.raw("sweeps", [])
-    if not isinstance(sweeps, list):
-        raise top.fail("sweeps", "must be a list of sweeps")
-    for i, _ in enumerate(sweeps):
-        sweep = Fields(sweeps[i], str(path), f"sweeps[{i}]")
-        sweep.reject_unknown({"mode", "layers", "fusion", "taskgraph", "partition", *SWEEP_KEYS})
-        mode = sweep.text("mode", Mode.LAYER.value)  # text: the spec is a problem mapping, as in YAML
-        axes = {}
-        for key in SWEEP_KEYS:
-            value = sweep.raw(key, None if key in ("glb_words", "pe_array", "objective") else ...)
-            is_sweep = isinstance(value, list) and not (key == "pe_array" and value and isinstance(value[0], int))
-            axes[key] = value if is_sweep else [value]
-        for combo in itertools.product(*axes.values()):
-            choice = dict(zip(axes, combo, strict=True))
-            for layers in _layer_selection(sweep, choice["network"], suite_dir, mode):
-                spec = {"mode": mode, "network": choice["network"], "accelerator": choice["accelerator"]}
-                if layers is not None:
-                    spec["layers"] = layers
-                for key in ("glb_words", "pe_array"):
-                    if choice[key] is not None:
-                        spec[key] = choice[key]
-                if choice["objective"] is not None:
-                    spec["objective"] = choice["objective"]
-                for key in ("fusion", "taskgraph", "partition"):
-                    if sweep.has(key):
-                        spec[key] = sweep.raw(key)
-                spec["solver"] = dict(solver)
-                jobs.append(_job(suite_dir, spec))
-    if not jobs:
-        raise top.fail("problems", "the suite has no problems", "add problems: or sweeps:")
-    return top.text("name", path.stem), jobs
-
-
-def _layers_label(layers) -> str:
-    """'a+b' for a list, 'a..b' for a network range, 'all' for a whole network."""
-    if layers is None:
-        return "all"
-    if isinstance(layers, dict):
-        return f"{layers.get('from', '')}..{layers.get('to', '')}"
-    return "+".join(layers)
+__all__ = ["Job", "load_suite", "open_db", "run_batch", "run_job", "store"]
 
 
 def run_job(job: Job) -> dict:
@@ -138,7 +36,7 @@ def run_job(job: Job) -> dict:
     row.update(
         mode=job.spec.get("mode"),
         network=str(job.spec.get("network")),
-        layers=_layers_label(job.spec.get("layers")),
+        layers=layers_label(job.spec.get("layers")),
         accelerator=str(job.spec.get("accelerator")),
         glb_words=job.spec.get("glb_words"),
     )
@@ -246,6 +144,7 @@ def run_batch(
     'start' (total, skipped) and 'done' (the stored row). Only this process
     writes the database."""
     suite, jobs = load_suite(suite_path)
+    jobs = list({job.job_id: job for job in jobs}.values())  # a problem listed twice is one job
     with ExitStack() as stack:
         client = stack.enter_context(connect_scheduler(scheduler)) if scheduler else None  # before the database
         db = open_db(db_path)

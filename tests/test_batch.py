@@ -14,7 +14,7 @@ import time
 import pytest
 import yaml
 
-from mapper.app.batch import load_suite, run_batch
+from mapper.app.batch import load_suite, open_db, run_batch
 from mapper.app.cli import main
 from mapper.io.library import library_root
 
@@ -106,14 +106,25 @@ def test_results_summary_and_csv(tmp_path, capsys):
 
 
 def test_dask_cluster_gives_the_same_results_as_local_processes_on_the_smoke_suite(tmp_path):
+    """And respects the claims of other runners."""
     distributed = __import__("pytest").importorskip("distributed")
     suite = library_root() / "suites" / "smoke.yaml"
     _, jobs = load_suite(suite)
     local_db, dask_db = tmp_path / "local.sqlite", tmp_path / "dask.sqlite"
     run_batch(suite, local_db, workers=2)
+    [held] = [job.job_id for job in jobs if job.name == "lenet5:C1@eyeriss_like"]
+    db = open_db(dask_db)
+    db.execute("INSERT INTO claims VALUES (?, 'other', 'elsewhere', 1, ?)", (held, time.time()))
+    db.commit()
+    db.close()
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         summary = run_batch(suite, dask_db, scheduler=cluster.scheduler_address)
-    assert summary["stored"] == len(jobs) and summary["failed"] == 0
+        assert (summary["stored"], summary["left"]) == (len(jobs) - 1, 1)  # another runner's claim holds
+        assert held not in {job for job, _ in stored(dask_db)}
+        with sqlite3.connect(dask_db) as db:  # that runner died on another host: its lease ends
+            db.execute("UPDATE claims SET claimed_at = 0")
+        rest = run_batch(suite, dask_db, scheduler=cluster.scheduler_address)
+    assert (rest["stored"], rest["left"], summary["failed"], rest["failed"]) == (1, 0, 0, 0)
 
     def outcomes(path):
         with sqlite3.connect(path) as db:

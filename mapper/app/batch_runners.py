@@ -88,11 +88,12 @@ class LocalRunner:
         """Kill the workers now if jobs still run (they are lost, their claims dropped)."""
         if self.pool is None:
             return
-        processes = list((getattr(self.pool, "_processes", None) or {}).values())  # no public kill before 3.14
-        for process in processes if self.running else ():
-            process.kill()
-        for process in processes:
-            process.join(5)
+        if self.running:  # else the idle workers exit by themselves when shut down
+            processes = list((getattr(self.pool, "_processes", None) or {}).values())  # no public kill before 3.14
+            for process in processes:
+                process.kill()
+            for process in processes:
+                process.join(5)
         self.pool.shutdown(wait=True, cancel_futures=True)
         self.pool, self.running = None, {}
 

@@ -13,9 +13,11 @@ def _report(summary: dict, db: str) -> str:
     """What a runner did, on one line (a test reads the counts)."""
     text = (
         f"suite {summary['suite']}: solved {summary['solved']} here, stored {summary['stored']} new results "
-        f"({summary['failed']} failed), {summary['by_others']} stored by other runners, "
-        f"skipped {summary['skipped']} already stored"
+        f"({summary['failed']} failed), "
     )
+    if summary["by_others"]:
+        text += f"{summary['by_others']} stored by other runners, "
+    text += f"skipped {summary['skipped']} already stored"
     if summary["left"]:
         text += f", {summary['left']} not stored (running elsewhere or interrupted: rerun to finish them)"
     return f"{text}; results in {db}"

@@ -3,6 +3,7 @@ batch killed with SIGKILL resumes without losing or duplicating results."""
 
 from __future__ import annotations
 
+import datetime
 import os
 import signal
 import sqlite3
@@ -10,9 +11,10 @@ import subprocess
 import sys
 import time
 
+import pytest
 import yaml
 
-from mapper.app.batch import load_suite, run_batch
+from mapper.app.batch import load_suite, open_db, run_batch
 from mapper.app.cli import main
 from mapper.io.library import library_root
 
@@ -104,14 +106,25 @@ def test_results_summary_and_csv(tmp_path, capsys):
 
 
 def test_dask_cluster_gives_the_same_results_as_local_processes_on_the_smoke_suite(tmp_path):
+    """And respects the claims of other runners."""
     distributed = __import__("pytest").importorskip("distributed")
     suite = library_root() / "suites" / "smoke.yaml"
     _, jobs = load_suite(suite)
     local_db, dask_db = tmp_path / "local.sqlite", tmp_path / "dask.sqlite"
     run_batch(suite, local_db, workers=2)
+    [held] = [job.job_id for job in jobs if job.name == "lenet5:C1@eyeriss_like"]
+    db = open_db(dask_db)
+    db.execute("INSERT INTO claims VALUES (?, 'other', 'elsewhere', 1, ?)", (held, time.time()))
+    db.commit()
+    db.close()
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         summary = run_batch(suite, dask_db, scheduler=cluster.scheduler_address)
-    assert summary["stored"] == len(jobs) and summary["failed"] == 0
+        assert (summary["stored"], summary["left"]) == (len(jobs) - 1, 1)  # another runner's claim holds
+        assert held not in {job for job, _ in stored(dask_db)}
+        with sqlite3.connect(dask_db) as db:  # that runner died on another host: its lease ends
+            db.execute("UPDATE claims SET claimed_at = 0")
+        rest = run_batch(suite, dask_db, scheduler=cluster.scheduler_address)
+    assert (rest["stored"], rest["left"], summary["failed"], rest["failed"]) == (1, 0, 0, 0)
 
     def outcomes(path):
         with sqlite3.connect(path) as db:
@@ -181,3 +194,58 @@ def test_a_problem_with_a_bad_solver_setting_is_stored_as_bad_input(tmp_path):
     _, [job] = load_suite(suite)
     row = run_job(job)
     assert row["status"] == "BAD_INPUT" and "bad.yaml: solver.seed: must be at most 2147483647" in row["error"]
+
+
+SWEEP = {"mode": "layer", "network": "resnet18", "layers": ["layer4_0_down"], "accelerator": "eyeriss_like"}
+
+
+@pytest.mark.parametrize(
+    "extra,needles",
+    [
+        ({"solver": [1, 2]}, ["solver: must be a mapping of fields, got a list of 2"]),
+        ({"solver": "fast"}, ["solver: must be a mapping of fields, got the string 'fast'"]),
+        ({"solver": None}, ["solver: must be a mapping of fields, got nothing"]),
+        ({"problems": "p.yaml"}, ["problems: must be a list of problem files, got 'p.yaml'"]),
+        ({"problems": 3}, ["problems: must be a list of problem files, got 3"]),
+        ({"problems": None}, ["problems: must be a list of problem files, got None"]),
+        ({"problems": [{"a": 1}]}, ["problems[0]: must be a problem file path"]),
+        ({"problems": ["none.yaml"]}, ["problems[0]: no problem file 'none.yaml'"]),
+        ({"sweeps": {"mode": "layer"}}, ["sweeps: must be a list of sweeps"]),
+        ({"sweeps": [3]}, ["sweeps[0]: must be a mapping of fields, got the number 3"]),
+        ({"description": ["a"]}, ["description: must be text"]),
+        ({"name": ["a"]}, ["name: must be a non-empty string"]),
+        ({"sweeps": [{**SWEEP, "mode": "fast"}]}, ["sweeps[0].mode: unknown mode 'fast'"]),
+        ({"sweeps": [{**SWEEP, "network": {"a": 1}}]}, ["sweeps[0].network: must be a file or bundled name"]),
+        ({"sweeps": [{**SWEEP, "network": ["resnet18", 7]}]}, ["sweeps[0].network[1]: must be a file or bundled"]),
+        ({"sweeps": [{**SWEEP, "accelerator": []}]}, ["sweeps[0].accelerator: is an empty list"]),
+        ({"sweeps": [{**SWEEP, "glb_words": []}]}, ["sweeps[0].glb_words: is an empty list"]),
+        ({"sweeps": [{**SWEEP, "layers": [1, 2]}]}, ["sweeps[0].layers: must be 'conv', a list of layer names"]),
+        ({"sweeps": [{**SWEEP, "layers": "conv", "network": "nosuch"}]}, ["sweeps[0].network: 'nosuch' not found"]),
+        ({"sweeps": [{**SWEEP, "mode": "network", "layers": "conv"}]}, ["sweeps[0].layers: must be {from: A, to: B}"]),
+        ({"sweeps": [{**SWEEP, "glb_words": datetime.date(2024, 1, 1)}]}, []),  # the job's BAD_INPUT, no traceback
+    ],
+)
+def test_a_suite_field_of_the_wrong_type_is_one_line_naming_the_suite(tmp_path, capsys, extra, needles):
+    """solver: or problems: as a list or a string was a TypeError traceback before."""
+    suite, db = write_suite(tmp_path, **extra), tmp_path / "r.sqlite"
+    if not needles:
+        _, [job] = load_suite(suite)
+        assert job.job_id and "2024-01-01" in job.name
+        return
+    assert main(["batch", str(suite), "--db", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {suite}: ") and err.count("\n") == 1, err
+    for needle in needles:
+        assert needle in err, err
+    assert not db.exists()
+
+
+def test_a_problem_whose_solver_is_no_mapping_is_stored_as_bad_input(tmp_path):
+    """The suite's solver settings were merged into it: a TypeError traceback before."""
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump({**SWEEP, "solver": [1]}))
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(yaml.safe_dump({"name": "t", "solver": {"workers": 1}, "problems": ["p.yaml", "p.yaml"]}))
+    summary = run_batch(suite, tmp_path / "r.sqlite")
+    assert summary["jobs"] == summary["stored"] == summary["failed"] == 1  # listed twice: one job
+    [(_, status)] = stored(tmp_path / "r.sqlite")
+    assert status == "BAD_INPUT"

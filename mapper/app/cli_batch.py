@@ -3,35 +3,52 @@
 from __future__ import annotations
 
 from mapper.app.options import write_output
-from mapper.app.terminal import console
+from mapper.app.terminal import console, errors
 from mapper.core.enums import Status
 from mapper.core.errors import SpecError
 from mapper.io.library import resolve_argument
 
 
+def _report(summary: dict, db: str) -> str:
+    """What a runner did, on one line (a test reads the counts)."""
+    text = (
+        f"suite {summary['suite']}: solved {summary['solved']} here, stored {summary['stored']} new results "
+        f"({summary['failed']} failed), "
+    )
+    if summary["by_others"]:
+        text += f"{summary['by_others']} stored by other runners, "
+    text += f"skipped {summary['skipped']} already stored"
+    if summary["left"]:
+        text += f", {summary['left']} not stored (running elsewhere or interrupted: rerun to finish them)"
+    return f"{text}; results in {db}"
+
+
 def cmd_batch(args) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from mapper.app.batch import run_batch
+    from mapper.app.batch import Interrupted, run_batch
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console) as progress:
-        state = {"task": None, "failed": 0, "done": 0}
+    try:
+        with Progress(*columns, console=console) as progress:
+            state = {"task": None, "failed": 0, "done": 0}
 
-        def on_event(kind: str, info: dict) -> None:
-            if kind == "start":
-                console.print(f"{info['total']} problems, {info['skipped']} already stored, {info['todo']} to run")
-                state["task"] = progress.add_task("solving", total=info["todo"])
-                return
-            state["done"] += 1
-            state["failed"] += info["status"] in ("ERROR", "BAD_INPUT")
-            progress.update(state["task"], advance=1, description=f"solving (failed {state['failed']})")
+            def on_event(kind: str, info: dict) -> None:
+                if kind == "start":
+                    console.print(f"{info['total']} problems, {info['skipped']} already stored, {info['todo']} to run")
+                    state["task"] = progress.add_task("solving", total=info["todo"])
+                    return
+                state["done"] += 1
+                state["failed"] += info["status"] in ("ERROR", "BAD_INPUT")
+                progress.update(state["task"], advance=1, description=f"solving (failed {state['failed']})")
 
-        summary = run_batch(resolve_argument(args.suite, "suites"), args.db, args.workers, on_event, args.scheduler)
-    console.print(
-        f"suite {summary['suite']}: stored {summary['stored']} new results ({summary['failed']} failed), "
-        f"skipped {summary['skipped']} already stored; results in {args.db}"
-    )
+            summary = run_batch(resolve_argument(args.suite, "suites"), args.db, args.workers, on_event, args.scheduler)
+    except Interrupted as stop:
+        errors.print(f"interrupted by {stop}: the finished results are stored, the running ones dropped")
+        if stop.summary:
+            console.print(_report(stop.summary, args.db))
+        return 128 + stop.signum
+    console.print(_report(summary, args.db))
     return 0
 
 

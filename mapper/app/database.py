@@ -10,6 +10,7 @@ SQLite cannot make its shared-memory file) it reads the file as immutable.
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 from mapper.app.options import check_output_path
@@ -38,6 +39,11 @@ COLUMNS = (
     "finished_at",
 )
 SCHEMA = f"CREATE TABLE IF NOT EXISTS results ({', '.join(COLUMNS)}, PRIMARY KEY (job_id))"
+# Jobs a runner is solving (mapper.app.batch_claims); a database of an older
+# version has no such table and gets it when a batch opens it.
+CLAIM_COLUMNS = ("job_id", "runner", "host", "pid", "claimed_at")
+CLAIMS_SCHEMA = f"CREATE TABLE IF NOT EXISTS claims ({', '.join(CLAIM_COLUMNS)}, PRIMARY KEY (job_id))"
+BUSY_TIMEOUT_S = 30  # how long a runner waits for another's transaction (each lasts milliseconds)
 
 
 def translate(err: sqlite3.Error, path: str, option: str) -> SpecError:
@@ -75,16 +81,41 @@ def table_columns(db: sqlite3.Connection, path: str, option: str) -> tuple[str, 
     return columns
 
 
+def _check_claims(db: sqlite3.Connection, path: str, option: str) -> None:
+    columns = tuple(row[1] for row in db.execute("PRAGMA table_info(claims)"))
+    missing = [c for c in CLAIM_COLUMNS if columns and c not in columns]
+    if missing:
+        problem = f"the claims table lacks the column(s) {', '.join(missing)}"
+        raise SpecError(path, option, problem, "drop the claims table (no batch may run on it) or pass a new file")
+
+
+def _write_ahead_log(db: sqlite3.Connection) -> None:
+    """WAL mode (readers never wait for the writer). Turning it on needs the file
+    alone, and SQLite refuses at once rather than wait while another runner opens
+    the same new database: try again for up to ``BUSY_TIMEOUT_S``."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def open_for_writing(path: Path | str, option: str = "--db") -> sqlite3.Connection:
     """Open (or create) the database a batch commits to, and prove it writable now."""
     path = str(path)
     check_output_path(path, option)
     try:
-        db = sqlite3.connect(path)
+        db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S)
         try:
             table_columns(db, path, option)
-            db.execute("PRAGMA journal_mode=WAL")
+            _check_claims(db, path, option)
+            _write_ahead_log(db)
             db.execute(SCHEMA)
+            db.execute(CLAIMS_SCHEMA)
             version = db.execute("PRAGMA user_version").fetchone()[0]
             db.execute(f"PRAGMA user_version = {int(version)}")  # a write: a read-only file fails here
             db.commit()

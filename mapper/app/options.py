@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -106,8 +107,10 @@ PROCESSES = number_option(int, 1, MAX_WORKERS, True, "--workers 2")
 def check_output_path(path: str | os.PathLike, option: str) -> None:
     """A file the command will write: its folder exists, it is not a folder
     itself, and it can be written (tried, not guessed: root, read-only mounts
-    and immutable files all answer truthfully). A file that does not exist yet
-    is created and removed again."""
+    and immutable files all answer truthfully). For a file that does not exist
+    yet, a probe file of a unique name is created beside it and removed again:
+    never the file itself, which another process (a second ``fusesat batch``
+    on the same new database) may open in the meantime."""
     target = Path(path)
     if str(path) == "":
         raise SpecError("''", option, "an empty path", "name a file")
@@ -129,9 +132,9 @@ def check_output_path(path: str | os.PathLike, option: str) -> None:
             with open(target, "ab"):
                 pass
         else:
-            with open(target, "xb"):
-                pass
-            target.unlink()
+            handle, probe = tempfile.mkstemp(prefix=f".{target.name[:64]}.", suffix=".probe", dir=parent)
+            os.close(handle)
+            os.unlink(probe)
     except OSError as err:
         raise SpecError(
             str(path), option, f"cannot be written ({err.strerror or err})", "pick a writable location"

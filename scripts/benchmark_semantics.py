@@ -115,7 +115,9 @@ def compare(old_path: Path, new_path: Path, out: Path) -> None:
     }
     out.write_text(json.dumps({"summary": summary, "rows": rows}, indent=1) + "\n")
     print(json.dumps(summary))
-    print("| network | layer | accelerator | old optimum | old mapping, new semantics | new optimum | change | proven |")
+    print(
+        "| network | layer | accelerator | old optimum | old mapping, new semantics | new optimum | change | proven |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     print("\n".join(lines))
 

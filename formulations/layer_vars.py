@@ -12,6 +12,7 @@ from math import prod
 
 from ortools.sat.python import cp_model
 
+from formulations.solution import new_solver, solve_stoppable
 from mapper.core.mapping import Mapping, canonical_order, dim_factorisations
 from mapper.core.spec import DIMS, LOOP_LEVELS, ORDERED_LEVELS, Accelerator, Layer
 
@@ -123,10 +124,10 @@ class LayerVariables:
             order = canonical_order([d for d in mapping.orders[lv] if mapping.factors[lv][d] > 1])
             for position, d in enumerate(order):
                 pin(self.position[lv][d], position)
-        solver = cp_model.CpSolver()
+        solver = new_solver()
         solver.parameters.num_workers = 1
         solver.parameters.max_time_in_seconds = 10.0
-        if solver.solve(probe) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        if solve_stoppable(solver, probe) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return False
         for index in range(len(self.model.proto.variables)):
             var = self.model.get_int_var_from_proto_index(index)

@@ -35,6 +35,9 @@ def render_result(result: SolveResult, console: Console, bounds: dict[str, int] 
     ):
         proof.add_row(name, value)
     console.print(proof)
+    if facts.interrupted_by:
+        found = "the best answer found so far" if result.has_solution else "no answer found yet"
+        console.print(f"[yellow]stopped by {facts.interrupted_by}:[/yellow] {found}, with its status and gap above")
     regret = result.details.get("regret")
     if regret and regret["regret"] is not None:
         proof = "certified" if regret["certified"] else "not certified (a solve hit its limit)"

@@ -6,8 +6,9 @@ groups solved once; groups past the time budget skipped with their
 compulsory bound. After a stop request (Ctrl-C, ``mapper.core.stop``) no
 group is solved any more: longer groups are skipped like past the budget, and
 a layer alone takes a fallback mapping (every loop at DRAM, or one-row
-stripes), so a partition still exists; both are bounded by their compulsory
-limits.
+stripes), as does a layer whose solve found no mapping in its time limit, so
+a partition still exists; both are bounded by their compulsory limits (or
+the solve's bound).
 """
 
 from __future__ import annotations
@@ -142,10 +143,11 @@ def fallback_mappings(model: str, layers, accelerator) -> list[dict]:
     return [m for m in options if group_cost(model, layers, accelerator, m).valid]
 
 
-def unsolved_answer(candidate: Candidate, problem: Problem, floor: int, why: str) -> GroupAnswer:
-    """A candidate left unsolved (time budget or stop request), bounded by its
-    compulsory objective ``floor``: SKIPPED, or for a layer alone its best
-    fallback mapping (FEASIBLE; OPTIMAL only if it meets the floor)."""
+def unsolved_answer(candidate: Candidate, problem: Problem, bound: int, why: str) -> GroupAnswer:
+    """A candidate without a solved mapping (time budget, stop request, time
+    limit) and ``bound``, its compulsory objective or its solve's bound:
+    SKIPPED, or for a layer alone its best fallback mapping (FEASIBLE; OPTIMAL
+    only if it meets the bound)."""
     accelerator, weights = problem.accelerator, problem.objective
     found = []
     if len(candidate.layers) == 1:
@@ -158,9 +160,11 @@ def unsolved_answer(candidate: Candidate, problem: Problem, floor: int, why: str
     else:
         cost, model, mapping = min(found, key=lambda f: f[0].objective(weights))
         metrics, objective = cost.metrics(accelerator), cost.objective(weights)
-        status = Status.OPTIMAL.value if objective == floor else Status.FEASIBLE.value
-        note = f"{why}; {FALLBACK}, bounded by its compulsory limits"
-    return GroupAnswer(candidate.names, model, status, objective, floor, mapping, metrics, 0.0, 0.0, note=note)
+        if objective < bound:
+            raise AssertionError(f"{candidate.names}: fallback objective {objective} below the bound {bound}")
+        status = Status.OPTIMAL.value if objective == bound else Status.FEASIBLE.value
+        note = f"{why}; {FALLBACK}"
+    return GroupAnswer(candidate.names, model, status, objective, bound, mapping, metrics, 0.0, 0.0, note=note)
 
 
 def reuse(answer: GroupAnswer, candidate: Candidate, problem: Problem) -> GroupAnswer:
@@ -205,10 +209,12 @@ def solve_candidates(problem: Problem, settings: SolverSettings, search: Partiti
         else:
             group_settings = replace(settings, time_limit_s=min(settings.time_limit_s, left))
         answer = solve_candidate(candidate, problem, group_settings, floor)
-        if answer.objective is None and answer.bound is not None and stop.requested() and len(candidate.layers) == 1:
-            # stopped during this layer's solve without a mapping: a fallback, keeping the solve's bound
-            fallback = unsolved_answer(candidate, problem, answer.bound, f"stopped by {stop.reason()}")
-            answer = fallback if fallback.objective is not None else answer
+        if answer.objective is None and answer.bound is not None and len(candidate.layers) == 1:
+            # a layer's solve ended without a mapping (time limit, stop): a fallback, with the solve's bound
+            why = f"stopped by {stop.reason()}" if stop.requested() else "no solution within the time limit"
+            fallback = unsolved_answer(candidate, problem, answer.bound, why)
+            if fallback.objective is not None:
+                answer = replace(fallback, seconds=answer.seconds, deterministic_time=answer.deterministic_time)
         solved[key] = answers[candidate.run] = answer
     if singletons_done is None:
         singletons_done = time.perf_counter() - start

@@ -12,7 +12,7 @@ from math import prod
 
 from ortools.sat.python import cp_model
 
-from formulations.solution import new_solver, solve_stoppable
+from formulations.solution import new_solver
 from mapper.core.mapping import Mapping, canonical_order, dim_factorisations
 from mapper.core.spec import DIMS, LOOP_LEVELS, ORDERED_LEVELS, Accelerator, Layer
 
@@ -127,7 +127,7 @@ class LayerVariables:
         solver = new_solver()
         solver.parameters.num_workers = 1
         solver.parameters.max_time_in_seconds = 10.0
-        if solve_stoppable(solver, probe) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        if solver.solve(probe) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return False
         for index in range(len(self.model.proto.variables)):
             var = self.model.get_int_var_from_proto_index(index)

@@ -11,6 +11,7 @@ stayed installed after a solve, so a later Ctrl-C aborted the process
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from mapper.core.spec import SolverSettings
 Decoded = TypeVar("Decoded")
 
 POLL_S = 0.1  # how often a waiting solve looks for a stop request
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -52,6 +55,7 @@ class _FirstSolution(cp_model.CpSolverSolutionCallback):
     def on_solution_callback(self) -> None:
         if self.seconds is None:
             self.seconds = self.wall_time
+            log.info("CP-SAT: first solution after %.2f s", self.seconds)
 
 
 def new_solver() -> cp_model.CpSolver:
@@ -73,15 +77,16 @@ def solve_stoppable(solver: cp_model.CpSolver, model: cp_model.CpModel, callback
             outcome["error"] = err
 
     worker = threading.Thread(target=work, name="cp-sat", daemon=True)
-    worker.start()
     try:
+        worker.start()
         while worker.is_alive():
             worker.join(POLL_S)
             if stop.requested():
                 solver.stop_search()  # repeated until the solve has started and taken it
     except BaseException:
-        solver.stop_search()
-        worker.join()
+        while worker.is_alive():
+            solver.stop_search()
+            worker.join(POLL_S)
         raise
     if "error" in outcome:
         raise outcome["error"]
@@ -111,6 +116,8 @@ def run_solver(
     p.random_seed = settings.seed
     if settings.deterministic_time is not None:
         p.max_deterministic_time = settings.deterministic_time
+    size = (len(model.proto.variables), len(model.proto.constraints), settings.workers, settings.time_limit_s)
+    log.info("CP-SAT: solving %d variables, %d constraints (%d workers, %g s limit)", *size)
     status = solver.status_name(solve_stoppable(solver, model, first))
     facts = SolverFacts(
         wall_time_s=solver.wall_time,

@@ -17,7 +17,7 @@ from mapper.io.library import resolve_argument
 
 def no_solution_reason() -> str:
     """Why a solve returned nothing: a stop request or the time limit."""
-    return f"stopped by {stop.reason()} first" if stop.requested() else "no solution within the time limit"
+    return f"stopped by {stop.reason()} before a solution" if stop.requested() else "no solution within the time limit"
 
 
 def cmd_compare(args) -> int:
@@ -100,6 +100,8 @@ def cmd_pareto(args) -> int:
         return EXIT_INFEASIBLE if infeasible else EXIT_NO_SOLUTION
     if ended is None:
         console.print(f"front cut at --points {args.points}; more points may follow")
+    elif stop.requested():
+        console.print(f"front incomplete: stopped by {stop.reason()} after {len(points)} point(s)")
     elif not complete:
-        console.print(f"front incomplete after {len(points)} points: {no_solution_reason()}")
+        console.print(f"front incomplete: no solution for point {len(points) + 1} within the time limit")
     return EXIT_SOLVED

@@ -184,3 +184,20 @@ def test_a_stop_during_a_solve_returns_its_first_solution_unproven(tmp_path, mon
     assert result["mapping"] and result["solver"]["interrupted_by"] == "SIGINT"
     if "baseline_layer_by_layer" in result["details"]:
         assert result["details"]["baseline_layer_by_layer"]["feasible"] is False  # not solved after the stop
+
+
+def test_a_stop_between_the_two_solves_of_a_lexicographic_task_graph_keeps_the_first(tmp_path, monkeypatch):
+    """The makespan solve stopped at its first schedule, the memory solve never
+    run: that schedule and its memory, FEASIBLE (was: no objective, exit 4)."""
+
+    def stop_at_first(self):
+        if not stop.requested():
+            stop.request("SIGTERM")
+            self.stop_search()
+
+    monkeypatch.setattr(solution_module._FirstSolution, "on_solution_callback", stop_at_first)
+    out = tmp_path / "r.json"
+    assert main(["solve", str(LIBRARY / "problems" / "taskgraph" / "lenet5_c1_s2_c3.yaml"), "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["status"] == "FEASIBLE" and result["proven_optimal"] is False
+    assert result["objective"] == result["metrics"]["peak_memory_words"] and result["mapping"]

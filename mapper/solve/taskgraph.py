@@ -72,8 +72,10 @@ def solve_graph(graph: TaskGraph, spec: TaskGraphSpec, settings: SolverSettings,
         return first
     second = _solve(graph, settings, "memory", spec, first.schedule, makespan_cap=first.objective)
     status = "OPTIMAL" if first.status == second.status == Status.OPTIMAL else "FEASIBLE"
-    schedule = second.schedule or first.schedule
-    return Certified(schedule, status, second.objective, second.bound, first.facts + second.facts)
+    if second.schedule is None:  # stopped (or out of time) before the memory solve found one: the first's memory
+        peak = evaluate_schedule(graph, first.schedule).peak_memory_words
+        return Certified(first.schedule, status, peak, second.bound, first.facts + second.facts)
+    return Certified(second.schedule, status, second.objective, second.bound, first.facts + second.facts)
 
 
 def objective_value(spec: TaskGraphSpec, makespan: int, peak: int) -> int:

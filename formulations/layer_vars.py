@@ -12,6 +12,7 @@ from math import prod
 
 from ortools.sat.python import cp_model
 
+from formulations.solution import new_solver
 from mapper.core.mapping import Mapping, canonical_order, dim_factorisations
 from mapper.core.spec import DIMS, LOOP_LEVELS, ORDERED_LEVELS, Accelerator, Layer
 
@@ -123,7 +124,7 @@ class LayerVariables:
             order = canonical_order([d for d in mapping.orders[lv] if mapping.factors[lv][d] > 1])
             for position, d in enumerate(order):
                 pin(self.position[lv][d], position)
-        solver = cp_model.CpSolver()
+        solver = new_solver()
         solver.parameters.num_workers = 1
         solver.parameters.max_time_in_seconds = 10.0
         if solver.solve(probe) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):

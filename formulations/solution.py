@@ -1,7 +1,18 @@
-"""Running CP-SAT and the one answer type of every formulation."""
+"""Running CP-SAT and the one answer type of every formulation.
+
+Every solve can be stopped (``mapper.core.stop``): CP-SAT runs in a worker
+thread while the calling thread waits in short steps, so a signal handler,
+which Python runs in the main thread only, runs during the solve, and a stop
+request reaches ``CpSolver.stop_search`` (thread-safe) within ``POLL_S``.
+CP-SAT's own SIGINT handler is switched off (``catch_sigint_signal``): it
+stayed installed after a solve, so a later Ctrl-C aborted the process
+(``std::bad_function_call``), and it stopped one solve of many only.
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -9,11 +20,16 @@ from typing import Generic, TypeVar
 import ortools
 from ortools.sat.python import cp_model
 
+from mapper.core import stop
 from mapper.core.enums import Status
 from mapper.core.result import SolverFacts
 from mapper.core.spec import SolverSettings
 
 Decoded = TypeVar("Decoded")
+
+POLL_S = 0.1  # how often a waiting solve looks for a stop request
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -39,6 +55,42 @@ class _FirstSolution(cp_model.CpSolverSolutionCallback):
     def on_solution_callback(self) -> None:
         if self.seconds is None:
             self.seconds = self.wall_time
+            log.info("CP-SAT: first solution after %.2f s", self.seconds)
+
+
+def new_solver() -> cp_model.CpSolver:
+    """A CpSolver without CP-SAT's own SIGINT handler (the module docstring says why)."""
+    solver = cp_model.CpSolver()
+    solver.parameters.catch_sigint_signal = False
+    return solver
+
+
+def solve_stoppable(solver: cp_model.CpSolver, model: cp_model.CpModel, callback=None) -> int:
+    """``solver.solve(model, callback)``, stopped when a stop is requested (or a
+    KeyboardInterrupt arrives: the search stops, then it is raised again)."""
+    outcome = {}
+
+    def work() -> None:
+        try:
+            outcome["status"] = solver.solve(model, callback)
+        except BaseException as err:  # handed to the waiting thread
+            outcome["error"] = err
+
+    worker = threading.Thread(target=work, name="cp-sat", daemon=True)
+    try:
+        worker.start()
+        while worker.is_alive():
+            worker.join(POLL_S)
+            if stop.requested():
+                solver.stop_search()  # repeated until the solve has started and taken it
+    except BaseException:
+        while worker.is_alive():
+            solver.stop_search()
+            worker.join(POLL_S)
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["status"]
 
 
 def solution_objective(model: cp_model.CpModel, solver: cp_model.CpSolver) -> int:
@@ -66,8 +118,12 @@ def run_solver(
     of ``settings``. With a solution: its rounded objective and bound and
     ``decode(solver)``. Without one: no objective or mapping, and a bound only
     when the status is UNKNOWN, ``finite_bound`` is given and CP-SAT's bound is
-    below it in magnitude (else None)."""
-    solver = cp_model.CpSolver()
+    below it in magnitude (else None). After a stop request the model is not
+    solved at all: UNKNOWN, no bound."""
+    if stop.requested():
+        facts = SolverFacts(0.0, 0.0, settings.workers, settings.seed, settings.time_limit_s, ortools.__version__)
+        return Solution(Status.UNKNOWN.value, None, None, None, facts)
+    solver = new_solver()
     first = _FirstSolution()
     p = solver.parameters
     p.max_time_in_seconds = settings.time_limit_s
@@ -75,7 +131,9 @@ def run_solver(
     p.random_seed = settings.seed
     if settings.deterministic_time is not None:
         p.max_deterministic_time = settings.deterministic_time
-    status = solver.status_name(solver.solve(model, first))
+    size = (len(model.proto.variables), len(model.proto.constraints), settings.workers, settings.time_limit_s)
+    log.info("CP-SAT: solving %d variables, %d constraints (%d workers, %g s limit)", *size)
+    status = solver.status_name(solve_stoppable(solver, model, first))
     facts = SolverFacts(
         wall_time_s=solver.wall_time,
         deterministic_time=solver.deterministic_time,

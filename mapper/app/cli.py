@@ -1,5 +1,10 @@
 """``fusesat`` command line. Exit codes: 0 solved (or verified), 1 verification
-failed, 2 bad input, 3 infeasible, 4 no solution within the time limit."""
+failed, 2 bad input, 3 infeasible, 4 no solution within the time limit.
+
+Ctrl-C or SIGTERM during ``solve``, ``compare`` or ``pareto`` stops the solver
+like its time limit: the best answer so far, with its status and gap, is
+printed and written, and the exit code is as above (``mapper.app.signals``);
+a second one exits at once with 130 (143 for SIGTERM)."""
 
 from __future__ import annotations
 
@@ -7,12 +12,16 @@ import argparse
 import json
 import logging
 import sys
+from contextlib import nullcontext
+from dataclasses import replace
 from pathlib import Path
 
 from mapper.app import options
 from mapper.app.cli_batch import cmd_batch, cmd_results
 from mapper.app.cli_compare import cmd_compare, cmd_pareto
+from mapper.app.signals import stop_on_signals
 from mapper.app.terminal import console, errors
+from mapper.core import stop
 from mapper.core.enums import Mode
 from mapper.core.errors import SpecError
 from mapper.core.result import EXIT_BAD_INPUT
@@ -26,11 +35,13 @@ def cmd_solve(args) -> int:
 
     problem = load_problem(resolve_argument(args.problem, "problems"))
     result = MODES[problem.mode].solve(problem, options.solver_settings(problem, args))
+    if stop.requested():
+        result = replace(result, solver=replace(result.solver, interrupted_by=stop.reason()))
     render_result(result, console, problem.layers[0].bounds if problem.mode == Mode.LAYER else None)
     if args.json:
         options.write_output(args.json, json.dumps(result.to_json(), indent=2) + "\n", "--json")
         console.print(f"result written to {args.json}")
-    options.refuse_invalid_model(result.status, problem, args)
+    options.refuse_invalid_model(result.status, problem, args, result.explanation)
     return result.exit_code
 
 
@@ -135,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("problem", help="problem YAML file")
     add_solver_options(solve)
     solve.add_argument("--json", help="write the result as JSON (docs/json_schema.md)")
-    solve.set_defaults(func=cmd_solve, outputs={"json": "--json"})
+    solve.set_defaults(func=cmd_solve, outputs={"json": "--json"}, stoppable=True)
     batch = sub.add_parser("batch", help="run a suite of problems in parallel, resumable, into SQLite")
     batch.add_argument("suite", help="suite YAML (docs/batch.md)")
     batch.add_argument("--db", required=True, help="SQLite file; a rerun skips what it already holds")
@@ -152,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     comparison.add_argument("problem", help="problem YAML file")
     add_solver_options(comparison)
     comparison.add_argument("--json", help="write the comparison as JSON")
-    comparison.set_defaults(func=cmd_compare, outputs={"json": "--json"})
+    comparison.set_defaults(func=cmd_compare, outputs={"json": "--json"}, stoppable=True)
     pareto = sub.add_parser(
         "pareto", help="certified front: latency vs DRAM (fused) or makespan vs memory (task graph)"
     )
@@ -163,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_solver_options(pareto)
     pareto.add_argument("--json", help="write the points as JSON")
     pareto.add_argument("--plot", help="draw the front to this PNG or SVG (plot extra)")
-    pareto.set_defaults(func=cmd_pareto, outputs={"json": "--json", "plot": "--plot"})
+    pareto.set_defaults(func=cmd_pareto, outputs={"json": "--json", "plot": "--plot"}, stoppable=True)
     importer = sub.add_parser("import", help="convert an ONNX model into a network YAML (onnx extra)")
     importer.add_argument("model", help="ONNX file")
     importer.add_argument("-o", "--output", required=True, help="network YAML to write")
@@ -199,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     try:
         options.check_outputs(args)  # every output path, before any solve starts
-        return args.func(args)
+        with stop_on_signals() if getattr(args, "stoppable", False) else nullcontext():
+            return args.func(args)
     except SpecError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT

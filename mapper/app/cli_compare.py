@@ -8,9 +8,16 @@ import sys
 from pathlib import Path
 
 from mapper.app.options import refuse_invalid_model, solver_settings, write_output
-from mapper.app.terminal import console
-from mapper.core.result import EXIT_BAD_INPUT
+from mapper.app.terminal import console, errors
+from mapper.core import stop
+from mapper.core.enums import Status
+from mapper.core.result import EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_NO_SOLUTION, EXIT_SOLVED
 from mapper.io.library import resolve_argument
+
+
+def no_solution_reason() -> str:
+    """Why a solve returned nothing: a stop request or the time limit."""
+    return f"stopped by {stop.reason()} before a solution" if stop.requested() else "no solution within the time limit"
 
 
 def cmd_compare(args) -> int:
@@ -39,10 +46,19 @@ def cmd_compare(args) -> int:
             "-" if row["seconds"] is None else f"{row['seconds']:.2f}",
         )
     console.print(table)
+    report["stopped_by"] = stop.reason()
+    if report["stopped_by"]:
+        console.print(f"[yellow]stopped by {report['stopped_by']}:[/yellow] each method's best answer so far")
     if args.json:
         write_output(args.json, json.dumps(report, indent=2) + "\n", "--json")
-    refuse_invalid_model(report["rows"][0]["status"], problem, args)
-    return 0
+    reference = report["rows"][0]
+    refuse_invalid_model(reference["status"], problem, args)
+    if reference["objective"] is not None:
+        return EXIT_SOLVED
+    if reference["status"] == Status.INFEASIBLE:
+        return EXIT_INFEASIBLE
+    errors.print(f"CP-SAT found no answer: {no_solution_reason()}")
+    return EXIT_NO_SOLUTION
 
 
 def cmd_pareto(args) -> int:
@@ -60,7 +76,8 @@ def cmd_pareto(args) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
-    points, title = handlers.pareto(problem, settings, args.points)
+    points, ended, title = handlers.pareto(problem, settings, args.points)
+    refuse_invalid_model(ended, problem, args)
     axes = handlers.pareto_axes
     table = Table(title=title)
     for column in (*axes, "certified"):
@@ -68,12 +85,23 @@ def cmd_pareto(args) -> int:
     for point in points:
         table.add_row(*(f"{point[a]:,}" for a in axes), "yes" if point["certified"] else "no")
     console.print(table)
+    complete = ended == Status.INFEASIBLE  # no point beyond the last one
     if args.json:
-        text = json.dumps({"problem": problem.name, "points": points}, indent=2) + "\n"
-        write_output(args.json, text, "--json")
+        front = {"problem": problem.name, "points": points, "complete": complete, "stopped_by": stop.reason()}
+        write_output(args.json, json.dumps(front, indent=2) + "\n", "--json")
     if args.plot and points:
         from mapper.app.plots import plot_pareto
 
         plot_pareto(points, problem.name, Path(args.plot), args.problem, axes)
         console.print(f"plot written to {args.plot}")
-    return 0 if points else 3
+    if not points:
+        infeasible = ended == Status.INFEASIBLE
+        errors.print(f"no point: {'the problem is infeasible' if infeasible else no_solution_reason()}")
+        return EXIT_INFEASIBLE if infeasible else EXIT_NO_SOLUTION
+    if ended is None:
+        console.print(f"front cut at --points {args.points}; more points may follow")
+    elif stop.requested():
+        console.print(f"front incomplete: stopped by {stop.reason()} after {len(points)} point(s)")
+    elif not complete:
+        console.print(f"front incomplete: no solution for point {len(points) + 1} within the time limit")
+    return EXIT_SOLVED

@@ -45,7 +45,8 @@ from mapper.solve.taskgraph import pareto_front
 
 Schedules = Callable[[dict, Problem], list[tuple[str, Schedule]]]
 Plot = Callable[[dict, Path, str], None]
-ParetoSweep = Callable[[Problem, SolverSettings, int], tuple[list[dict], str]]
+# (problem, settings, max points) -> (points, status of the solve that ended the sweep or None, title)
+ParetoSweep = Callable[[Problem, SolverSettings, int], tuple[list[dict], str | None, str]]
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class ModeHandlers:
     render: Callable[[SolveResult, Console, dict[str, int] | None], None]  # the tables of a solved result
     plots: dict[str, Plot]  # plot kind -> plot; the first is the default
     compare_metrics: tuple[str, ...]  # the metric columns of fusesat compare
-    pareto: ParetoSweep | None = None  # (problem, settings, max points) -> (points, title)
+    pareto: ParetoSweep | None = None
     pareto_axes: tuple[str, str] | None = None
 
 
@@ -113,14 +114,15 @@ def _verify_taskgraph(result: dict, problem: Problem, functional: bool) -> Verif
     return verify_taskgraph_result(result, *problem_graph(problem), functional)
 
 
-def _fused_front(problem: Problem, settings: SolverSettings, max_points: int) -> tuple[list[dict], str]:
-    return fused_pareto_front(problem, settings, max_points), f"Latency vs DRAM traffic: {problem.name}"
+def _fused_front(problem: Problem, settings: SolverSettings, max_points: int) -> tuple[list[dict], str | None, str]:
+    points, ended = fused_pareto_front(problem, settings, max_points)
+    return points, ended, f"Latency vs DRAM traffic: {problem.name}"
 
 
-def _taskgraph_front(problem: Problem, settings: SolverSettings, max_points: int) -> tuple[list[dict], str]:
+def _taskgraph_front(problem: Problem, settings: SolverSettings, max_points: int) -> tuple[list[dict], str | None, str]:
     _, graph, _ = problem_graph(problem)
-    points = pareto_front(graph, problem.taskgraph, settings, max_points)
-    return points, f"Makespan vs peak memory: {problem.name} ({len(graph.tasks)} tasks)"
+    points, ended = pareto_front(graph, problem.taskgraph, settings, max_points)
+    return points, ended, f"Makespan vs peak memory: {problem.name} ({len(graph.tasks)} tasks)"
 
 
 # --------------------------------------------------------------------------- the table

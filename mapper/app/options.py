@@ -64,13 +64,16 @@ def solver_settings(problem, args: argparse.Namespace):
     return replace(problem.solver, **{k: v for k, v in overrides.items() if v is not None})
 
 
-def refuse_invalid_model(status: str, problem, args: argparse.Namespace) -> None:
-    """CP-SAT's MODEL_INVALID is a bad input (exit 2), never 'no solution within the time limit' (4)."""
+def refuse_invalid_model(status: str | None, problem, args: argparse.Namespace, detail: str | None = None) -> None:
+    """CP-SAT's MODEL_INVALID is a bad input (exit 2), never 'no solution within
+    the time limit' (4) or 'infeasible' (3); ``detail`` names the model refused
+    (network mode: the group)."""
     if status == Status.MODEL_INVALID:
+        refused = detail or "CP-SAT refused the model as invalid (MODEL_INVALID)"
         raise SpecError(
             str(problem.source or args.problem),
             "<model>",
-            "CP-SAT refused the model as invalid (MODEL_INVALID), most likely a size too large to hold exactly",
+            f"{refused}, most likely a size too large to hold exactly",
             "reduce the layer or accelerator sizes",
         )
 

@@ -35,6 +35,9 @@ def render_result(result: SolveResult, console: Console, bounds: dict[str, int] 
     ):
         proof.add_row(name, value)
     console.print(proof)
+    if facts.interrupted_by:
+        found = ": the best answer found so far (status and gap above)" if result.has_solution else " before any answer"
+        console.print(f"[yellow]stopped by {facts.interrupted_by}[/yellow]{found}")
     regret = result.details.get("regret")
     if regret and regret["regret"] is not None:
         proof = "certified" if regret["certified"] else "not certified (a solve hit its limit)"

@@ -32,6 +32,7 @@ class SolverFacts:
     branches: int = 0
     conflicts: int = 0
     first_solution_s: float | None = None  # wall time of the first solution found
+    interrupted_by: str | None = None  # "SIGINT" or "SIGTERM" when a signal stopped the solve (mapper.core.stop)
 
 
 @dataclass(frozen=True)
@@ -70,10 +71,15 @@ class SolveResult:
 
     @property
     def exit_code(self) -> int:
+        """0 with a solution (also when stopped early: check ``proven_optimal``),
+        2 for a model CP-SAT refused, 3 infeasible, 4 no solution in the time
+        given (the time limit, or a stop request)."""
         if self.has_solution:
             return EXIT_SOLVED
         if self.status == Status.INFEASIBLE:
             return EXIT_INFEASIBLE
+        if self.status == Status.MODEL_INVALID:
+            return EXIT_BAD_INPUT
         return EXIT_NO_SOLUTION
 
     def to_json(self) -> dict:

@@ -1,4 +1,5 @@
-"""Timeloop-style random-sampling mapper: sample valid mappings, keep the best."""
+"""Timeloop-style random-sampling mapper: sample valid mappings, keep the best
+(until the time is up, the samples are drawn or a stop is requested)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import random
 import time
 from dataclasses import dataclass
 
+from mapper.core import stop
 from mapper.core.mapping import Mapping, canonical_order, dim_factorisations, mapping_from_choice
 from mapper.core.spec import DIMS, ORDERED_LEVELS, Accelerator, Layer, ObjectiveWeights
 from mapper.cost.layer import LayerCost, evaluate
@@ -45,6 +47,8 @@ def random_search(
     best: tuple[int, Mapping, LayerCost] | None = None
     samples = valid = 0
     while time.perf_counter() - start < seconds and (max_samples is None or samples < max_samples):
+        if stop.requested():
+            break
         mapping = sample_mapping(layer, accelerator, rng)
         samples += 1
         cost = evaluate(layer, accelerator, mapping)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from formulations.fusion import FusedModel
+from mapper.core import stop
 from mapper.core.enums import Mode, Status
 from mapper.core.group import build_group
 from mapper.core.mapping import Mapping
@@ -90,19 +91,25 @@ def layer_by_layer(problem: Problem, settings: SolverSettings) -> dict:
     return {"feasible": True, "layers": rows, **total}
 
 
-def fused_pareto_front(problem: Problem, settings: SolverSettings, max_points: int = 12) -> list[dict]:
+def fused_pareto_front(
+    problem: Problem, settings: SolverSettings, max_points: int = 12
+) -> tuple[list[dict], str | None]:
     """Epsilon constraint on latency vs DRAM words: least latency with DRAM <= eps,
     then least DRAM at that latency; eps = that DRAM - 1; until infeasible.
-    Each point records whether both of its solves were proven optimal."""
+    Each point records whether both of its solves were proven optimal. Returns
+    the points and the status of the solve that ended the sweep (as
+    ``mapper.solve.taskgraph.pareto_front``)."""
     group = build_group(problem.layers, problem.source)
     points, cap = [], None
     while len(points) < max_points:
+        if stop.requested():
+            return points, Status.UNKNOWN.value
         fast_model = FusedModel(
             group, problem.accelerator, ObjectiveWeights(1, 0, 0), problem.fusion_policy, dram_cap=cap
         )
         fast = fast_model.solve(settings)
         if fast.mapping is None:
-            break
+            return points, fast.status
         lean = FusedModel(
             group, problem.accelerator, ObjectiveWeights(0, 1, 0), problem.fusion_policy, latency_cap=fast.objective
         ).solve(settings)
@@ -117,7 +124,7 @@ def fused_pareto_front(problem: Problem, settings: SolverSettings, max_points: i
             }
         )
         cap = cost.dram_words - 1
-    return points
+    return points, None
 
 
 def solve_fused(problem: Problem, settings: SolverSettings | None = None) -> SolveResult:

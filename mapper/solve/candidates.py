@@ -3,7 +3,12 @@ docs/network.md): with each cost model that can run it (one layer: the
 single-layer model and a one-layer row-stripe group; a longer run: the fused
 model), the best kept and its bound raised to the compulsory limits; equal
 groups solved once; groups past the time budget skipped with their
-compulsory bound.
+compulsory bound. After a stop request (Ctrl-C, ``mapper.core.stop``) no
+group is solved any more: longer groups are skipped like past the budget, and
+a layer alone takes a fallback mapping (every loop at DRAM, or one-row
+stripes), as does a layer whose solve found no mapping in its time limit, so
+a partition still exists; both are bounded by their compulsory limits (or
+the solve's bound).
 """
 
 from __future__ import annotations
@@ -11,9 +16,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
-from mapper.core.enums import Status
+from mapper.core import stop
+from mapper.core.enums import Policy, Status
 from mapper.core.group import FusedMapping, build_group
-from mapper.core.mapping import Mapping
+from mapper.core.mapping import Mapping, all_dram_mapping
 from mapper.core.problem import PartitionSearch, Problem
 from mapper.core.spec import SolverSettings
 from mapper.cost.fused import evaluate_fused
@@ -23,7 +29,8 @@ from mapper.solve.explain import explain_infeasible
 from mapper.solve.groups import solve_group, solve_single_layer
 from mapper.solve.partition import Candidate, Run, candidate_runs
 
-SKIPPED = "SKIPPED"  # a group's status when the time budget ran out before it
+SKIPPED = "SKIPPED"  # a group's status when the time budget ran out (or a stop came) before it
+FALLBACK = "a fallback mapping"  # in the note of a layer that took one instead of a solve
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,9 @@ def solve_candidate(candidate: Candidate, problem: Problem, settings: SolverSett
     raised to ``floor``, the group's compulsory objective, when that is higher;
     the answer is proven optimal when its objective meets that bound."""
     tries = [solve_with(model, candidate, problem, settings) for model in candidate.models]
+    invalid = [a for a in tries if a.status == Status.MODEL_INVALID]
+    if invalid:
+        return replace(invalid[0], bound=None)  # bad input, whatever the other models say
     found = [a for a in tries if a.objective is not None]
     best = min(found, key=lambda a: a.objective) if found else tries[0]
     bounds = [a.bound for a in tries if a.bound is not None]
@@ -118,6 +128,44 @@ def solve_candidate(candidate: Candidate, problem: Problem, settings: SolverSett
         seconds=sum(a.seconds for a in tries),
         deterministic_time=sum(a.deterministic_time for a in tries),
     )
+
+
+def fallback_mappings(model: str, layers, accelerator) -> list[dict]:
+    """Mappings of a one-layer group found without a solver: every loop at DRAM
+    (layer model); one-row stripes on the whole array, weights streamed or
+    resident (fused model). Only the valid ones."""
+    if model == "layer":
+        options = [all_dram_mapping(layers[0]).to_dict()]
+    else:
+        options = [
+            FusedMapping(1, Policy.TIME_SHARED.value, (accelerator.pe_cols,), ((1, 1),), (r,)).to_dict()
+            for r in (False, True)
+        ]
+    return [m for m in options if group_cost(model, layers, accelerator, m).valid]
+
+
+def unsolved_answer(candidate: Candidate, problem: Problem, bound: int, why: str) -> GroupAnswer:
+    """A candidate without a solved mapping (time budget, stop request, time
+    limit) and ``bound``, its compulsory objective or its solve's bound:
+    SKIPPED, or for a layer alone its best fallback mapping (FEASIBLE; OPTIMAL
+    only if it meets the bound)."""
+    accelerator, weights = problem.accelerator, problem.objective
+    found = []
+    if len(candidate.layers) == 1:
+        for model in candidate.models:
+            for mapping in fallback_mappings(model, candidate.layers, accelerator):
+                found.append((group_cost(model, candidate.layers, accelerator, mapping), model, mapping))
+    if not found:
+        model, mapping, metrics, objective, status = candidate.models[-1], None, {}, None, SKIPPED
+        note = f"{why}; bounded by its compulsory limits"
+    else:
+        cost, model, mapping = min(found, key=lambda f: f[0].objective(weights))
+        metrics, objective = cost.metrics(accelerator), cost.objective(weights)
+        if objective < bound:
+            raise AssertionError(f"{candidate.names}: fallback objective {objective} below the bound {bound}")
+        status = Status.OPTIMAL.value if objective == bound else Status.FEASIBLE.value
+        note = f"{why}; {FALLBACK}"
+    return GroupAnswer(candidate.names, model, status, objective, bound, mapping, metrics, 0.0, 0.0, note=note)
 
 
 def reuse(answer: GroupAnswer, candidate: Candidate, problem: Problem) -> GroupAnswer:
@@ -150,26 +198,25 @@ def solve_candidates(problem: Problem, settings: SolverSettings, search: Partiti
         if key in solved:
             answers[candidate.run] = reuse(solved[key], candidate, problem)
             continue
+        if stop.requested():
+            answers[candidate.run] = unsolved_answer(candidate, problem, floor, f"stopped by {stop.reason()}")
+            continue
         left = None if search.time_budget_s is None else search.time_budget_s - (time.perf_counter() - start)
         if left is not None and left <= 0 and len(candidate.layers) > 1:
-            answers[candidate.run] = GroupAnswer(
-                names=candidate.names,
-                model=candidate.models[-1],
-                status=SKIPPED,
-                objective=None,
-                bound=floor,
-                mapping=None,
-                metrics={},
-                seconds=0.0,
-                deterministic_time=0.0,
-                note="time budget spent; bounded by its compulsory limits",
-            )
+            answers[candidate.run] = unsolved_answer(candidate, problem, floor, "time budget spent")
             continue
         if left is None or len(candidate.layers) == 1:  # every layer alone is solved: a partition always exists
             group_settings = settings
         else:
             group_settings = replace(settings, time_limit_s=min(settings.time_limit_s, left))
-        solved[key] = answers[candidate.run] = solve_candidate(candidate, problem, group_settings, floor)
+        answer = solve_candidate(candidate, problem, group_settings, floor)
+        if answer.objective is None and answer.bound is not None and len(candidate.layers) == 1:
+            # a layer's solve ended without a mapping (time limit, stop): a fallback, with the solve's bound
+            why = f"stopped by {stop.reason()}" if stop.requested() else "no solution within the time limit"
+            fallback = unsolved_answer(candidate, problem, answer.bound, why)
+            if fallback.objective is not None:
+                answer = replace(fallback, seconds=answer.seconds, deterministic_time=answer.deterministic_time)
+        solved[key] = answers[candidate.run] = answer
     if singletons_done is None:
         singletons_done = time.perf_counter() - start
     return candidates, answers, singletons_done

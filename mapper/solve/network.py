@@ -16,12 +16,13 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+from mapper.core import stop
 from mapper.core.enums import Status
 from mapper.core.problem import PartitionSearch, Problem
 from mapper.core.result import SolveResult, SolverFacts
 from mapper.core.spec import SolverSettings
 from mapper.cost.limits import compulsory_limits, consumers_of
-from mapper.solve.candidates import SKIPPED, GroupAnswer, group_cost, solve_candidates
+from mapper.solve.candidates import FALLBACK, SKIPPED, GroupAnswer, group_cost, solve_candidates
 from mapper.solve.partition import Run, best_partition, greedy_partition
 
 __all__ = ["GroupAnswer", "allowed_runs", "group_cost", "partition_summary", "solve_candidates", "solve_network"]
@@ -73,14 +74,20 @@ def solve_network(problem: Problem, settings: SolverSettings | None = None) -> S
     )
     names = problem.layer_names
     label = names[0] if n == 1 else f"{names[0]}..{names[-1]}"
-    status = "INFEASIBLE" if best is None else ("OPTIMAL" if lower and best[0] == lower[0] else "FEASIBLE")
+    invalid = next((a for a in answers.values() if a.status == Status.MODEL_INVALID), None)
+    if invalid is not None:
+        status = Status.MODEL_INVALID
+    elif best is None:  # INFEASIBLE only when every partition has a group proven infeasible
+        status = Status.INFEASIBLE if lower is None else Status.UNKNOWN
+    else:
+        status = Status.OPTIMAL if best[0] == lower[0] else Status.FEASIBLE
     result = SolveResult(
         problem=problem.name,
         problem_file=problem.source,
         mode="network",
         layer=label,
         accelerator=problem.accelerator.name,
-        status=status,
+        status=status.value,
         objective=best[0] if best else None,
         bound=lower[0] if lower else None,
         solver=facts,
@@ -90,25 +97,26 @@ def solve_network(problem: Problem, settings: SolverSettings | None = None) -> S
         "max_group_layers": search.max_group_layers,
         "time_budget_s": search.time_budget_s,
         "candidates": len(candidates),
-        "solved": sum(1 for a in answers.values() if a.reused_from is None and a.status != SKIPPED),
+        "solved": sum(
+            1 for a in answers.values() if a.reused_from is None and a.status != SKIPPED and not _fallback(a)
+        ),
         "reused": sum(1 for a in answers.values() if a.reused_from is not None),
         "infeasible": sum(1 for a in answers.values() if a.status == Status.INFEASIBLE),
         "skipped": sum(1 for a in answers.values() if a.status == SKIPPED),
         "unproven": sum(1 for a in answers.values() if a.status in (Status.FEASIBLE, Status.UNKNOWN)),
+        "fallback": sum(1 for a in answers.values() if a.reused_from is None and _fallback(a)),
+        "stopped_by": stop.reason(),
     }
     details = {
         "search": search_facts,
         "candidates": [answers[c.run].to_dict() | {"mapping": None} for c in candidates],
         "compulsory": compulsory_limits(problem.layers, consumers_of(problem.network), problem.accelerator).to_dict(),
     }
+    if invalid is not None:
+        why = f"CP-SAT refused the model of group {'+'.join(invalid.names)} as invalid (MODEL_INVALID)"
+        return replace(result, bound=None, explanation=why, details=details)
     if best is None:
-        uncovered = next(i for i in range(n) if not any(s <= i < e for s, e in values))
-        return replace(
-            result,
-            explanation=f"no group containing {names[uncovered]} fits: "
-            + (answers[(uncovered, uncovered + 1)].note or "no mapping satisfies the buffer and PE constraints"),
-            details=details,
-        )
+        return replace(result, explanation=_no_partition(status, answers, runs, names), details=details)
     chosen = [answers[run] for run in best[1]]
     totals = partition_summary(best[1], answers, lower[0])
     if problem.objective.of(totals["latency_cycles"], totals["dram_words"]) != best[0]:
@@ -145,7 +153,41 @@ def solve_network(problem: Problem, settings: SolverSettings | None = None) -> S
             "regret": best[0] - free[0],
             "certified": status == Status.OPTIMAL and free[0] == free_lower[0],
         }
-    return replace(result, mapping={"groups": [a.to_dict() for a in chosen]}, metrics=metrics, details=details)
+    explanation = None
+    if stop.requested():
+        explanation = (
+            f"stopped by {stop.reason()}: the best partition of the answers so far; the groups not solved "
+            "are bounded by their compulsory limits, a layer not solved takes a fallback mapping"
+        )
+    return replace(
+        result,
+        mapping={"groups": [a.to_dict() for a in chosen]},
+        metrics=metrics,
+        details=details,
+        explanation=explanation,
+    )
+
+
+def _fallback(answer: GroupAnswer) -> bool:
+    return answer.note is not None and FALLBACK in answer.note
+
+
+def _no_partition(status: str, answers: dict[Run, GroupAnswer], runs: set[Run], names: tuple[str, ...]) -> str:
+    """Why no partition has a mapping: the first layer in no group with one, and
+    why (proven infeasible, or not solved in the time given)."""
+    mapped = [run for run, a in answers.items() if a.objective is not None and run in runs]
+    uncovered = next((i for i in range(len(names)) if not any(s <= i < e for s, e in mapped)), None)
+    if status == Status.UNKNOWN:
+        cause = f"stopped by {stop.reason()}" if stop.requested() else "the time limit came first"
+        where = "" if uncovered is None else f" (no mapping of {names[uncovered]} yet)"
+        return f"no partition with a mapping for every group: {cause}{where}"
+    if uncovered is None:
+        return "no partition allowed by the pinned cuts fits"
+    single = answers.get((uncovered, uncovered + 1))
+    note = single.note if single is not None else None
+    return f"no group containing {names[uncovered]} fits: " + (
+        note or "no mapping satisfies the buffer and PE constraints"
+    )
 
 
 def _ortools_version() -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from formulations.taskgraph import TaskGraphModel
+from mapper.core import stop
 from mapper.core.enums import Status
 from mapper.core.problem import Problem, TaskGraphSpec
 from mapper.core.result import SolveResult, SolverFacts
@@ -72,8 +73,10 @@ def solve_graph(graph: TaskGraph, spec: TaskGraphSpec, settings: SolverSettings,
         return first
     second = _solve(graph, settings, "memory", spec, first.schedule, makespan_cap=first.objective)
     status = "OPTIMAL" if first.status == second.status == Status.OPTIMAL else "FEASIBLE"
-    schedule = second.schedule or first.schedule
-    return Certified(schedule, status, second.objective, second.bound, first.facts + second.facts)
+    if second.schedule is None:  # stopped (or out of time) before the memory solve found one: the first's memory
+        peak = evaluate_schedule(graph, first.schedule).peak_memory_words
+        return Certified(first.schedule, status, peak, second.bound, first.facts + second.facts)
+    return Certified(second.schedule, status, second.objective, second.bound, first.facts + second.facts)
 
 
 def objective_value(spec: TaskGraphSpec, makespan: int, peak: int) -> int:
@@ -81,15 +84,21 @@ def objective_value(spec: TaskGraphSpec, makespan: int, peak: int) -> int:
     return schedule_objective(spec.objective, makespan, peak, spec.makespan_weight, spec.memory_weight)
 
 
-def pareto_front(graph: TaskGraph, spec: TaskGraphSpec, settings: SolverSettings, max_points: int = 12) -> list[dict]:
+def pareto_front(
+    graph: TaskGraph, spec: TaskGraphSpec, settings: SolverSettings, max_points: int = 12
+) -> tuple[list[dict], str | None]:
     """Epsilon constraint: least makespan with peak memory <= eps, then least memory
     at that makespan; eps = that memory - 1; until infeasible. Each point carries
-    whether both of its solves were proven optimal."""
+    whether both of its solves were proven optimal. Returns the points and the
+    status of the solve that ended the sweep (INFEASIBLE: the front is
+    complete; UNKNOWN: a time limit or a stop request; None: the points ran out)."""
     points, cap = [], memory_cap(spec)
     while len(points) < max_points:
+        if stop.requested():
+            return points, Status.UNKNOWN.value
         fast = _solve(graph, settings, "makespan", spec, None, cap=cap)
         if fast.schedule is None:
-            break
+            return points, fast.status
         lean = _solve(graph, settings, "memory", spec, fast.schedule, makespan_cap=fast.objective, cap=cap)
         schedule = lean.schedule or fast.schedule
         cost = evaluate_schedule(graph, schedule)
@@ -101,7 +110,7 @@ def pareto_front(graph: TaskGraph, spec: TaskGraphSpec, settings: SolverSettings
             }
         )
         cap = cost.peak_memory_words - 1
-    return points
+    return points, None
 
 
 def solve_taskgraph(problem: Problem, settings: SolverSettings | None = None) -> SolveResult:

@@ -19,6 +19,8 @@ from pathlib import Path
 from rich.console import Console
 
 from mapper.app import plot_modes, render_modes
+from mapper.app.verify_baselines import check_fused_details, check_layer_details, check_taskgraph_details
+from mapper.app.verify_network_details import check_network_details
 from mapper.core.enums import Mode
 from mapper.core.errors import SpecError
 from mapper.core.group import FusedMapping, build_group
@@ -28,6 +30,7 @@ from mapper.core.spec import Problem, SolverSettings
 from mapper.core.taskgraph import TaskSchedule
 from mapper.cost.taskgraph_builder import problem_graph
 from mapper.io.problem_sections import MODE_RULES, ModeRules
+from mapper.referee.claims import Claims
 from mapper.referee.decode_fused import decode_fused
 from mapper.referee.decode_layer import decode_layer
 from mapper.referee.decode_taskgraph import decode_taskgraph
@@ -56,7 +59,8 @@ class ModeHandlers:
     rules: ModeRules  # the loader's checks
     solve: Callable[[Problem, SolverSettings | None], SolveResult]
     schedules: Schedules  # a result file (and its problem) -> its labelled schedules
-    verify: Callable[[dict, Problem, bool], VerifyReport]  # (result, problem, functional)
+    verify: Callable[[dict, Problem, bool], VerifyReport]  # (result, problem, functional): the referee's replay
+    recheck: Callable[[VerifyReport, Claims, Problem], None]  # the result's details, recomputed (may re-solve)
     render: Callable[[SolveResult, Console, dict[str, int] | None], None]  # the tables of a solved result
     plots: dict[str, Plot]  # plot kind -> plot; the first is the default
     compare_metrics: tuple[str, ...]  # the metric columns of fusesat compare
@@ -134,6 +138,7 @@ MODES: dict[Mode, ModeHandlers] = {
         solve=SOLVERS[Mode.LAYER],
         schedules=_layer_schedules,
         verify=_verify_layer,
+        recheck=check_layer_details,
         render=render_modes.render_layer,
         plots={"glb": plot_modes.plot_glb},
         compare_metrics=CYCLES_WORDS_ENERGY,
@@ -145,6 +150,7 @@ MODES: dict[Mode, ModeHandlers] = {
         solve=SOLVERS[Mode.FUSED],
         schedules=_fused_schedules,
         verify=_verify_fused,
+        recheck=check_fused_details,
         render=render_modes.render_fused,
         plots={"bars": plot_modes.plot_fused, "glb": plot_modes.plot_glb},
         compare_metrics=CYCLES_WORDS_ENERGY,
@@ -158,6 +164,7 @@ MODES: dict[Mode, ModeHandlers] = {
         solve=SOLVERS[Mode.TASKGRAPH],
         schedules=_taskgraph_schedules,
         verify=_verify_taskgraph,
+        recheck=check_taskgraph_details,
         render=render_modes.render_taskgraph,
         plots={"gantt": plot_modes.plot_taskgraph, "glb": plot_modes.plot_glb},
         compare_metrics=("makespan", "peak_memory_words"),
@@ -171,6 +178,7 @@ MODES: dict[Mode, ModeHandlers] = {
         solve=SOLVERS[Mode.NETWORK],
         schedules=_network_schedules,
         verify=verify_network_result,
+        recheck=check_network_details,
         render=render_modes.render_network,
         plots={"bars": plot_modes.plot_network},
         compare_metrics=CYCLES_WORDS_ENERGY,

@@ -3,7 +3,8 @@ task-graph or network problem, looked up by ``Mode`` instead of compared as text
 
 A row names the loader's rules (``mapper.io.problem_sections.MODE_RULES``), the
 solver (``mapper.solve.api.SOLVERS``), the decoder of a result file's schedules
-(for the exports and the GLB plot), the referee's verifier, the terminal
+(for the exports and the GLB plot), the referee's verifier, the recheck of a
+result's details (``mapper.app.verify_baselines``, ``verify_network_details``), the terminal
 renderer (``mapper.app.render_modes``), the plot kinds (``mapper.app.plot_modes``,
 the default first), the metric columns of ``fusesat compare`` and the Pareto
 sweep of ``fusesat pareto`` where the mode has one. The lower layers keep their

@@ -70,16 +70,21 @@ def check_envelope(report: VerifyReport, claims: Claims, problem: Problem) -> No
     if claims.raw("explanation") is not None:
         claims.text("explanation")
     solver = claims.sub("solver")
+    solver.keys_exactly([k.partition(".")[2] for k in NOT_CLAIMS if k.startswith("solver.")], "solver fact")
+    for key in ("wall_time_s", "deterministic_time", "time_limit_s"):
+        solver.number(key)
+    solver.positive("workers")
+    solver.text("ortools_version")
+    for key in ("seed", "branches", "conflicts"):
+        solver.count(key)
+    solver.optional(solver.number, "first_solution_s")
     for key in NOT_CLAIMS:
         parent, _, leaf = key.rpartition(".")
-        if not parent:
-            report.unchecked(key, claims.raw(key), NOT_CLAIMS[key])
-        elif solver.has(leaf):
-            report.unchecked(key, solver.raw(leaf), NOT_CLAIMS[key])
+        report.unchecked(key, solver.raw(leaf) if parent else claims.raw(key), NOT_CLAIMS[key])
 
 
-def check_proof_facts(report: VerifyReport, claims: Claims, label: str = "", extra_status: tuple = ()) -> None:
-    """status, objective, bound, gap (if stated) and proven_optimal of ``claims``, against each other."""
+def check_proof_facts(report: VerifyReport, claims: Claims, label: str = "", extra_status: tuple = (), gap=True):
+    """status, objective, bound, ``gap`` (if it has one) and proven_optimal of ``claims``, against each other."""
     status = claims.choice("status", [str(s) for s in Status] + list(extra_status))
     objective = claims.optional(claims.count, "objective")
     bound = claims.optional(claims.count, "bound")
@@ -103,7 +108,7 @@ def check_proof_facts(report: VerifyReport, claims: Claims, label: str = "", ext
         status == Status.OPTIMAL and objective is not None and objective == bound,
         fields=where("proven_optimal"),
     )
-    if claims.has("gap"):
+    if gap:
         gap = claims.optional(lambda key: claims.number(key, signed=True), "gap")
         expected = None if objective is None or bound is None else (objective - bound) / max(1, abs(objective))
         report.check(f"{label}gap = (objective - bound) / max(1, objective)", gap, expected, fields=where("gap"))

@@ -88,7 +88,11 @@ def _verify(result: dict, path: Path, functional: bool) -> VerifyReport:
     claims = Claims(result, source=str(path))
     check_schema(claims)
     handlers = handlers_for(claims.text("mode"), str(path))
-    problem = load_problem(resolve_problem_file(claims, path))
+    problem_path = resolve_problem_file(claims, path)
+    try:
+        problem = load_problem(problem_path)
+    except SpecError as err:
+        raise SpecError(str(path), "problem_file", f"its problem does not load ({err})") from None
     if problem.mode != handlers.mode:
         raise claims.error("mode", f"the result is {handlers.mode} but its problem {problem.name} is {problem.mode}")
     if claims.raw("mapping") is None:

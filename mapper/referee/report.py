@@ -16,13 +16,14 @@ REL_TOL = 1e-9  # floats (utilisation, energy in pJ, reductions, gaps) compare t
 
 
 def same(claimed, measured) -> bool:
-    """Equal, with floats compared to REL_TOL; a bool never equals a number."""
+    """Equal, with floats compared to REL_TOL; a bool never equals a number, a float
+    never an integer ``measured``."""
     if isinstance(claimed, bool) or isinstance(measured, bool):
         return type(claimed) is type(measured) and claimed == measured
     if isinstance(claimed, (int, float)) and isinstance(measured, (int, float)):
-        if isinstance(claimed, float) or isinstance(measured, float):
+        if isinstance(measured, float):
             return math.isclose(claimed, measured, rel_tol=REL_TOL, abs_tol=1e-12)
-        return claimed == measured
+        return isinstance(claimed, int) and claimed == measured  # a count is never a float
     if isinstance(claimed, (list, tuple)) and isinstance(measured, (list, tuple)):
         return len(claimed) == len(measured) and all(same(a, b) for a, b in zip(claimed, measured, strict=True))
     if isinstance(claimed, dict) and isinstance(measured, dict):

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_loading import problem_files
 from verify_helpers import changed_copy, solved, verdict
 
 from mapper.app.cli import main
@@ -164,3 +165,21 @@ def test_the_cli_exits_2_without_a_traceback(solved, tmp_path):
         )
         assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
         assert run.stderr.startswith(f"error: {path}: mapping") and run.stderr.count("\n") == 1
+
+
+def test_a_pinned_problems_regret_is_re_solved(tmp_path):
+    """The regret of a pinned layer problem: its free problem re-solved (the pin forces K=4 at DRAM)."""
+    pin = {"factors": {"DRAM": {"K": 4}}, "orders": {"DRAM": ["K", "P"]}}
+    problem = problem_files(tmp_path, pin=pin, solver={"workers": 1, "seed": 0, "time_limit_s": 30})
+    path = tmp_path / "r.json"
+    assert main(["solve", str(problem), "--json", str(path)]) == 0
+    result = json.loads(path.read_text())
+    assert verdict(path)[0] == 0
+    for key, value in result["details"]["regret"].items():
+        if key == "pins":
+            changed = {"factors": {"DRAM": {"K": 2}}}
+        else:
+            changed = (not value) if isinstance(value, bool) else value + 1
+        copy = tmp_path / "tampered.json"
+        copy.write_text(json.dumps(changed_copy(result, ("details", "regret", key), changed)))
+        assert verdict(copy)[0] in (1, 2), key

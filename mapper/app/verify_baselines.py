@@ -90,8 +90,11 @@ def check_fused_details(report: VerifyReport, claims: Claims, problem: Problem) 
     baseline = details.sub("baseline_layer_by_layer")
     recomputed(report, "baseline feasible (re-solved)", baseline, "feasible", base["feasible"])
     if not base["feasible"] or not baseline.flag("feasible"):
+        if not baseline.flag("feasible"):
+            baseline.keys_exactly(("feasible", "layer", "status"), "field")
         for key in ("layer", "status"):
             recomputed(report, f"baseline {key} (re-solved)", baseline, key, base.get(key), exact, why)
+        report.check("no reduction without a baseline", details.has("reduction"), False, fields="details")
         check_regret(report, claims, problem, settings)
         return
     accelerator, weights = problem.accelerator, problem.objective

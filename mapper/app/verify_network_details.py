@@ -114,7 +114,8 @@ def check_network_details(report: VerifyReport, claims: Claims, problem: Problem
     by_names = {candidate.names: candidate.run for candidate in candidates}
     for g in range(len(groups)):
         group = groups.sub(g)
-        layers = tuple(group.raw("layers"))
+        listed = group.items("layers")
+        layers = tuple(listed.text(j) for j in range(len(listed)))
         label = "+".join(layers)
         if not report.check(f"{label}: a candidate group", layers in by_names, True, fields=group.where("layers")):
             continue

@@ -96,7 +96,7 @@ def check_proof_facts(report: VerifyReport, claims: Claims, label: str = "", ext
         report.check(f"{label}status OPTIMAL: objective = bound", objective, bound, fields=where("status"))
     else:
         report.check(
-            f"{label}status has a solution",
+            f"{label}status FEASIBLE, or no objective",
             status,
             "OPTIMAL or FEASIBLE",
             status == Status.FEASIBLE or objective is None,

@@ -46,25 +46,34 @@ def cmd_solve(args) -> int:
 
 
 def cmd_verify(args) -> int:
+    from rich.markup import escape
+    from rich.table import Table
+
     from mapper.app.verify_file import verify_result_file
 
     report = verify_result_file(args.result, functional=args.functional)
-    table_rows = report.rows()
-    from rich.table import Table
-
-    table = Table(title=f"Referee: {args.result}")
-    for column in ("metric", "claimed", "measured", "ok"):
+    table = Table(title=f"Referee: {escape(args.result)}")
+    for column in ("check", "claimed", "measured", "ok"):
         table.add_column(column, justify="right")
-    for name, claimed, measured, ok in table_rows:
-        table.add_row(name, str(claimed), str(measured), "yes" if ok else "[red]NO[/red]")
+    for row in report.rows():
+        ok = "unchecked" if row.ok is None else ("yes" if row.ok else "[red]NO[/red]")
+        table.add_row(escape(row.name), escape(brief(row.claimed)), escape(brief(row.measured)), ok)
     console.print(table)
     for line in report.notes:
-        console.print(line)
+        console.print(escape(line))
     if report.violation:
-        errors.print(f"[red]rejected:[/red] {report.violation}")
+        errors.print(f"[red]rejected:[/red] {escape(report.violation)}")
         return 1
+    unchecked = report.unchecked_fields
     console.print("[green]schedule valid; every claimed metric equals the measured one[/green]")
+    if unchecked:
+        console.print(f"{len(unchecked)} fields carry no checkable claim and are listed as unchecked")
     return 0
+
+
+def brief(value, limit: int = 80) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def cmd_import(args) -> int:

@@ -3,7 +3,8 @@ task-graph or network problem, looked up by ``Mode`` instead of compared as text
 
 A row names the loader's rules (``mapper.io.problem_sections.MODE_RULES``), the
 solver (``mapper.solve.api.SOLVERS``), the decoder of a result file's schedules
-(for the exports and the GLB plot), the referee's verifier, the terminal
+(for the exports and the GLB plot), the referee's verifier, the recheck of a
+result's details (``mapper.app.verify_baselines``, ``verify_network_details``), the terminal
 renderer (``mapper.app.render_modes``), the plot kinds (``mapper.app.plot_modes``,
 the default first), the metric columns of ``fusesat compare`` and the Pareto
 sweep of ``fusesat pareto`` where the mode has one. The lower layers keep their
@@ -19,6 +20,8 @@ from pathlib import Path
 from rich.console import Console
 
 from mapper.app import plot_modes, render_modes
+from mapper.app.verify_baselines import check_fused_details, check_layer_details, check_taskgraph_details
+from mapper.app.verify_network_details import check_network_details
 from mapper.core.enums import Mode
 from mapper.core.errors import SpecError
 from mapper.core.group import FusedMapping, build_group
@@ -29,6 +32,7 @@ from mapper.core.spec import SolverSettings
 from mapper.core.taskgraph import TaskSchedule
 from mapper.cost.taskgraph_builder import problem_graph
 from mapper.io.problem_sections import MODE_RULES, ModeRules
+from mapper.referee.claims import Claims
 from mapper.referee.decode_fused import decode_fused
 from mapper.referee.decode_layer import decode_layer
 from mapper.referee.decode_taskgraph import decode_taskgraph
@@ -58,7 +62,8 @@ class ModeHandlers:
     rules: ModeRules  # the loader's checks
     solve: Callable[[Problem, SolverSettings | None], SolveResult]
     schedules: Schedules  # a result file (and its problem) -> its labelled schedules
-    verify: Callable[[dict, Problem, bool], VerifyReport]  # (result, problem, functional)
+    verify: Callable[[dict, Problem, bool], VerifyReport]  # (result, problem, functional): the referee's replay
+    recheck: Callable[[VerifyReport, Claims, Problem], None]  # the result's details, recomputed (may re-solve)
     render: Callable[[SolveResult, Console, dict[str, int] | None], None]  # the tables of a solved result
     plots: dict[str, Plot]  # plot kind -> plot; the first is the default
     compare_metrics: tuple[str, ...]  # the metric columns of fusesat compare
@@ -137,6 +142,7 @@ MODES: dict[Mode, ModeHandlers] = {
         solve=SOLVERS[Mode.LAYER],
         schedules=_layer_schedules,
         verify=_verify_layer,
+        recheck=check_layer_details,
         render=render_modes.render_layer,
         plots={"glb": plot_modes.plot_glb},
         compare_metrics=CYCLES_WORDS_ENERGY,
@@ -148,6 +154,7 @@ MODES: dict[Mode, ModeHandlers] = {
         solve=SOLVERS[Mode.FUSED],
         schedules=_fused_schedules,
         verify=_verify_fused,
+        recheck=check_fused_details,
         render=render_modes.render_fused,
         plots={"bars": plot_modes.plot_fused, "glb": plot_modes.plot_glb},
         compare_metrics=CYCLES_WORDS_ENERGY,
@@ -161,6 +168,7 @@ MODES: dict[Mode, ModeHandlers] = {
         solve=SOLVERS[Mode.TASKGRAPH],
         schedules=_taskgraph_schedules,
         verify=_verify_taskgraph,
+        recheck=check_taskgraph_details,
         render=render_modes.render_taskgraph,
         plots={"gantt": plot_modes.plot_taskgraph, "glb": plot_modes.plot_glb},
         compare_metrics=("makespan", "peak_memory_words"),
@@ -174,6 +182,7 @@ MODES: dict[Mode, ModeHandlers] = {
         solve=SOLVERS[Mode.NETWORK],
         schedules=_network_schedules,
         verify=verify_network_result,
+        recheck=check_network_details,
         render=render_modes.render_network,
         plots={"bars": plot_modes.plot_network},
         compare_metrics=CYCLES_WORDS_ENERGY,

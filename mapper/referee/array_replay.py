@@ -25,6 +25,8 @@ class ArrayCounts:
     array_to_glb: int
     rf_accesses: int
     iterations: int
+    rf_tile_words: dict[str, int]  # words of each tensor's tile in one PE's RF
+    rf_fills: dict[str, int]  # times each tensor's RF tile changes over the nest (the first fill included)
 
     @property
     def array_words(self) -> int:
@@ -45,6 +47,7 @@ def replay_array(layer: Layer, mapping: Mapping, limit: int = 2_000_000) -> Arra
     current = {}
     seen_outputs = set()
     to_array = {t: 0 for t in layer.tensors}
+    fills = {t: 0 for t in layer.tensors}
     to_glb = rf = 0
     for index in itertools.product(*(range(f[lv][d]) for lv, d in loops)):
         tile = {d: 0 for d in DIMS}
@@ -56,6 +59,7 @@ def replay_array(layer: Layer, mapping: Mapping, limit: int = 2_000_000) -> Arra
             if t in current and current[t][0] == key:
                 continue
             region = operand_region(layer, t, work)
+            fills[t] += 1
             if t == "O":
                 if "O" in current:  # evict: every PE drains, the array sends one reduced tile
                     to_glb += current["O"][1].words
@@ -70,4 +74,4 @@ def replay_array(layer: Layer, mapping: Mapping, limit: int = 2_000_000) -> Arra
             current[t] = (key, region)
     to_glb += current["O"][1].words
     rf += used_pes * rf_words["O"]
-    return ArrayCounts(to_array, to_glb, rf, iterations)
+    return ArrayCounts(to_array, to_glb, rf, iterations, rf_words, fills)

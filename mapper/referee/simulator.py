@@ -65,10 +65,17 @@ class Measurement:
     ops: int = 0
     stage_compute: dict[tuple[str, int], int] = field(default_factory=lambda: defaultdict(int))
     stage_dram: dict[tuple[str, int], int] = field(default_factory=lambda: defaultdict(int))
+    pe_rectangles: set[tuple[int, int, int, int]] = field(default_factory=set)  # (row0, row1, col0, col1)
+    glb_profile: dict[int, int] = field(default_factory=dict)  # time -> GLB words live after its ops
 
     @property
     def dram_words(self) -> int:
         return sum(self.dram_reads.values()) + sum(self.dram_writes.values())
+
+    @property
+    def used_pes(self) -> int:
+        """PEs that ran at least one compute."""
+        return len({(r, c) for r0, r1, c0, c1 in self.pe_rectangles for r in range(r0, r1) for c in range(c0, c1)})
 
 
 def _overlap(a: Box, b: Box) -> Box | None:
@@ -149,6 +156,8 @@ class Simulator:
             raise self._fail(op, f"{op.buffer} holds {sum(usage.values())} words, capacity {capacity}")
         total = sum(usage.values())
         self.measured.peak_words[op.buffer] = max(self.measured.peak_words.get(op.buffer, 0), total)
+        if op.buffer == "GLB":
+            self.measured.glb_profile[op.start] = total
         return alloc
 
     def _dma(self, op: Op) -> None:
@@ -221,6 +230,7 @@ class Simulator:
             if r0 < o1 and o0 < r1 and c0 < p1 and p0 < c1:
                 raise self._fail(op, f"uses PEs already running {other.describe()}")
         self.active_computes.append(op)
+        self.measured.pe_rectangles.add(op.pes)
         pes = (r1 - r0) * (c1 - c0)
         macs = op.work.words
         if op.end - op.start < ceil_div(macs, pes):
@@ -260,6 +270,8 @@ class Simulator:
             raise self._fail(op, "discards output values that were never stored")
         if op.tensor not in self.schedule.uncounted:
             self.occupancy[op.buffer][op.tensor] -= op.box.words
+            if op.buffer == "GLB":
+                self.measured.glb_profile[op.start] = sum(self.occupancy["GLB"].values())
         if remaining is None:
             self.allocations[op.buffer].remove(alloc)
             return

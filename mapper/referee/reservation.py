@@ -1,0 +1,81 @@
+"""Buffer reservations a result claims, re-derived by the referee.
+
+A reservation is not a peak the replay reaches: it is the space a mapping
+sets aside (docs/cost_model.md, docs/fusion.md). The referee derives it from
+what its own decoding and replay produced, never from the cost model:
+
+* single layer, GLB: each tensor's largest loaded (or allocated) tile, twice
+  when the GLB is double-buffered and the tile is refilled (loaded more than
+  once in the replay), once otherwise; summed over tensors;
+* single layer, RF: the same rule on the RF tiles and RF fills counted by the
+  array replay;
+* fused group: the reservation rule of docs/fusion.md stated again here on
+  the decoded tensors (their row sizes and weight sizes) and the row windows
+  of ``mapper.core.stripes``; every load of the replay waits for this space.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from math import prod
+
+from mapper.core.group import FusedGroup, FusedMapping
+from mapper.core.spec import Accelerator
+from mapper.core.stripes import GROUP_INPUT, StripeSchedule
+from mapper.referee.array_replay import ArrayCounts
+from mapper.referee.schedule import Schedule
+
+
+def layer_glb_reserved(schedule: Schedule, accelerator: Accelerator) -> int:
+    tile, fills = defaultdict(int), defaultdict(int)
+    for op in schedule.ops:
+        if op.kind in ("load", "alloc") and op.buffer == "GLB":
+            tile[op.tensor] = max(tile[op.tensor], op.box.words)
+            fills[op.tensor] += 1
+    copies = accelerator.levels["GLB"].copies
+    return sum(words * (copies if fills[t] > 1 else 1) for t, words in tile.items())
+
+
+def layer_rf_reserved(array: ArrayCounts, accelerator: Accelerator) -> int:
+    copies = accelerator.levels["RF"].copies
+    return sum(words * (copies if array.rf_fills[t] > 1 else 1) for t, words in array.rf_tile_words.items())
+
+
+def _row_words(schedule: Schedule, tensor: str) -> int:
+    batch, channels, _, cols = schedule.tensor_shapes[tensor]
+    return batch * channels * cols
+
+
+def fused_reserved(group: FusedGroup, mapping: FusedMapping, schedule: Schedule) -> dict:
+    """The GLB words a fused mapping reserves, by part (the ``glb_breakdown`` of a result):
+    resident weights, plus streamed weights (each its own block when partitioned, a
+    double-buffered block of the largest when time-shared); the group input's row
+    window with one stripe of prefetch; each intermediate's window (its producer one
+    stripe ahead when partitioned); add operands from DRAM, two stripes; the output
+    stripe, double-buffered."""
+    layers, n = group.layers, len(group.layers)
+    rows = StripeSchedule(layers, mapping.stripe_rows)
+    shapes = schedule.tensor_shapes
+    weights = [prod(shapes[f"{layer.name}.W"]) if f"{layer.name}.W" in shapes else 0 for layer in layers]
+    resident = sum(w for w, kept in zip(weights, mapping.resident, strict=True) if kept)
+    streamed = [w for w, kept in zip(weights, mapping.resident, strict=True) if not kept]
+    partitioned = mapping.policy == "partitioned"
+    stream = sum(streamed) if partitioned else 2 * max(streamed, default=0)
+    ahead = 1 if partitioned else 0
+    operands = 0
+    for k, layer in enumerate(layers):
+        if group.dram_operand(k):
+            most = max(rows.computed_rows(k, j) + rows.computed_rows(k, j + 1) for j in range(rows.stripes))
+            operands += most * _row_words(schedule, schedule.roles[layer.name]["I2"])
+    last = layers[-1].name
+    return {
+        "weights": resident + stream,
+        "input_window": rows.window_rows(GROUP_INPUT, 1) * _row_words(schedule, group.chain_input(0)),
+        "intermediate_windows": [
+            rows.window_rows(k, ahead) * _row_words(schedule, layers[k].name) for k in range(n - 1)
+        ],
+        "operand_windows": operands,
+        "output_buffer": 2
+        * max(rows.computed_rows(n - 1, j) for j in range(rows.stripes))
+        * _row_words(schedule, last),
+    }

@@ -29,9 +29,11 @@ def no_claim(path: str) -> bool:
     """Fields that state nothing about the answer, which verify lists as unchecked:
     ``problem_file`` (where the problem is loaded from: every check is against that
     problem), ``explanation`` (free text), ``solver.*`` (how the run went: its
-    settings, effort and CP-SAT version) and the ``seconds`` of network groups and
-    candidates (wall time)."""
-    return path in ("problem_file", "explanation") or path.startswith("solver.") or path.endswith(".seconds")
+    settings, effort, CP-SAT version and the signal that stopped it), the signal that
+    stopped a network search, and the ``seconds`` of network groups and candidates
+    (wall time)."""
+    run_facts = ("problem_file", "explanation", "details.search.stopped_by")
+    return path in run_facts or path.startswith("solver.") or path.endswith(".seconds")
 
 
 def path_of(keys: tuple) -> str:

@@ -24,6 +24,7 @@ NOT_CLAIMS = {  # result fields that carry no claim about the answer, and why ve
     "solver.workers": "a setting of the run (verify re-solves baselines with it)",
     "solver.seed": "a setting of the run (verify re-solves baselines with it)",
     "solver.time_limit_s": "a setting of the run (verify re-solves baselines with it)",
+    "solver.interrupted_by": "the signal that stopped the run, if one did: the status and gap say what it means",
 }
 
 
@@ -78,6 +79,7 @@ def check_envelope(report: VerifyReport, claims: Claims, problem: Problem) -> No
     for key in ("seed", "branches", "conflicts"):
         solver.count(key)
     solver.optional(solver.number, "first_solution_s")
+    solver.optional(solver.text, "interrupted_by")
     for key in NOT_CLAIMS:
         parent, _, leaf = key.rpartition(".")
         report.unchecked(key, solver.raw(leaf) if parent else claims.raw(key), NOT_CLAIMS[key])

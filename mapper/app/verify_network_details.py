@@ -24,7 +24,7 @@ from mapper.core.problem import PartitionSearch, Problem
 from mapper.cost.limits import compulsory_limits, consumers_of
 from mapper.referee.claims import Claims
 from mapper.referee.report import VerifyReport
-from mapper.solve.candidates import SKIPPED, solve_candidates
+from mapper.solve.candidates import FALLBACK, SKIPPED, solve_candidates
 from mapper.solve.network import allowed_runs
 from mapper.solve.partition import best_partition, greedy_partition
 
@@ -128,7 +128,10 @@ def check_network_details(report: VerifyReport, claims: Claims, problem: Problem
             )
         recomputed(report, f"{label}: mapping (re-solved)", group, "mapping", answers[run].mapping, exact, why)
         report.unchecked(group.where("seconds"), group.number("seconds"), WALL_TIME)
-    _rows(report, details.sub("search"), _search_facts(search, entries), "search")
+    searched = details.sub("search")
+    stopped = searched.optional(searched.text, "stopped_by")
+    report.unchecked(searched.where("stopped_by"), stopped, "the signal that stopped the search, if one did")
+    _rows(report, searched, {**_search_facts(search, entries), "stopped_by": stopped}, "search")
     limits = compulsory_limits(problem.layers, consumers_of(problem.network), problem.accelerator)
     _rows(report, details.sub("compulsory"), limits.to_dict(), "compulsory (recomputed)")
     if best is None:
@@ -169,13 +172,15 @@ def _search_facts(search: PartitionSearch, entries: dict) -> dict:
     """The search section: the problem's limits, and counts over the claimed candidates."""
     status = [e.raw("status") for e in entries.values()]
     reused = [e.raw("reused_from") is not None for e in entries.values()]
+    fallback = [FALLBACK in (e.raw("note") or "") for e in entries.values()]
     return {
         "max_group_layers": search.max_group_layers,
         "time_budget_s": search.time_budget_s,
         "candidates": len(entries),
-        "solved": sum(1 for s, r in zip(status, reused, strict=True) if not r and s != SKIPPED),
+        "solved": sum(1 for s, r, f in zip(status, reused, fallback, strict=True) if not r and not f and s != SKIPPED),
         "reused": sum(reused),
         "infeasible": status.count(Status.INFEASIBLE),
         "skipped": status.count(SKIPPED),
         "unproven": sum(1 for s in status if s in (Status.FEASIBLE, Status.UNKNOWN)),
+        "fallback": sum(1 for r, f in zip(reused, fallback, strict=True) if not r and f),
     }

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from mapper.app.options import refuse_invalid_model, solver_settings, write_output
+from mapper.app.options import refuse_invalid_model, reproducible, solver_settings, write_output
 from mapper.app.terminal import console, errors
 from mapper.core import stop
 from mapper.core.enums import Status
@@ -28,7 +28,7 @@ def cmd_compare(args) -> int:
     from mapper.solve.compare import compare
 
     problem = load_problem(resolve_argument(args.problem, "problems"))
-    report = compare(problem, solver_settings(problem, args))
+    report = compare(problem, reproducible(solver_settings(problem, args)))
     proof = "proven optimal" if report["proven_optimal"] else "not proven"
     bound = "-" if report["bound"] is None else f"{report['bound']:,}"
     table = Table(title=f"{report['problem']} ({report['mode']} mode): CP-SAT bound {bound}, {proof}")
@@ -68,7 +68,7 @@ def cmd_pareto(args) -> int:
     from mapper.io.loading import load_problem
 
     problem = load_problem(resolve_argument(args.problem, "problems"))
-    settings = solver_settings(problem, args)
+    settings = reproducible(solver_settings(problem, args))
     handlers = MODES[problem.mode]
     if handlers.pareto is None:
         print(

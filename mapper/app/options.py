@@ -64,6 +64,22 @@ def solver_settings(problem, args: argparse.Namespace):
     return replace(problem.solver, **{k: v for k, v in overrides.items() if v is not None})
 
 
+WALL_BACKSTOP = 4  # the wall-clock limit of a reproducible solve, in multiples of its deterministic limit
+
+
+def reproducible(settings):
+    """Settings whose reported facts (pareto's certified points, compare's
+    rows) come out the same on a busy and an idle machine: CP-SAT stops on
+    deterministic time, by default the time limit's seconds (on an idle
+    machine a deterministic second takes about one wall second), and the wall
+    clock only backs it up, at WALL_BACKSTOP times that."""
+    if settings.deterministic_time is not None:
+        return settings
+    return replace(
+        settings, deterministic_time=settings.time_limit_s, time_limit_s=WALL_BACKSTOP * settings.time_limit_s
+    )
+
+
 def refuse_invalid_model(status: str | None, problem, args: argparse.Namespace, detail: str | None = None) -> None:
     """CP-SAT's MODEL_INVALID is a bad input (exit 2), never 'no solution within
     the time limit' (4) or 'infeasible' (3); ``detail`` names the model refused

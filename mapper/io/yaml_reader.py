@@ -209,7 +209,8 @@ def read_yaml(path: Path) -> Any:
         node = loader.get_single_node()
         if node is None:
             raise SpecError(source, "<file>", "is empty", "write the fields as a YAML mapping")
-        _check_expansion(node, loader)
+        if loader.first_alias is not None:  # without aliases, compose_node has bounded the tree already
+            _check_expansion(node, loader)
         return loader.construct_document(node)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark

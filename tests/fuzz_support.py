@@ -1,5 +1,6 @@
-"""The machinery of tests/test_fuzz.py: mutations of the bundled files, the
-problems that load a mutated file, and an in-process ``fusesat solve`` runner."""
+"""The cases of tests/test_fuzz.py: the bundled files (and a few with every
+optional field filled in), the problems that load a mutated file, and an
+in-process ``fusesat solve`` runner."""
 
 from __future__ import annotations
 
@@ -7,14 +8,12 @@ import contextlib
 import copy
 import dataclasses
 import io
-import json
-import math
-import re
 import signal
 import traceback
 from pathlib import Path
 
 import yaml
+from fuzz_mutations import apply, floats, write
 
 from mapper.app import cli, modes
 from mapper.core.spec import MAPPABLE_KINDS
@@ -29,135 +28,47 @@ SOURCES = sorted(
     for folder in ("problems", "accelerators", "networks")
     for p in (LIB / folder).rglob("*.yaml")
 )
-PER_LEAF = 3  # mutations of every leaf field
 CASE_SECONDS = 60  # SIGALRM bound of one in-process case
 FAST = ["--time-limit", "0.1", "--workers", "1"]  # in-process solves
-DELETE = object()
-LONG = "x" * 10_000
 COUNT = {"cases": 0, "solved": 0}
-
-
-# --------------------------------------------------------------------------- mutations
-
-
-class Float:
-    """A float as YAML writes it (``.nan``, ``1.0e-300``), which JSON cannot."""
-
-    def __init__(self, value: float):
-        self.value, self.text = value, yaml.safe_dump(value).split("\n")[0]
-
-
-def floats(data):
-    """``data`` with every float a ``Float``."""
-    if isinstance(data, float):
-        return Float(data)
-    if isinstance(data, list):
-        return [floats(v) for v in data]
-    return {k: floats(v) for k, v in data.items()} if isinstance(data, dict) else data
-
-
-def dumps(data) -> str:
-    """YAML: JSON with the floats as YAML writes them and astral characters as \\U escapes (yaml.dump is 30x slower)."""
-    raw = []
-
-    def token(value: Float) -> str:
-        raw.append(value.text)
-        return f"\0RAW{len(raw) - 1}\0"
-
-    def astral(m) -> str:
-        high, low = int(m[1], 16), int(m[2], 16)
-        return f"\\U{0x10000 + (high - 0xD800) * 0x400 + low - 0xDC00:08x}"
-
-    text = re.sub(r'"\\u0000RAW(\d+)\\u0000"', lambda m: raw[int(m[1])], json.dumps(data, default=token))
-    return re.sub(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", astral, text)
-
-
-def write(folder: Path, files: dict[str, object]) -> Path:
-    """The case's files in ``folder``; the problem's path."""
-    for name, data in files.items():
-        (folder / name).write_text(dumps(data))
-    return folder / ("p.yaml" if "p.yaml" in files else next(iter(files)))
-
-
-def leaves(data, path=()):
-    """(path, value) of every scalar and empty container below ``data``."""
-    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
-    items = list(items)
-    if not items:
-        yield path, data
-    for key, value in items:
-        yield from leaves(value, (*path, key))
-
-
-def containers(data, path=()):
-    if isinstance(data, (dict, list)):
-        yield path, data
-        for key, value in data.items() if isinstance(data, dict) else enumerate(data):
-            yield from containers(value, (*path, key))
-
-
-def replacements(v) -> list[tuple[str, object]]:
-    """Kinds of replacement for a leaf of ``v``'s type, rotated over the leaves."""
-    v = v.value if isinstance(v, Float) else v
-    if isinstance(v, bool):
-        return [("toggle", not v), ("int", 1), ("str", "true"), ("null", None), ("delete", DELETE), ("list", [v])]
-    if isinstance(v, (int, float)):
-        return [
-            ("zero", 0), ("negative", -abs(v) or -1), ("huge", 10**30), ("2**63", 2**63), ("float", v + 0.5),
-            ("nan", math.nan), ("inf", math.inf), ("numeric string", str(v)), ("null", None), ("bool", True),
-            ("list", [v, v]), ("dict", {"value": v}), ("delete", DELETE), ("long string", LONG),
-            ("tiny", 1e-300), ("x1000", v * 1000 + 1), ("-inf", -math.inf), ("x7", v * 7),
-        ]  # fmt: skip
-    if isinstance(v, str):
-        return [
-            ("empty", ""), ("long", LONG), ("int", 7), ("null", None), ("list", [v, v]), ("dict", {v: 1}),
-            ("bool", False), ("delete", DELETE), ("unknown", "nosuch"), ("unicode", "ünï ✓\u202e\u0085"),
-            ("relative path", f"../../{v}.yaml"), ("float", 1.5), ("NUL", f"{v}\x00"), ("absolute", "/"),
-        ]  # fmt: skip
-    return [("str", "fuzz"), ("int", 3), ("null", None), ("delete", DELETE), ("nan", math.nan)]
-
-
-def mutations(data) -> list[tuple[str, tuple, object]]:
-    """(label, path, new value) for every leaf (PER_LEAF each), mapping and list of ``data``."""
-    found = []
-    for i, (path, value) in enumerate(p for p in leaves(data) if p[0]):
-        kinds = replacements(value)
-        for j in range(PER_LEAF):
-            name, new = kinds[(i * PER_LEAF + j) % len(kinds)]
-            found.append((f"{'.'.join(map(str, path))}={name}", path, new))
-    for i, (path, node) in enumerate(containers(data)):
-        where = ".".join(map(str, path)) or "<top>"
-        if isinstance(node, dict):
-            found.append((f"{where}+unknown key", (*path, "fuzz_unknown"), 1))
-            if path:
-                name, new = [("delete", DELETE), ("scalar", 5), ("list", [node])][i % 3]
-                found.append((f"{where}={name}", path, new))
-        elif node:
-            found.append((f"{where}+duplicate", path, node + node[-1:]))
-            if path and i % 2:
-                found.append((f"{where}=empty", path, []))
-    return found
-
-
-def apply(data, changes):
-    """A deep copy of ``data`` with every (path, value) that still has a parent set."""
-    data = copy.deepcopy(data)
-    for path, value in changes:
-        node = data
-        with contextlib.suppress(KeyError, IndexError, TypeError):
-            for key in path[:-1]:
-                node = node[key]
-            if value is DELETE:
-                del node[path[-1]]
-            elif isinstance(node, dict) or (isinstance(node, list) and path[-1] < len(node)):
-                node[path[-1]] = floats(value)
-    return data
 
 
 # --------------------------------------------------------------------------- the files of one case
 
 
 ORIGINAL = {source: floats(yaml.safe_load((LIB / source).read_text())) for source in SOURCES}
+OPTIONAL = {  # bundled problems with every optional field (docs/problem_format.md) filled in, fuzzed like the rest
+    "problems/layer/resnet18_layer2_0_conv1.yaml": {
+        "glb_words": 32768,
+        "pe_array": [16, 16],
+        "pin": {"factors": {"DRAM": {"K": 4}, "ROW": {"C": 2}}, "orders": {"DRAM": ["K", "P"]}},
+        "solver": {"time_limit_s": 60, "workers": 2, "seed": 0, "deterministic_time": 5},
+        "description": "optional fields",
+    },
+    "problems/fused/resnet18_layer1_0_block_array16x16.yaml": {
+        "fusion": {"policy": "partitioned"},
+        "pin": {"stripe_rows": 4, "resident": {"layer1_0_conv1": False}, "columns": {"layer1_0_conv2": 10}},
+    },
+    "problems/network/lenet5_eyeriss_like.yaml": {
+        "layers": {"from": "C1", "to": "C5"},
+        "pin": {"cut_after": ["S2"], "fuse_after": ["C1"]},
+        "partition": {"max_group_layers": 3, "time_budget_s": 600},  # never reached: the sweep stays deterministic
+    },
+    "problems/taskgraph/lenet5_c1_s2_c3.yaml": {
+        "accelerator": "eyeriss_like",
+        "taskgraph": {
+            **ORIGINAL["problems/taskgraph/lenet5_c1_s2_c3.yaml"]["taskgraph"],
+            "platform": {"clusters": [[4, 4], [2, 8]], "memory_words": 8192, "link_words_per_cycle": 1},
+            "objective": "weighted",
+            "weights": {"makespan": 1, "memory": 2},
+            "memory_cap": 6000,
+        },
+    },
+}
+for _source, _fields in OPTIONAL.items():
+    _name = f"optional/{_source.split('/')[-1]}"
+    ORIGINAL[_name] = {**ORIGINAL[_source], **floats(_fields)}
+    SOURCES.append(_name)
 
 
 def mapped_layer(source: str, mutated, path) -> str:
@@ -177,7 +88,7 @@ def case_files(source: str, mutated, path) -> list[tuple[str, dict[str, object]]
     file (the problem itself; a lenet5 layer and fused problem for an accelerator;
     a layer problem for a network); other names resolve to the bundled files."""
     folder, name = source.split("/")[0], source.split("/")[-1]
-    if folder == "problems":
+    if folder in ("problems", "optional"):
         return [("", {name: mutated})]
     if folder == "accelerators":
         base = {"network": "lenet5", "accelerator": "acc.yaml", "objective": {"latency": 1, "dram_words": 1}}
@@ -212,7 +123,7 @@ class Sweep:
     """Runs ``fusesat solve`` in-process; solves each new loadable problem up to the budget."""
 
     def __init__(self, monkeypatch, budget: int):
-        self.seen, self.budget, self.solves = set(), budget, 0
+        self.seen, self.budget, self.solves, self.solving = set(), budget, 0, False
         parser = cli.build_parser()  # argparse is rebuilt by every main(); one parser serves every case
         monkeypatch.setattr(cli, "build_parser", lambda: parser)
         monkeypatch.setattr(loading, "read_yaml", self.read)  # bundled files are read once, mutated copies always
@@ -241,6 +152,7 @@ class Sweep:
                 raise Skipped
             self.seen.add(key)
             self.solves += 1
+            self.solving = True
             COUNT["solved"] += 1
             return solve(problem, settings)
 
@@ -258,6 +170,7 @@ class Sweep:
         target = write(folder, files)
         out, err = io.StringIO(), io.StringIO()
         COUNT["cases"] += 1
+        self.solving = False
         signal.alarm(CASE_SECONDS)
         try:
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -268,6 +181,8 @@ class Sweep:
             return f"{label}: raised\n{traceback.format_exc()}"
         finally:
             signal.alarm(0)
+        if code == 2 and self.solving:  # the limits (mapper/io/limits.py) must refuse what CP-SAT cannot hold
+            return f"{label}: loaded, then refused after the solve\n{err.getvalue()[-3000:]}"
         return verdict(label, code, out.getvalue(), err.getvalue())
 
 
@@ -280,10 +195,24 @@ def verdict(label: str, code, out: str, err: str) -> str | None:
     return None
 
 
+# Bugs outside mapper/io that the sweep found, reported to their owners; a failure
+# holding all of a bug's needles is counted, not raised. Each has a strict xfail
+# test in test_fuzz.py, which fails once the bug is fixed: then remove it here.
+KNOWN_BUGS = {
+    "network mode: a pinned group the time budget skipped -> StopIteration (mapper/solve/network.py)": (
+        "in solve_network",
+        "StopIteration",
+    ),
+}
+
+
 def sweep_source(sweep: Sweep, tmp: Path, source: str, changes_list) -> list[str]:
+    """The failures of the cases of ``source``'s changes, less the known bugs."""
     failures = []
     for label, changes in changes_list:
         mutated = apply(ORIGINAL[source], changes)
         for mode, files in case_files(source, mutated, changes[0][0]):
             failures.append(sweep.run(tmp, files, f"{source}:{label}" + (f" ({mode} problem)" if mode else "")))
-    return [f for f in failures if f]
+    known = [f for f in failures if f and any(all(n in f for n in needles) for needles in KNOWN_BUGS.values())]
+    COUNT["known bugs"] = COUNT.get("known bugs", 0) + len(known)
+    return [f for f in failures if f and f not in known]

@@ -13,7 +13,9 @@ under an address-space limit and a timeout, so a hang or a memory blow-up fails.
 
 from __future__ import annotations
 
+import importlib
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -21,25 +23,15 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from fuzz_support import (
-    COUNT,
-    DELETE,
-    ORIGINAL,
-    PER_LEAF,
-    SOURCES,
-    Sweep,
-    apply,
-    case_files,
-    fingerprint,
-    leaves,
-    mutations,
-    sweep_source,
-    write,
-)
+import yaml
+from fuzz_mutations import DELETE, PER_LEAF, apply, leaves, mutations, write
+from fuzz_support import COUNT, LIB, ORIGINAL, SOURCES, Sweep, case_files, fingerprint, sweep_source
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mapper.app.cli import main
 from mapper.core.errors import SpecError
+from mapper.io import yaml_reader
 from mapper.io.loading import load_problem
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -185,6 +177,54 @@ def test_a_sample_in_subprocesses_under_memory_and_time_limits(tmp_path):
             failures.append(f"{label}: exit {code}\n{err[-2000:]}")
         COUNT["subprocesses"] = COUNT.get("subprocesses", 0) + 1
     assert not failures, "\n".join(failures)
+
+
+# --------------------------------------------------------------------------- the reader without libyaml
+
+
+HOSTILE = ["a: 1\na: 2\n", "a: 1\n---\nb: 2\n", "a: &a [1, *a]\n", "a: é\x01\n", "a: [1,\n", "a: *x\n", "b: 1.0e400\n"]
+
+
+def test_the_reader_without_libyaml_reads_and_refuses_the_same(monkeypatch, tmp_path):
+    """The reader takes its events from libyaml where PyYAML has it (what makes the
+    sweep affordable); PyYAML's own parser, its fallback, must read every bundled
+    file to the same values and refuse hostile text with the same message."""
+
+    def outcomes() -> list:
+        found = [yaml_reader.read_yaml(LIB / source) for source in SOURCES if not source.startswith("optional/")]
+        for i, text in enumerate(HOSTILE):
+            (tmp_path / f"{i}.yaml").write_text(text)
+            try:
+                found.append(yaml_reader.read_yaml(tmp_path / f"{i}.yaml"))
+            except SpecError as err:
+                found.append(re.sub(r"invalid YAML \(.*\)", "invalid YAML", str(err)))  # not the parser's wording
+        return found
+
+    fast = outcomes()
+    monkeypatch.setattr(yaml, "__with_libyaml__", False)
+    try:
+        assert not importlib.reload(yaml_reader).LIBYAML
+        assert outcomes() == fast
+    finally:
+        monkeypatch.undo()
+        importlib.reload(yaml_reader)
+
+
+# --------------------------------------------------------------------------- bugs found outside mapper/io
+
+
+@pytest.mark.xfail(strict=True, reason="mapper/solve/network.py: StopIteration (KNOWN_BUGS in fuzz_support.py)")
+def test_a_pinned_group_skipped_by_the_time_budget_is_refused_or_reported(tmp_path, capsys):
+    """Found by the sweep: fuse_after pins C1 into a group, the budget skips every
+    fused candidate, and solve_network's search for the uncovered layer finds none."""
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        "mode: network\nnetwork: lenet5\naccelerator: eyeriss_like\nobjective: {latency: 1, dram_words: 1}\n"
+        "pin: {fuse_after: [C1]}\npartition: {time_budget_s: 0.000001}\n"
+    )
+    code = main(["solve", str(path), "--time-limit", "0.5", "--workers", "1"])
+    captured = capsys.readouterr()
+    assert code in (0, 2, 3, 4) and "Traceback" not in captured.out + captured.err
 
 
 # --------------------------------------------------------------------------- coverage of the sweep

@@ -196,12 +196,19 @@ def verdict(label: str, code, out: str, err: str) -> str | None:
 
 
 # Bugs outside mapper/io that the sweep found, reported to their owners; a failure
-# holding all of a bug's needles is counted, not raised. Each has a strict xfail
-# test in test_fuzz.py, which fails once the bug is fixed: then remove it here.
+# holding all of a bug's needles is counted, not raised. The first has a strict
+# xfail test in test_fuzz.py, which fails once the bug is fixed (then remove it
+# here); the second depends on where a time limit interrupts CP-SAT, so it has
+# no deterministic reproduction (a few percent of lenet5 network solves at
+# --time-limit 0.25 on a loaded machine).
 KNOWN_BUGS = {
-    "network mode: a pinned group the time budget skipped -> StopIteration (mapper/solve/network.py)": (
+    "network mode: a pinned group the time limit or budget left unsolved -> StopIteration (mapper/solve/network.py)": (
         "in solve_network",
         "StopIteration",
+    ),
+    "an interrupted layer solve whose CP-SAT objective exceeds the cost model's (formulations/layer.py)": (
+        "ObjectiveMismatch",
+        "in check_objective",
     ),
 }
 
@@ -213,6 +220,11 @@ def sweep_source(sweep: Sweep, tmp: Path, source: str, changes_list) -> list[str
         mutated = apply(ORIGINAL[source], changes)
         for mode, files in case_files(source, mutated, changes[0][0]):
             failures.append(sweep.run(tmp, files, f"{source}:{label}" + (f" ({mode} problem)" if mode else "")))
+    return unknown(failures)
+
+
+def unknown(failures: list[str | None]) -> list[str]:
+    """The failures that are not KNOWN_BUGS (those are counted)."""
     known = [f for f in failures if f and any(all(n in f for n in needles) for needles in KNOWN_BUGS.values())]
     COUNT["known bugs"] = COUNT.get("known bugs", 0) + len(known)
     return [f for f in failures if f and f not in known]

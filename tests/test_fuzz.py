@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 import yaml
 from fuzz_mutations import DELETE, PER_LEAF, apply, leaves, mutations, write
-from fuzz_support import COUNT, LIB, ORIGINAL, SOURCES, Sweep, case_files, fingerprint, sweep_source
+from fuzz_support import COUNT, LIB, ORIGINAL, SOURCES, Sweep, case_files, fingerprint, sweep_source, unknown
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -176,6 +176,7 @@ def test_a_sample_in_subprocesses_under_memory_and_time_limits(tmp_path):
         if code not in (0, 2, 3, 4) or "Traceback" in out + err or (code == 2 and err.count("\n") != 1):
             failures.append(f"{label}: exit {code}\n{err[-2000:]}")
         COUNT["subprocesses"] = COUNT.get("subprocesses", 0) + 1
+    failures = unknown(failures)
     assert not failures, "\n".join(failures)
 
 
@@ -216,13 +217,14 @@ def test_the_reader_without_libyaml_reads_and_refuses_the_same(monkeypatch, tmp_
 @pytest.mark.xfail(strict=True, reason="mapper/solve/network.py: StopIteration (KNOWN_BUGS in fuzz_support.py)")
 def test_a_pinned_group_skipped_by_the_time_budget_is_refused_or_reported(tmp_path, capsys):
     """Found by the sweep: fuse_after pins C1 into a group, the budget skips every
-    fused candidate, and solve_network's search for the uncovered layer finds none."""
+    fused candidate (a short --time-limit does the same), and solve_network's
+    search for the uncovered layer finds none."""
     path = tmp_path / "p.yaml"
     path.write_text(
         "mode: network\nnetwork: lenet5\naccelerator: eyeriss_like\nobjective: {latency: 1, dram_words: 1}\n"
         "pin: {fuse_after: [C1]}\npartition: {time_budget_s: 0.000001}\n"
     )
-    code = main(["solve", str(path), "--time-limit", "0.5", "--workers", "1"])
+    code = main(["solve", str(path), "--time-limit", "0.1", "--workers", "1"])
     captured = capsys.readouterr()
     assert code in (0, 2, 3, 4) and "Traceback" not in captured.out + captured.err
 
@@ -239,5 +241,5 @@ def test_every_leaf_of_every_file_gets_mutations(capsys):
         print(
             f"\nfuzz: {sum(map(len, MUTATIONS.values()))} mutations of {len(SOURCES)} bundled files; "
             f"{COUNT['cases']} cases run in-process ({COUNT['solved']} solved), "
-            f"{COUNT.get('subprocesses', 0)} in subprocesses"
+            f"{COUNT.get('subprocesses', 0)} in subprocesses; {COUNT.get('known bugs', 0)} hit known bugs"
         )

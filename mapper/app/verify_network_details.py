@@ -172,7 +172,7 @@ def _search_facts(search: PartitionSearch, entries: dict) -> dict:
     """The search section: the problem's limits, and counts over the claimed candidates."""
     status = [e.raw("status") for e in entries.values()]
     reused = [e.raw("reused_from") is not None for e in entries.values()]
-    fallback = [FALLBACK in (e.raw("note") or "") for e in entries.values()]
+    fallback = [isinstance(note := e.raw("note"), str) and FALLBACK in note for e in entries.values()]
     return {
         "max_group_layers": search.max_group_layers,
         "time_budget_s": search.time_budget_s,

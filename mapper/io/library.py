@@ -51,6 +51,15 @@ def lookup(folder: str) -> dict[str, Path]:
     return named
 
 
+def exists(path: Path) -> bool:
+    """``path.exists()``, False for a name the system cannot even look up
+    (longer than its limit, an embedded NUL): such a file is not there."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
+
+
 def resolve_reference(value: str, base: Path, folder: str) -> Path:
     """The file that ``value`` names from the file ``base`` (see the module
     docstring); a name found nowhere resolves to its bundled path, which does
@@ -59,7 +68,7 @@ def resolve_reference(value: str, base: Path, folder: str) -> Path:
         path = Path(value)
         return path if path.is_absolute() else base.parent / path
     for local in (base.parent / f"{value}.yaml", base.parent / folder / f"{value}.yaml"):
-        if local.is_file():
+        if exists(local) and local.is_file():
             return local
     return lookup(folder).get(value, library_root() / folder / f"{value}.yaml")
 
@@ -67,6 +76,6 @@ def resolve_reference(value: str, base: Path, folder: str) -> Path:
 def resolve_argument(value: str, folder: str) -> Path:
     """A command-line file argument: an existing path, else a bundled name of ``folder``."""
     path = Path(value)
-    if path.exists():
+    if exists(path):
         return path
     return lookup(folder).get(value.removesuffix(".yaml").removesuffix(".yml"), path)

@@ -15,7 +15,7 @@ from mapper.core.enums import Mode, Policy
 from mapper.core.group import POLICIES, build_group
 from mapper.core.problem import Problem
 from mapper.core.spec import TENSORS, Accelerator, MemoryLevel, Network, ObjectiveWeights, SolverSettings
-from mapper.io.library import resolve_reference
+from mapper.io.library import exists, resolve_reference
 from mapper.io.limits import (
     MAX_BANDWIDTH,
     MAX_PE,
@@ -28,7 +28,7 @@ from mapper.io.limits import (
 )
 from mapper.io.networks import parse_network
 from mapper.io.problem_sections import MODE_RULES, parse_layer_range, parse_partition, parse_pins, parse_taskgraph
-from mapper.io.yaml_fields import Fields, read_yaml
+from mapper.io.yaml_fields import Fields, read_yaml, show_value
 
 PROBLEM_MODES = tuple(mode.value for mode in Mode)
 
@@ -88,8 +88,11 @@ def load_network(path: Path | str) -> Network:
 
 def _load_referenced(f: Fields, key: str, base: Path, folder: str, parse):
     path = resolve_reference(f.text(key), base, folder)
-    if not path.exists():
-        raise f.fail(key, f"{f.raw(key)!r} not found (looked at {path})", f"name a file in problems/{folder}/")
+    if not exists(path):
+        looked = str(path) if len(str(path)) <= 200 else str(path)[:197] + "..."
+        raise f.fail(
+            key, f"{show_value(f.raw(key))} not found (looked at {looked})", f"name a file in problems/{folder}/"
+        )
     return parse(read_yaml(path), str(path))
 
 

@@ -20,9 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from mapper.io.loading import load_problem
-from mapper.solve.network import group_cost
+from test_exit_codes import assert_valid_partition
 
 ROOT = Path(__file__).resolve().parent.parent
 RESNET18 = ROOT / "problems" / "problems" / "network" / "resnet18_array32x32.yaml"
@@ -109,15 +107,7 @@ def test_sigint_stops_a_network_search_with_a_valid_partition_and_its_gap(tmp_pa
     assert result["solver"]["interrupted_by"] == "SIGINT" == result["details"]["search"]["stopped_by"]
     assert 0 < result["gap"] < 1 and result["bound"] <= result["objective"]
     assert "stopped by SIGINT" in result["explanation"]
-    # a partition of the whole network, in order, each group's cost its claimed objective
-    problem = load_problem(RESNET18)
-    groups = result["mapping"]["groups"]
-    assert [name for group in groups for name in group["layers"]] == list(problem.layer_names)
-    for group in groups:
-        layers = tuple(problem.network.layers[name] for name in group["layers"])
-        cost = group_cost(group["model"], layers, problem.accelerator, group["mapping"])
-        assert cost.valid and cost.objective(problem.objective) == group["objective"] >= group["bound"]
-    assert sum(group["objective"] for group in groups) == result["objective"]
+    assert_valid_partition(result, RESNET18)  # the whole network, in order, each group's cost its objective
     assert result["details"]["search"]["skipped"] > 0  # groups cut short, not claimed solved
 
 

@@ -15,7 +15,7 @@ import yaml
 from test_fused_cli import fused_problem
 from test_loading import LIBRARY, problem_files
 from test_network import write_problem
-from test_signals import HARD_TASK_GRAPH
+from test_signals import HARD_TASK_GRAPH, assert_valid_partition
 
 from formulations import solution as solution_module
 from formulations.taskgraph import TaskGraphModel
@@ -27,7 +27,6 @@ from mapper.cost.taskgraph_builder import problem_graph
 from mapper.heuristics.heft import heft
 from mapper.io.loading import load_problem
 from mapper.solve import candidates
-from mapper.solve.network import group_cost
 
 TINY_DETERMINISTIC = {"time_limit_s": 30, "workers": 1, "seed": 0, "deterministic_time": 0.0001}
 SUB_NETWORK = {"from": "b2_conv1", "to": "b2_add"}  # four layers of tests/data/network, an add among them
@@ -63,17 +62,6 @@ def test_a_pareto_sweep_of_an_infeasible_problem_is_exit_3(tmp_path, capsys):
     path = task_graph(tmp_path, taskgraph={"memory_cap": 1}, solver={**HARD_TASK_GRAPH["solver"], "time_limit_s": 30})
     assert main(["pareto", str(path)]) == 3
     assert "no point: the problem is infeasible" in capsys.readouterr().err
-
-
-def assert_valid_partition(result: dict, path) -> None:
-    problem = load_problem(path)
-    groups = result["mapping"]["groups"]
-    assert [name for group in groups for name in group["layers"]] == list(problem.layer_names)
-    for group in groups:
-        layers = tuple(problem.network.layers[name] for name in group["layers"])
-        cost = group_cost(group["model"], layers, problem.accelerator, group["mapping"])
-        assert cost.valid and cost.objective(problem.objective) == group["objective"] >= group["bound"]
-    assert sum(group["objective"] for group in groups) == result["objective"] >= result["bound"]
 
 
 def test_a_network_search_cut_by_its_time_limit_returns_a_partition_with_fallbacks(tmp_path):

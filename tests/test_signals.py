@@ -20,7 +20,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_exit_codes import assert_valid_partition
+
+from mapper.io.loading import load_problem
+from mapper.solve.network import group_cost
 
 ROOT = Path(__file__).resolve().parent.parent
 RESNET18 = ROOT / "problems" / "problems" / "network" / "resnet18_array32x32.yaml"
@@ -73,6 +75,17 @@ class Run:
 
     def stderr(self) -> str:
         return self.err.read_text()
+
+
+def assert_valid_partition(result: dict, path) -> None:
+    problem = load_problem(path)
+    groups = result["mapping"]["groups"]
+    assert [name for group in groups for name in group["layers"]] == list(problem.layer_names)
+    for group in groups:
+        layers = tuple(problem.network.layers[name] for name in group["layers"])
+        cost = group_cost(group["model"], layers, problem.accelerator, group["mapping"])
+        assert cost.valid and cost.objective(problem.objective) == group["objective"] >= group["bound"]
+    assert sum(group["objective"] for group in groups) == result["objective"] >= result["bound"]
 
 
 @pytest.fixture

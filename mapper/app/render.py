@@ -11,6 +11,20 @@ from mapper.core.enums import Status
 from mapper.core.result import SolveResult
 
 
+def objective_meaning(weights: dict) -> str:
+    """What the objective adds up, with its weights and units: "1 x latency cycles + 1 x DRAM words"."""
+    if "objective" in weights:  # task graphs: makespan, memory, weighted or lexicographic
+        kind = weights["objective"]
+        if kind == "weighted":
+            return f"{weights['makespan']} x makespan cycles + {weights['memory']} x peak memory words"
+        if kind == "lexicographic":
+            return "peak memory words at the least makespan (lexicographic: makespan first)"
+        return "makespan cycles" if kind == "makespan" else "peak memory words"
+    terms = [(weights.get("latency", 0), "latency cycles"), (weights.get("dram_words", 0), "DRAM words")]
+    terms.append((weights.get("energy", 0), "energy fJ"))
+    return " + ".join(f"{w} x {unit}" for w, unit in terms if w)
+
+
 def render_result(result: SolveResult, console: Console, bounds: dict[str, int] | None = None) -> None:
     handlers = MODES[result.mode]
     console.print(
@@ -25,6 +39,7 @@ def render_result(result: SolveResult, console: Console, bounds: dict[str, int] 
     for name, value in (
         ("status", result.status),
         ("objective", "-" if result.objective is None else f"{result.objective:,}"),
+        ("objective is", objective_meaning(result.weights)),
         ("bound", "-" if result.bound is None else f"{result.bound:,}"),
         ("gap", "-" if result.gap is None else f"{result.gap:.4%}"),
         ("proven optimal", "yes" if result.proven_optimal else "no"),

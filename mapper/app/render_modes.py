@@ -171,7 +171,8 @@ def render_network(result: SolveResult, console: Console, bounds: dict[str, int]
         f"{search['solved']} solved, {search['reused']} reused (equal shapes), {search['infeasible']} infeasible, "
         f"{search['skipped']} skipped by the time budget, {search['unproven']} not proven optimal"
     )
-    groups = Table(title=f"Partition: {metrics['groups']} groups, {metrics['fused_groups']} fused")
+    multi = metrics["fused_groups"]  # groups of more than one layer (a lone layer may use the fused model)
+    groups = Table(title=f"Partition: {metrics['groups']} groups, {multi} of more than one layer")
     for column in ("layers", "model", "latency (cycles)", "DRAM (words)", "objective", "proven"):
         groups.add_column(column, justify="right")
     for group in result.mapping["groups"]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from mapper.app import options
 from mapper.app.cli_batch import cmd_batch, cmd_results
 from mapper.app.cli_compare import cmd_compare, cmd_pareto
+from mapper.app.progress import live_progress
 from mapper.app.signals import stop_on_signals
 from mapper.app.terminal import console, errors
 from mapper.core import stop
@@ -150,6 +151,7 @@ def add_solver_options(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="fusesat", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log solver progress")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no live progress bars on stderr")
     sub = parser.add_subparsers(dest="command", required=True)
     solve = sub.add_parser("solve", help="find the optimal mapping of a problem, with its proof")
     solve.add_argument("problem", help="problem YAML file")
@@ -219,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     try:
         options.check_outputs(args)  # every output path, before any solve starts
-        with stop_on_signals() if getattr(args, "stoppable", False) else nullcontext():
+        stoppable = getattr(args, "stoppable", False)
+        with stop_on_signals() if stoppable else nullcontext(), live_progress(stoppable and not args.quiet):
             return args.func(args)
     except SpecError as err:
         print(f"error: {err}", file=sys.stderr)

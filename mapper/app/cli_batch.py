@@ -30,7 +30,7 @@ def cmd_batch(args) -> int:
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     try:
-        with Progress(*columns, console=console) as progress:
+        with Progress(*columns, console=errors, transient=True, disable=args.quiet) as progress:
             state = {"task": None, "failed": 0, "done": 0}
 
             def on_event(kind: str, info: dict) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from formulations.fusion import FusedModel
-from mapper.core import stop
+from mapper.core import progress, stop
 from mapper.core.enums import Mode, Status
 from mapper.core.group import build_group
 from mapper.core.mapping import Mapping
@@ -124,6 +124,8 @@ def fused_pareto_front(
             }
         )
         cap = cost.dram_words - 1
+        detail = f"latency {cost.latency_cycles:,}, DRAM {cost.dram_words:,} words"
+        progress.report("Pareto points", len(points), max_points, detail)
     return points, None
 
 

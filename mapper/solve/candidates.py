@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
-from mapper.core import stop
+from mapper.core import progress, stop
 from mapper.core.enums import Policy, Status
 from mapper.core.group import FusedMapping, build_group
 from mapper.core.mapping import Mapping, all_dram_mapping
@@ -181,6 +181,14 @@ def reuse(answer: GroupAnswer, candidate: Candidate, problem: Problem) -> GroupA
     )
 
 
+def _report(candidates: list, answers: dict, candidate, answer: GroupAnswer) -> None:
+    """One candidate solved: how many of all, and what this one found."""
+    detail = f"{'+'.join(candidate.names)}: {answer.status}"
+    if answer.objective is not None:
+        detail += f" {answer.objective:,}, bound {answer.bound:,}"
+    progress.report("candidate groups", len(answers), len(candidates), detail)
+
+
 def solve_candidates(problem: Problem, settings: SolverSettings, search: PartitionSearch):
     """Every candidate's answer, singletons first; returns (candidates, answers,
     seconds until every layer alone was solved)."""
@@ -217,6 +225,7 @@ def solve_candidates(problem: Problem, settings: SolverSettings, search: Partiti
             if fallback.objective is not None:
                 answer = replace(fallback, seconds=answer.seconds, deterministic_time=answer.deterministic_time)
         solved[key] = answers[candidate.run] = answer
+        _report(candidates, answers, candidate, answer)
     if singletons_done is None:
         singletons_done = time.perf_counter() - start
     return candidates, answers, singletons_done

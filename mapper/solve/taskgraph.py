@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from formulations.taskgraph import TaskGraphModel
-from mapper.core import stop
+from mapper.core import progress, stop
 from mapper.core.enums import Status
 from mapper.core.problem import Problem, TaskGraphSpec
 from mapper.core.result import SolveResult, SolverFacts
@@ -110,6 +110,8 @@ def pareto_front(
             }
         )
         cap = cost.peak_memory_words - 1
+        detail = f"makespan {cost.makespan:,} cycles, peak {cost.peak_memory_words:,} words"
+        progress.report("Pareto points", len(points), max_points, detail)
     return points, None
 
 

@@ -1,0 +1,55 @@
+"""Long runs report their progress (issue 18): the network search each candidate
+group, the Pareto sweeps each point; the reports change no result and never
+reach stdout."""
+
+from __future__ import annotations
+
+from conftest import DETERMINISTIC
+
+from mapper.app.cli import main
+from mapper.core import progress
+from mapper.cost.taskgraph_builder import problem_graph
+from mapper.io.library import library_root
+from mapper.io.loading import load_problem
+from mapper.solve.api import solve
+from mapper.solve.taskgraph import pareto_front
+
+PROBLEMS = library_root() / "problems"
+
+
+def recorded(run):
+    steps = []
+    with progress.listening(steps.append):
+        value = run()
+    return value, steps
+
+
+def test_a_network_search_reports_every_candidate_it_solves():
+    problem = load_problem(PROBLEMS / "network" / "lenet5_eyeriss_like.yaml")
+    result, steps = recorded(lambda: solve(problem, DETERMINISTIC))
+    candidates = result.details["candidates"]
+    assert steps and {s.task for s in steps} == {"candidate groups"}
+    assert all(s.total == len(candidates) for s in steps)
+    assert [s.done for s in steps] == sorted(s.done for s in steps) and steps[-1].done == len(candidates)
+    solved = [c for c in candidates if c["reused_from"] is None and c["status"] != "SKIPPED"]
+    assert len(steps) == len(solved)
+    assert all(":" in s.detail for s in steps)
+    assert solve(problem, DETERMINISTIC).objective == result.objective  # listening changes nothing
+
+
+def test_a_pareto_sweep_reports_each_point():
+    problem = load_problem(PROBLEMS / "taskgraph" / "lenet5_c1_s2_c3.yaml")
+    _, graph, _ = problem_graph(problem)
+    (points, _), steps = recorded(lambda: pareto_front(graph, problem.taskgraph, DETERMINISTIC, max_points=2))
+    assert [s.done for s in steps] == list(range(1, len(points) + 1)) and points
+    assert all(s.task == "Pareto points" and s.total == 2 and "makespan" in s.detail for s in steps)
+
+
+def test_quiet_solve_prints_the_same_and_nothing_on_stderr(capsys, tmp_path):
+    args = ["solve", str(PROBLEMS / "layer" / "resnet18_layer4_0_down.yaml"), "--workers", "1"]
+    assert main(["-q", *args]) == 0
+    quiet = capsys.readouterr()
+    assert main(args) == 0
+    loud = capsys.readouterr()
+    assert quiet.err == "" and loud.err == ""  # not a terminal: no bars either way
+    assert quiet.out.split("wall time")[0] == loud.out.split("wall time")[0]

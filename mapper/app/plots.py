@@ -6,8 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from mapper.app.modes import MODES
-from mapper.app.plot_modes import pyplot
+from mapper.app.plot_modes import COLOURS, pyplot, thousands
 from mapper.core.errors import SpecError
+
+AXIS_LABELS = {
+    "makespan": "makespan (cycles)",
+    "peak_memory_words": "peak memory (words)",
+    "latency_cycles": "latency (cycles)",
+    "dram_words": "DRAM traffic (words)",
+}
 
 
 def plot_pareto(points: list[dict], title: str, out: Path, source: str, axes=("makespan", "peak_memory_words")) -> None:
@@ -23,11 +30,13 @@ def plot_pareto(points: list[dict], title: str, out: Path, source: str, axes=("m
             point[x_key],
             point[y_key],
             marker="o" if certified else "x",
-            color="tab:blue" if certified else "tab:red",
+            color=COLOURS["fused"] if certified else COLOURS["output"],
             zorder=3,
         )
-    ax.set_xlabel(x_key.replace("_", " "))
-    ax.set_ylabel(y_key.replace("_", " "))
+    ax.set_xlabel(AXIS_LABELS.get(x_key, x_key))
+    ax.set_ylabel(AXIS_LABELS.get(y_key, y_key))
+    thousands(ax)
+    thousands(ax, "x")
     ax.set_title(f"{title}: o certified, x not proven")
     fig.tight_layout()
     fig.savefig(out)

@@ -169,3 +169,14 @@ def test_a_wrong_claim_is_a_violation():
     result["metrics"]["dram_words"] += 1
     report = verify_layer_result(result, LAYER, ACCELERATOR)
     assert report.violation.startswith("claimed dram_words =")
+
+
+def test_a_mapping_too_long_to_replay_is_not_verified_rather_than_replayed_for_hours():
+    from mapper.core.mapping import all_dram_mapping
+    from mapper.referee.verify import MAX_DRAM_ITERATIONS, replay_layer
+
+    layer = make_layer(K=64, C=64, P=16, Q=16, R=3)  # every MAC its own DRAM iteration
+    iterations = 64 * 64 * 16 * 16 * 3
+    assert iterations > MAX_DRAM_ITERATIONS
+    with pytest.raises(ScheduleViolation, match=f"not replayed: {iterations:,} DRAM iterations"):
+        replay_layer(layer, tiny_accelerator(glb=60), all_dram_mapping(layer))

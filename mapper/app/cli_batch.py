@@ -30,7 +30,8 @@ def cmd_batch(args) -> int:
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     try:
-        with Progress(*columns, console=errors, transient=True, disable=args.quiet) as progress:
+        hidden = args.quiet or not errors.is_terminal
+        with Progress(*columns, console=errors, transient=True, disable=hidden) as progress:
             state = {"task": None, "failed": 0, "done": 0}
 
             def on_event(kind: str, info: dict) -> None:

@@ -11,10 +11,12 @@ result's envelope (names, status, bound, baselines) are checked by
 
 from __future__ import annotations
 
+from math import prod
+
 from mapper.core.arith import ceil_div
 from mapper.core.group import FusedGroup, FusedMapping
 from mapper.core.mapping import Mapping
-from mapper.core.spec import Accelerator, Layer, ObjectiveWeights
+from mapper.core.spec import DIMS, Accelerator, Layer, ObjectiveWeights
 from mapper.core.stripes import group_consumers
 from mapper.cost.fused import pipeline_latency
 from mapper.cost.layer import latency_cycles
@@ -56,10 +58,19 @@ def verify_layer_result(
     return report
 
 
+MAX_DRAM_ITERATIONS = 500_000  # beyond this a layer replay takes minutes (an all-DRAM fallback mapping: ~1e8)
+
+
 def replay_layer(layer: Layer, accelerator: Accelerator, mapping: Mapping, functional=False, seed=0) -> LayerReplay:
     """Replay ``mapping`` (raises ScheduleViolation) at both levels; the latency is
     the pipeline formula on the measured busy cycles, the energy the access
     energies of the measured counts."""
+    iterations = prod(mapping.factors["DRAM"][d] for d in DIMS)
+    if iterations > MAX_DRAM_ITERATIONS:
+        raise ScheduleViolation(
+            f"not replayed: {iterations:,} DRAM iterations, the referee replays at most {MAX_DRAM_ITERATIONS:,} "
+            "op by op (the optimum of every bundled layer has at most 25,088); the answer is not verified"
+        )
     schedule = decode_layer(layer, accelerator, mapping)
     measured = replay(schedule, accelerator, functional, seed)
     reserved = layer_glb_reserved(schedule, accelerator)

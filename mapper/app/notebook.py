@@ -14,15 +14,13 @@ one-line ``SpecError`` of the CLI.
 
 from __future__ import annotations
 
-import json
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 from mapper.app.batch import run_batch
 from mapper.app.database import COLUMNS, open_for_reading, read_rows
 from mapper.app.modes import MODES
-from mapper.app.verify_file import verify_result_file
+from mapper.app.verify_file import verify_result, verify_result_file
 from mapper.core.problem import Problem
 from mapper.core.result import SolveResult
 from mapper.io.library import resolve_argument
@@ -68,10 +66,7 @@ def verify(result: SolveResult | dict | str | Path, functional: bool = False) ->
     if isinstance(result, str | Path):
         return verify_result_file(result, functional)
     data = result.to_json() if isinstance(result, SolveResult) else result
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "result.json"
-        path.write_text(json.dumps(data))
-        return verify_result_file(path, functional)
+    return verify_result(data, Path("<memory>.json"), functional)
 
 
 def results_frame(db: str | Path):

@@ -75,7 +75,12 @@ def read_result(path: Path) -> dict:
 
 def verify_result_file(path: Path | str, functional: bool = False) -> VerifyReport:
     path = Path(path)
-    result = read_result(path)
+    return verify_result(read_result(path), path, functional)
+
+
+def verify_result(result: dict, path: Path, functional: bool = False) -> VerifyReport:
+    """Verify the result JSON ``result``; ``path`` names it in errors and is where a relative
+    ``problem_file`` is looked for when it is not relative to the current folder."""
     try:
         return _verify(result, path, functional)
     except SpecError as err:

@@ -14,7 +14,7 @@ import numpy as np
 
 from mapper.core.box import Box
 from mapper.core.enums import Axis
-from mapper.core.spec import Accelerator, Layer
+from mapper.core.spec import AXIS_DIMS, Accelerator, Layer
 from mapper.core.stripes import span_needed
 from mapper.referee.schedule import Op, Schedule
 from mapper.referee.simulator import Allocation, Measurement, ScheduleViolation, simulate
@@ -49,7 +49,7 @@ def stored_input(layer: Layer, padded: np.ndarray) -> np.ndarray:
     b, stored = layer.bounds, padded
     for axis, position in ((Axis.ROWS, 3), (Axis.COLS, -1)):
         if layer.windows_disjoint(axis):
-            out_dim, kernel_dim = ("P", "R") if axis is Axis.ROWS else ("Q", "S")
+            out_dim, kernel_dim = AXIS_DIMS[axis]
             stored = np.take(stored, _tap_rows(layer, axis, b[out_dim], b[kernel_dim]), axis=position)
     return stored
 

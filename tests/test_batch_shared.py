@@ -172,3 +172,26 @@ def test_kill_9_of_a_batch_leaves_no_worker_behind(tmp_path):
     conn.close()
     assert {claim[0] for claim in held} <= {job.job_id for job in taken}
     assert len(taken) == len(jobs) - len(stored(db))
+
+
+def test_a_signal_while_a_result_is_committed_waits_for_the_commit_and_its_count():
+    """CI caught the race: SIGTERM landed between a row's commit and its count,
+    so the database held 2 rows and the summary said 1 stored."""
+    from mapper.app.batch import Interrupted, _SignalGate
+
+    gate, steps = _SignalGate(), []
+    try:
+        with gate.held():
+            with gate.held():
+                gate.handler(signal.SIGTERM, None)
+                steps.append("committed")
+            steps.append("counted")
+        steps.append("not reached")
+    except Interrupted as stop:
+        assert stop.signum == signal.SIGTERM
+    assert steps == ["committed", "counted"]
+    gate.handler(signal.SIGINT, None)  # a second signal: ignored until the batch has stopped
+    with gate.held():
+        steps.append("kept while stopping")
+    assert steps[-1] == "kept while stopping"
+    gate.handler(signal.SIGTERM, None)  # a gate raises once: this would fail the test by raising

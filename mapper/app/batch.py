@@ -109,39 +109,64 @@ def _local_results(workers: int) -> LocalRunner:
     return LocalRunner(run_job, workers)
 
 
+class _SignalGate:
+    """SIGINT and SIGTERM raise ``Interrupted`` once; inside ``held()`` (a
+    result being committed and counted) the raise waits for the block's end,
+    so a stored row is always a counted one."""
+
+    def __init__(self):
+        self.fired, self.raised, self.holding = None, False, 0
+
+    def handler(self, signum, frame) -> None:
+        if self.fired is None:
+            self.fired = signum
+        if not self.holding:
+            self._raise()
+
+    def _raise(self) -> None:
+        if self.fired is not None and not self.raised:
+            self.raised = True
+            raise Interrupted(self.fired)
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        self.holding += 1
+        try:
+            yield
+        finally:
+            self.holding -= 1
+        if not self.holding:
+            self._raise()
+
+
 @contextmanager
-def _stop_on_signals() -> Iterator[None]:
-    """SIGINT and SIGTERM raise ``Interrupted`` once (in the main thread only);
-    later ones are ignored until the batch has stopped."""
+def _stop_on_signals() -> Iterator[_SignalGate]:
+    """The gate of SIGINT and SIGTERM (in the main thread only; elsewhere a
+    gate that never fires); later signals are ignored until the batch has stopped."""
+    gate = _SignalGate()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield gate
         return
-    fired = []
-
-    def handler(signum, frame):
-        if not fired:
-            fired.append(signum)
-            raise Interrupted(signum)
-
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {s: signal.signal(s, gate.handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield gate
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
 
 
-def _drive(db, suite: str, jobs: list[Job], runner, notify, lease_s: float) -> dict:
+def _drive(db, suite: str, jobs: list[Job], runner, notify, lease_s: float, gate: _SignalGate) -> dict:
     done_before = stored_ids(db, jobs)
     claims = Claims(db, [job for job in jobs if job.job_id not in done_before], lease_s)
     counts = {"suite": suite, "jobs": len(jobs), "skipped": len(done_before), "solved": 0, "stored": 0, "failed": 0}
     notify("start", {"total": len(jobs), "skipped": len(done_before), "todo": len(claims.remaining)})
 
     def keep(row: dict) -> None:
-        counts["solved"] += 1
-        if store(db, suite, row):
-            counts["stored"] += 1
-            counts["failed"] += row["status"] in FAILED
+        with gate.held():
+            counts["solved"] += 1
+            if store(db, suite, row):
+                counts["stored"] += 1
+                counts["failed"] += row["status"] in FAILED
         notify("done", row)
 
     def summary() -> dict:
@@ -154,8 +179,9 @@ def _drive(db, suite: str, jobs: list[Job], runner, notify, lease_s: float) -> d
                 runner.submit(job)
             if not runner.running:
                 return summary()
-            for row in runner.finished(min(POLL_S, lease_s / 4)):
-                keep(row)
+            with gate.held():  # a row taken from a worker is stored before a signal stops the batch
+                for row in runner.finished(min(POLL_S, lease_s / 4)):
+                    keep(row)
             claims.renew()
     except Interrupted as stop:
         if db.in_transaction:
@@ -189,12 +215,12 @@ def run_batch(
     suite, jobs = load_suite(suite_path)
     jobs = list({job.job_id: job for job in jobs}.values())  # a problem listed twice is one job
     with ExitStack() as stack:
-        stack.enter_context(_stop_on_signals())
+        gate = stack.enter_context(_stop_on_signals())
         client = stack.enter_context(connect_scheduler(scheduler)) if scheduler else None  # before the database
         db = open_db(db_path)
         stack.callback(db.close)
         runner = DaskRunner(run_job, client) if client else _local_results(workers)
         try:
-            return _drive(db, suite, jobs, runner, on_event or (lambda kind, info: None), lease_s)
+            return _drive(db, suite, jobs, runner, on_event or (lambda kind, info: None), lease_s, gate)
         except sqlite3.Error as err:  # e.g. the disk filled up: what is committed stays
             raise translate(err, str(db_path), "--db") from None

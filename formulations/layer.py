@@ -15,10 +15,10 @@ import logging
 
 from ortools.sat.python import cp_model
 
-from formulations.layer_tiles import LayerTiles
+from formulations.layer_latency import LayerLatency
 from formulations.layer_vars import DimVars
 from formulations.solution import Solution, run_solver
-from formulations.variables import and_var, ceil_div_var, choose_var, or_var, product_var
+from formulations.variables import and_var, choose_var, or_var, product_var
 from mapper.core.enums import Axis
 from mapper.core.mapping import Mapping
 from mapper.core.spec import (
@@ -34,7 +34,7 @@ from mapper.core.spec import (
 log = logging.getLogger(__name__)
 
 
-class LayerModel(LayerTiles):
+class LayerModel(LayerLatency):
     """Builds the model on construction; ``solve`` runs CP-SAT and decodes."""
 
     def __init__(self, layer: Layer, accelerator: Accelerator, weights: ObjectiveWeights):
@@ -68,7 +68,8 @@ class LayerModel(LayerTiles):
         self.used_pes = product_var(self.model, [rows_used, cols_used], "used_pes", self.cap)
 
     # add_factorisation_tables and add_loop_orders: formulations.layer_vars;
-    # add_tile_words and the input's rows and cols: formulations.layer_tiles
+    # add_tile_words and the input's rows and cols: formulations.layer_tiles;
+    # add_latency: formulations.layer_latency
 
     # ------------------------------------------------------------------ cost terms
 
@@ -134,6 +135,7 @@ class LayerModel(LayerTiles):
                 glb_case = product_var(m, [words, reuse_glb], f"array_{t}_glb", self.cap)
             array[t] = choose_var(m, self.some_glb[t], glb_case, whole, f"array_{t}")
             m.add(dram[t] >= self.layer.needed_words(t))  # redundant: compulsory traffic
+        self.dram_of, self.array_of = dram, array
         out_words = self.layer.tensor_words("O")
         self.dram_words = m.new_int_var(0, self.cap, "dram_words")
         self.array_words = m.new_int_var(0, self.cap, "array_words")
@@ -142,7 +144,8 @@ class LayerModel(LayerTiles):
 
     def add_capacities(self) -> None:
         """Per level L (GLB; RF per PE), resident_L(T) = tile_L(T) * (copies_L if
-        refilled_L(T) else 1), copies = 2 for a double-buffered level, with
+        refilled_L(T) else 1) for an input, tile_L(O) for the output (it accumulates
+        in place), copies = 2 for a double-buffered level, with
         refilled_GLB(T) = [some relevant f_DRAM > 1] (visits_DRAM(T) > 1) and
         refilled_RF(T) = refilled_GLB(T) or some_glb(T) (vC(T) > 1);
         sum_T resident_L(T) <= capacity (each tensor's, if the level is split)."""
@@ -161,7 +164,7 @@ class LayerModel(LayerTiles):
             resident = {}
             for t, tile in self.tile[level].items():
                 resident[t] = tile
-                if spec.copies > 1:
+                if spec.copies > 1 and t != "O":  # an output tile accumulates in place: one copy
                     doubled = product_var(m, [spec.copies, tile], f"copies_{level}_{t}", self.cap)
                     resident[t] = choose_var(m, refilled[level][t], doubled, tile, f"resident_{level}_{t}")
             if spec.is_split:
@@ -169,28 +172,6 @@ class LayerModel(LayerTiles):
                     m.add(resident[t] <= spec.capacity_words[t])
             else:
                 m.add(sum(resident.values()) <= spec.capacity_words)
-
-    def add_latency(self) -> None:
-        """compute = prod_d temporal[d]; dram_cycles = ceil(dram_words / bw_DRAM);
-        glb_cycles = ceil(array_words / bw_GLB); latency = max(compute + transfers
-        into single-buffered levels, transfers into double-buffered levels)."""
-        m, acc = self.model, self.accelerator
-        self.compute_cycles = product_var(m, [self.dims[d].temporal for d in DIMS], "compute_cycles", self.cap)
-        m.add_multiplication_equality(self.layer.macs, [self.compute_cycles, self.used_pes])  # redundant
-        glb, rf = acc.levels["GLB"], acc.levels["RF"]
-        dram_cycles = ceil_div_var(
-            m, self.dram_words, acc.levels["DRAM"].bandwidth_words_per_cycle, self.cap, "dram_cycles"
-        )
-        glb_cycles = ceil_div_var(m, self.array_words, glb.bandwidth_words_per_cycle, self.cap, "glb_cycles")
-        serial = self.compute_cycles
-        overlapped = []
-        for cycles, double in ((dram_cycles, glb.double_buffered), (glb_cycles, rf.double_buffered)):
-            if double:
-                overlapped.append(cycles)
-            else:
-                serial = serial + cycles
-        self.latency = m.new_int_var(0, 3 * self.cap, "latency")
-        m.add_max_equality(self.latency, [serial, *overlapped])
 
     def add_energy(self) -> None:
         """Only when weighted: energy_fJ = e_DRAM dram_words + e_GLB (dram_words +

@@ -48,6 +48,8 @@ class LayerTiles(LayerVariables):
         """tile_GLB(T), tile_ARRAY(T), tile_RF(T): words of T in the boxes of
         extents glb_tile[d], array[d] and f_RF[d]."""
         self.tile_span: dict[str, list] = {}
+        self.slide: dict[Axis, object] = {}  # axis -> [the input tile slides along it at the DRAM loops]
+        self.slide_step: dict[Axis, object] = {}  # axis -> new rows (cols) a slide fetches
         self.tile = {
             "GLB": {t: self._tile(t, lambda d: self.dims[d].glb_tile, "tileGLB") for t in self.tensors},
             "ARRAY": {t: self._tile(t, lambda d: self.dims[d].array, "tileARRAY") for t in self.tensors},
@@ -84,6 +86,7 @@ class LayerTiles(LayerVariables):
         span = self.tile_span["GLB"][axis]
         step = m.new_int_var(0, upper_bound(span), f"slide_step_{o}")
         m.add_min_equality(step, [span, self.layer.stride[axis] * self.dims[o].glb_tile])
+        self.slide[axis], self.slide_step[axis] = slide, step
         more = m.new_int_var(0, self.layer.bounds[o], f"slides_{o}")
         m.add(more == dram[o] - 1)
         rows = m.new_int_var(0, self.cap, f"slide_rows_{o}")

@@ -27,7 +27,6 @@ ROOMS = (
 # Cost formulas the referee still applies to measured counts instead of measuring
 # the makespan from its replay; each goes with the issue that removes it.
 PENDING_REFEREE_COST_IMPORTS = {
-    ("mapper.referee.verify", "mapper.cost.layer"): "issue 14: layer latency measured from the replay",
     ("mapper.referee.verify", "mapper.cost.fused"): "issue 15: fused latency measured from the replay",
 }
 PACKAGE_FACES = {"mapper"}  # package __init__ files that define nothing

@@ -32,12 +32,12 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys):
 def test_undersized_glb_exits_3_and_names_the_fix(tmp_path):
     path = problem_files(tmp_path)
     acc = yaml.safe_load(yaml.safe_dump(ACC))
-    acc["levels"]["GLB"]["capacity_words"] = 2  # one MAC needs W+I+O = 3 words, double-buffered 6
+    acc["levels"]["GLB"]["capacity_words"] = 2  # one MAC needs W+I+O = 3 words, 5 with the inputs double-buffered
     write(tmp_path, "acc.yaml", acc)
     out = tmp_path / "r.json"
     assert main(["solve", str(path), "--json", str(out)]) == 3
     explanation = json.loads(out.read_text())["explanation"]
-    assert "need 6 GLB words" in explanation and "raise it to 6" in explanation
+    assert "need 5 GLB words" in explanation and "raise it to 5" in explanation
 
 
 def test_compare_lists_methods_with_gaps(tmp_path):

@@ -7,12 +7,14 @@ from dataclasses import replace
 
 import pytest
 from conftest import DETERMINISTIC, make_layer, tiny_accelerator
+from test_cost_model_vs_referee import claimed_result
 from test_layer_formulation import CASES
 
 from mapper.core.box import Box
 from mapper.core.mapping import Mapping
 from mapper.core.problem import Problem
 from mapper.core.spec import Network, ObjectiveWeights
+from mapper.cost.layer import evaluate
 from mapper.io.library import library_root
 from mapper.io.loading import load_problem
 from mapper.referee.decode_layer import decode_layer
@@ -88,8 +90,12 @@ def schedule():
     return schedule
 
 
-def ops_of(schedule, kind, tensor=None):
-    return [i for i, op in enumerate(schedule.ops) if op.kind == kind and (tensor is None or op.tensor == tensor)]
+def ops_of(schedule, kind, tensor=None, buffer=None):
+    return [
+        i
+        for i, op in enumerate(schedule.ops)
+        if op.kind == kind and (tensor is None or op.tensor == tensor) and (buffer is None or op.buffer == buffer)
+    ]
 
 
 def rejected(schedule, accelerator=ACCELERATOR) -> str:
@@ -101,8 +107,10 @@ def rejected(schedule, accelerator=ACCELERATOR) -> str:
 def test_dropped_load_is_rejected(schedule):
     index = ops_of(schedule, "load", "W")[1]
     dropped = schedule.ops.pop(index)
-    message = rejected(schedule)
-    assert message.startswith("compute") and f"needs W{dropped.box}" in message and "not resident" in message
+    message = rejected(schedule)  # the first array fill from the missing tile
+    assert message.startswith("fill W") and "not resident in GLB" in message
+    fill = next(op for op in schedule.ops if op.kind == "fill" and message.startswith(op.describe()))
+    assert dropped.box.contains(fill.box)
 
 
 def test_missing_halo_row_is_rejected(schedule):
@@ -111,8 +119,8 @@ def test_missing_halo_row_is_rejected(schedule):
     n, g, c, (h0, h1), w = op.box.ranges
     short = Box((n, g, c, (h0, h1 - 1), w))
     schedule.ops[index] = replace(op, box=short)
-    message = rejected(schedule)  # the compute that needs the row comes before any free of the tile
-    assert message.startswith("compute") and "needs I" in message and "not resident" in message
+    message = rejected(schedule)  # the array fill that needs the row comes before any free of the tile
+    assert message.startswith("fill I") and "needs I" in message and "not resident in GLB" in message
 
 
 def test_sliding_input_fetches_only_the_new_rows(schedule):
@@ -120,17 +128,17 @@ def test_sliding_input_fetches_only_the_new_rows(schedule):
     # taps 0..2: rows 2..5) keeps rows 2..3 of the first (rows 0..3) and fetches rows 4..5.
     loads = [schedule.ops[i].box.ranges[3] for i in ops_of(schedule, "load", "I")]
     assert loads == [(0, 4), (4, 6)]
-    frees = [schedule.ops[i].box.ranges[3] for i in ops_of(schedule, "free", "I")]
+    frees = [schedule.ops[i].box.ranges[3] for i in ops_of(schedule, "free", "I", "GLB")]
     assert sorted(frees) == [(0, 2), (2, 4), (4, 6)]  # the rows left behind, then the last tile's two pieces
 
 
 def test_freeing_the_kept_rows_is_rejected(schedule):
-    index = next(i for i in ops_of(schedule, "free", "I") if schedule.ops[i].box.ranges[3] == (0, 2))
+    index = next(i for i in ops_of(schedule, "free", "I", "GLB") if schedule.ops[i].box.ranges[3] == (0, 2))
     op = schedule.ops[index]
     n, g, c, _, w = op.box.ranges
     schedule.ops[index] = replace(op, box=Box((n, g, c, (0, 4), w)))  # the whole first tile, overlap included
     message = rejected(schedule)
-    assert message.startswith("compute") and "needs I" in message and "not resident" in message
+    assert message.startswith("fill I") and "needs I" in message and "not resident in GLB" in message
 
 
 def test_two_computes_on_one_pe_are_rejected(schedule):
@@ -151,11 +159,46 @@ def test_skipped_store_is_rejected(schedule):
     assert "discards output values that were never stored" in rejected(schedule)
 
 
-def test_compute_before_its_load_arrives_is_rejected(schedule):
+def test_compute_before_its_operands_arrive_is_rejected(schedule):
     index = ops_of(schedule, "compute")[0]
     op = schedule.ops[index]
-    schedule.ops[index] = replace(op, start=0, end=op.end - op.start)
+    schedule.ops[index] = replace(op, start=op.start - 1, end=op.end - 1)  # the last fill ends at its start
     assert "arrives only at" in rejected(schedule)
+
+
+def test_the_worked_example_takes_55_cycles():
+    """docs/cost_model.md times the worked example by hand: prologue 9, four
+    DRAM periods of 8, boundary fills 6, output moves 8. The replay measures it."""
+    assert simulate(decode_layer(LAYER, ACCELERATOR, MAPPING), ACCELERATOR).makespan == 55
+    assert evaluate(LAYER, ACCELERATOR, MAPPING).latency_cycles == 55
+
+
+def test_two_transfers_at_once_on_the_glb_port_are_rejected(schedule):
+    first, second = (schedule.ops[i] for i in ops_of(schedule, "fill")[:2])
+    index = ops_of(schedule, "fill")[1]
+    schedule.ops[index] = replace(second, start=first.start, end=first.start + second.end - second.start)
+    assert "GLB port busy until" in rejected(schedule)
+
+
+def test_a_fill_faster_than_the_glb_port_is_rejected(schedule):
+    index = ops_of(schedule, "fill", "I")[0]
+    op = schedule.ops[index]  # 4 words at 4 words per cycle: 1 cycle
+    schedule.ops[index] = replace(op, end=op.start)
+    assert "moves 4 words in 0 cycles, needs 1" in rejected(schedule)
+
+
+def test_a_skipped_drain_is_rejected(schedule):
+    schedule.ops.pop(ops_of(schedule, "drain")[0])
+    assert "discards output values that were never stored" in rejected(schedule)
+
+
+def test_a_latency_claim_one_cycle_off_is_rejected():
+    cost = evaluate(LAYER, ACCELERATOR, MAPPING)
+    for delta in (-1, 1):
+        metrics = {**cost.metrics(ACCELERATOR), "latency_cycles": cost.latency_cycles + delta}
+        result = {**claimed_result(MAPPING, cost, ACCELERATOR, ObjectiveWeights(1, 1, 0)), "metrics": metrics}
+        report = verify_layer_result(result, LAYER, ACCELERATOR)
+        assert report.violation is not None and "latency_cycles" in report.violation
 
 
 def test_wrong_arithmetic_is_caught_functionally(schedule):
@@ -173,10 +216,10 @@ def test_a_wrong_claim_is_a_violation():
 
 def test_a_mapping_too_long_to_replay_is_not_verified_rather_than_replayed_for_hours():
     from mapper.core.mapping import all_dram_mapping
-    from mapper.referee.verify import MAX_DRAM_ITERATIONS, replay_layer
+    from mapper.referee.verify import MAX_REPLAY_ITERATIONS, replay_layer
 
     layer = make_layer(K=64, C=64, P=16, Q=16, R=3)  # every MAC its own DRAM iteration
     iterations = 64 * 64 * 16 * 16 * 3
-    assert iterations > MAX_DRAM_ITERATIONS
-    with pytest.raises(ScheduleViolation, match=f"not replayed: {iterations:,} DRAM iterations"):
+    assert iterations > MAX_REPLAY_ITERATIONS
+    with pytest.raises(ScheduleViolation, match=f"not replayed: {iterations:,} iterations of the DRAM and GLB"):
         replay_layer(layer, tiny_accelerator(glb=60), all_dram_mapping(layer))

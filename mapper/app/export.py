@@ -83,23 +83,26 @@ def _trace_events(schedule: Schedule, pid: int, offset: int) -> list[dict]:
                     "args": {"macs": op.work.words},
                 }
             )
-        elif op.kind in ("load", "store"):
+        elif op.kind in ("load", "store", "fill", "drain"):
+            channel = "DMA" if op.kind in ("load", "store") else "GLB port"
             events.append(
                 {
                     "ph": "X",
                     "name": f"{op.kind} {op.tensor}{op.box}",
-                    "cat": "dma",
+                    "cat": channel.lower().replace(" ", "_"),
                     "pid": pid,
-                    "tid": track("DMA"),
+                    "tid": track(channel),
                     "ts": offset + op.start,
                     "dur": op.end - op.start,
                     "args": {"words": op.box.words},
                 }
             )
-        if op.kind in ("load", "alloc") and op.tensor not in schedule.uncounted:
+        if op.buffer != "GLB" or op.tensor in schedule.uncounted:
+            continue
+        if op.kind in ("load", "alloc"):
             live += op.box.words
             counter.append((op.start, live))
-        elif op.kind == "free" and op.tensor not in schedule.uncounted:
+        elif op.kind == "free":
             live -= op.box.words
             counter.append((op.start, live))
     events += [{"ph": "C", "name": "GLB words", "pid": pid, "ts": offset + t, "args": {"live": w}} for t, w in counter]

@@ -181,7 +181,7 @@ def plot_glb(result: dict, out: Path, source: str) -> None:
     live = dict.fromkeys(kinds, 0)
     times, series = [0], {k: [0] for k in kinds}
     for op in sorted(schedule.ops, key=lambda o: (o.start, ORDER[o.kind])):
-        if op.kind not in ("load", "alloc", "free") or op.tensor in schedule.uncounted:
+        if op.kind not in ("load", "alloc", "free") or op.buffer != "GLB" or op.tensor in schedule.uncounted:
             continue
         live[tensor_kind(schedule, op.tensor)] += op.box.words if op.kind != "free" else -op.box.words
         times.append(op.start)

@@ -25,10 +25,12 @@ extent of the GLB tile (one DRAM-loop iteration).
 * RF boundary accesses = used PEs * (vC(W) tile_RF(W) + vC(I) tile_RF(I)
   + (2 vC(O) - distinct_RF(O)) tile_RF(O)); the MAC energy covers the RF
   operand accesses of every MAC.
-* Capacity: a tensor's tile takes ``copies`` (2 when double-buffered) times
+* Capacity: an input's tile takes ``copies`` (2 when double-buffered) times
   its words in a level where it is refilled (visits_DRAM(T) > 1 for the GLB,
-  vC(T) > 1 for the RF) and its words once where it is loaded once; the sum
-  over tensors (or each tensor, for a level split per tensor) fits the capacity.
+  vC(T) > 1 for the RF) and its words once where it is loaded once; an output
+  tile accumulates in place and takes its words once; the sum over tensors
+  (or each tensor, for a level split per tensor) fits the capacity.
+* Latency: the makespan of the lock-step schedule (``mapper.cost.layer_latency``).
 """
 
 from __future__ import annotations
@@ -36,7 +38,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import prod
 
-from mapper.core.arith import ceil_div
 from mapper.core.mapping import Mapping
 from mapper.core.spec import (
     AXIS_DIMS,
@@ -50,19 +51,8 @@ from mapper.core.spec import (
     MemoryLevel,
     ObjectiveWeights,
 )
-
-
-def innermost_relevant(order: tuple[str, ...], factors: dict[str, int], relevant: frozenset[str]) -> int:
-    """Position in ``order`` of the innermost loop that is relevant to a tile
-    indexed by ``relevant`` dims and has a factor > 1 (-1 if there is none)."""
-    positions = [i for i, dim in enumerate(order) if dim in relevant and factors[dim] > 1]
-    return positions[-1] if positions else -1
-
-
-def loop_visits(order: tuple[str, ...], factors: dict[str, int], relevant: frozenset[str]) -> int:
-    """Times a tile indexed by ``relevant`` dims changes over a loop nest with
-    ``order`` (outermost first) and ``factors``."""
-    return prod(factors[d] for d in order[: innermost_relevant(order, factors, relevant) + 1])
+from mapper.cost.layer_latency import layer_latency
+from mapper.cost.loops import innermost_relevant, loop_visits
 
 
 def input_dram_reads(layer: Layer, mapping: Mapping, glb_ext: dict[str, int], visits: int) -> int:
@@ -107,8 +97,6 @@ class LayerCost:
     array_words: int
     glb_accesses: int
     rf_accesses: int
-    dram_cycles: int
-    glb_cycles: int
     latency_cycles: int
     energy_fj: int
     utilisation: float
@@ -136,10 +124,11 @@ class LayerCost:
 
 
 def resident_words(level: MemoryLevel, tiles: dict[str, int], visits: dict[str, int]) -> dict[str, int]:
-    """Words each tensor holds in ``level``: its tile, times ``level.copies`` when
-    the tile is refilled (visited more than once), since the next tile then
-    arrives while the current one is in use; a tile loaded once takes its words once."""
-    return {t: words * (level.copies if visits[t] > 1 else 1) for t, words in tiles.items()}
+    """Words each tensor holds in ``level``: an input's tile times ``level.copies``
+    when it is refilled (visited more than once), since the next tile then arrives
+    while the current one is in use; a tile loaded once, and an output tile (it
+    accumulates in place and is written out before the next one comes in), once."""
+    return {t: words * (level.copies if visits[t] > 1 and t != "O" else 1) for t, words in tiles.items()}
 
 
 def _capacity_violations(level: MemoryLevel, resident: dict[str, int]) -> list[str]:
@@ -212,9 +201,7 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> LayerC
 
     macs = layer.macs
     compute_cycles = macs // used_pes
-    dram_cycles = ceil_div(dram_words, dram.bandwidth_words_per_cycle)
-    glb_cycles = ceil_div(array_words, glb.bandwidth_words_per_cycle)
-    latency = latency_cycles(compute_cycles, dram_cycles, glb_cycles, glb.double_buffered, rf.double_buffered)
+    latency = layer_latency(layer, accelerator, mapping).total
     energy = (
         dram.energy_fj_per_word * dram_words
         + glb.energy_fj_per_word * glb_accesses
@@ -239,18 +226,7 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> LayerC
         array_words=array_words,
         glb_accesses=glb_accesses,
         rf_accesses=rf_accesses,
-        dram_cycles=dram_cycles,
-        glb_cycles=glb_cycles,
         latency_cycles=latency,
         energy_fj=energy,
         utilisation=macs / (accelerator.num_pes * latency),
     )
-
-
-def latency_cycles(compute: int, dram_cycles: int, glb_cycles: int, glb_double: bool, rf_double: bool) -> int:
-    """Transfers into a double-buffered level overlap compute; transfers into
-    a single-buffered level stall it:
-    latency = max(compute + sum(non-overlapped), max(overlapped))."""
-    serial = compute + (0 if glb_double else dram_cycles) + (0 if rf_double else glb_cycles)
-    overlapped = [c for c, db in ((dram_cycles, glb_double), (glb_cycles, rf_double)) if db]
-    return max([serial, *overlapped])

@@ -1,19 +1,30 @@
-"""Decode a single-layer mapping into the schedule IR (DRAM <-> GLB level).
+"""Decode a single-layer mapping into the schedule IR, at both level boundaries.
 
-The decoder walks the DRAM loop nest explicitly, in the mapping's order, and
-compares the operand regions of consecutive iterations: a tensor whose
-region changes is (re)loaded; an output region is stored when evicted and
-read back when revisited. An input tile that moves one step along P or Q
-keeps its overlap with the previous one and fetches only the new rows or cols
-(sliding-window reuse): the rows left behind are freed, the rest stay. It
-never uses the cost model's closed-form counts; the referee checks that both
-agree.
+The decoder walks the DRAM loop nest and, inside every DRAM iteration, the
+GLB loop nest, each in the mapping's order, and compares the operand regions
+of consecutive iterations: a tile whose region changes is (re)loaded; an
+output tile is written out when it changes and read back first when it is a
+revisit. An input tile that moves one step along P or Q at the DRAM loops
+keeps its overlap with the previous one and fetches only the new rows or
+cols (sliding-window reuse): the rows left behind are freed, the rest stay.
+It never uses the cost model's closed-form counts; the referee checks that
+both agree.
 
-Timing: one DMA channel moves ceil(words / DRAM bandwidth) cycles per
-transfer, in issue order; the PE array runs one compute op at a time for
-MACs / used PEs cycles. Every tensor has two GLB slots when the GLB is
-double-buffered (the next tile loads while the current one is in use), one
-otherwise.
+Timing, the lock-step schedule of docs/cost_model.md (``mapper.cost.layer_latency``
+states its makespan in closed form; the referee measures this one):
+
+* two channels, the DMA (DRAM <-> GLB) and the GLB port (GLB <-> PE array),
+  one transfer at a time each, ceil(words / bandwidth) cycles per transfer;
+  one compute per GLB iteration on every used PE, prod f_RF cycles;
+* inputs are prefetched: the array tiles that change at the next GLB
+  iteration move during the current compute (after it, into a
+  single-buffered RF), the GLB tiles that change at the next DRAM iteration
+  during the current GLB nest, once its output transfers are done (after the
+  nest, into a single-buffered GLB);
+* outputs accumulate in place (one copy per level): at every change the old
+  tile is written out and the new one read back if it is a revisit, serially
+  before the next compute; at a DRAM boundary the array drains, the GLB tile
+  is stored and read back, and the inputs' new array tiles are sent, serially.
 """
 
 from __future__ import annotations
@@ -36,12 +47,14 @@ from mapper.referee.schedule import (
     tile_key,
 )
 
+GLB, ARRAY = "GLB", "ARRAY"
+
 
 @dataclass
 class _Resident:
-    """The resident tile of one tensor: its loop ranges ``work``, its region
-    ``box`` and the allocations (``pieces``) that hold it: one, or for an input
-    tile that slid, the kept rows of earlier tiles and the newly fetched ones."""
+    """The resident tile of one tensor in one buffer: its loop ranges ``work``,
+    its region ``box`` and the allocations (``pieces``) that hold it: one, or for
+    an input tile that slid, the kept rows of earlier tiles and the new ones."""
 
     work: dict[str, Range]
     box: Box
@@ -74,85 +87,201 @@ def _split(box: Box, axis: int, at: int) -> tuple[Box | None, Box | None]:
     return parts[0], parts[1]
 
 
-def dram_iterations(mapping: Mapping, extents: dict[str, int]):
-    """Work boxes (dim -> range) of the DRAM loop nest, in execution order."""
-    order = mapping.orders["DRAM"]
-    factors = mapping.factors["DRAM"]
+def nest_iterations(mapping: Mapping, level: str, origin: dict[str, int], extents: dict[str, int]):
+    """Work boxes (dim -> range) of ``level``'s loop nest, in execution order,
+    from ``origin`` in steps of ``extents``."""
+    order, factors = mapping.orders[level], mapping.factors[level]
     for index in itertools.product(*(range(factors[d]) for d in order)):
         position = dict(zip(order, index, strict=True))
-        yield {d: (position[d] * extents[d], (position[d] + 1) * extents[d]) for d in DIMS}
+        yield {d: (origin[d] + position[d] * extents[d], origin[d] + (position[d] + 1) * extents[d]) for d in DIMS}
 
 
-def decode_layer(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> Schedule:
-    glb_extents = mapping.extents_below("DRAM")
-    rows_used = prod(mapping.factors["ROW"][d] for d in DIMS)
-    cols_used = prod(mapping.factors["COL"][d] for d in DIMS)
-    pes = (0, rows_used, 0, cols_used)
-    used_pes = rows_used * cols_used
-    bandwidth = accelerator.levels["DRAM"].bandwidth_words_per_cycle
-    slots_per_tensor = accelerator.levels["GLB"].copies
-    schedule = single_layer_schedule(layer)
-    slots = {t: [0] * slots_per_tensor for t in layer.tensors}  # times the slots become free
-    resident: dict[str, _Resident] = {}
-    visited_outputs: set[Box] = set()
-    dma_free = pe_free = 0
+def dram_iterations(mapping: Mapping, extents: dict[str, int]):
+    """Work boxes of the DRAM loop nest (the GLB tiles), in execution order."""
+    return nest_iterations(mapping, "DRAM", dict.fromkeys(DIMS, 0), extents)
 
-    def transfer(kind: str, tensor: str, box: Box, earliest: int) -> int:
-        nonlocal dma_free
-        start = max(dma_free, earliest)
-        dma_free = start + ceil_div(box.words, bandwidth)
-        schedule.add(Op(kind, start, dma_free, tensor=tensor, box=box))
-        return dma_free
 
-    def release(tensor: str, axis: int | None = None, keep_from: int = 0) -> list[Box]:
-        """Free the resident tile of ``tensor`` when its last compute ends
-        (storing outputs first); with ``axis``, free only its rows (cols) below
-        ``keep_from`` and return the pieces that stay."""
-        old = resident.pop(tensor)
-        free_at = old.last_use
-        if tensor == "O":
-            free_at = transfer("store", "O", old.box, old.last_use)
+class _Channel:
+    """One transfer at a time at ``bandwidth`` words per cycle."""
+
+    def __init__(self, bandwidth: int):
+        self.bandwidth, self.free = bandwidth, 0
+
+    def move(self, earliest: int, words: int) -> tuple[int, int]:
+        start = max(self.free, earliest)
+        self.free = start + ceil_div(words, self.bandwidth)
+        return start, self.free
+
+
+class _LockStep:
+    """The decoder's state: residents and slots per buffer, both channels, the clock."""
+
+    def __init__(self, layer: Layer, accelerator: Accelerator, mapping: Mapping):
+        self.layer, self.mapping = layer, mapping
+        self.schedule = single_layer_schedule(layer)
+        self.inputs = [t for t in layer.tensors if t != "O"]
+        levels = accelerator.levels
+        self.dma = _Channel(levels["DRAM"].bandwidth_words_per_cycle)
+        self.port = _Channel(levels["GLB"].bandwidth_words_per_cycle)
+        self.double = {GLB: levels["GLB"].double_buffered, ARRAY: levels["RF"].double_buffered}
+        self.slots = {
+            buffer: {t: [0] * (levels[level].copies if t != "O" else 1) for t in layer.tensors}
+            for buffer, level in ((GLB, "GLB"), (ARRAY, "RF"))
+        }
+        self.resident: dict[str, dict[str, _Resident]] = {GLB: {}, ARRAY: {}}
+        self.visited: dict[str, set[Box]] = {GLB: set(), ARRAY: set()}
+        rows = prod(mapping.factors["ROW"][d] for d in DIMS)
+        cols = prod(mapping.factors["COL"][d] for d in DIMS)
+        self.pes, self.used_pes = (0, rows, 0, cols), rows * cols
+        self.clock = 0
+
+    # ------------------------------------------------------------------ ops
+
+    def transfer(self, kind: str, buffer: str, tensor: str, box: Box, earliest: int) -> int:
+        """A load / store (DMA) or fill / drain (port) of ``box``; returns its end."""
+        channel = self.dma if buffer == GLB else self.port
+        start, end = channel.move(earliest, box.words)
+        self.schedule.add(Op(kind, start, end, buffer=buffer, tensor=tensor, box=box))
+        return end
+
+    def changed(self, buffer: str, tensor: str, work: dict[str, Range]) -> bool:
+        old = self.resident[buffer].get(tensor)
+        return old is None or tile_key(tensor, old.work) != tile_key(tensor, work)
+
+    def release(self, buffer: str, tensor: str, axis: int | None = None, keep_from: int = 0) -> list[Box]:
+        """Free the resident tile of ``tensor`` in ``buffer`` at its last use; with
+        ``axis``, free only its rows (cols) below ``keep_from`` and return the rest."""
+        old = self.resident[buffer].pop(tensor)
         kept = []
         for piece in old.pieces:
             drop, keep = (piece, None) if axis is None else _split(piece, axis, keep_from)
             if drop is not None:
-                schedule.add(Op("free", free_at, free_at, tensor=tensor, box=drop))
+                self.schedule.add(Op("free", old.last_use, old.last_use, buffer=buffer, tensor=tensor, box=drop))
             if keep is not None:
                 kept.append(keep)
-        slots[tensor].append(free_at)
+        self.slots[buffer][tensor].append(old.last_use)
         return kept
 
-    for work in dram_iterations(mapping, glb_extents):
-        for tensor in layer.tensors:
-            old = resident.get(tensor)
-            if old is not None and tile_key(tensor, old.work) == tile_key(tensor, work):
-                continue
-            box = fetch = operand_region(layer, tensor, work)
-            kept = []
-            slide = slide_axis(layer, old.work, work) if old is not None and tensor == "I" else None
-            if slide is not None:
-                axis = input_axis_position(layer, slide)
-                kept = release(tensor, axis, box.ranges[axis][0])
-                if kept:
-                    fetch = _split(box, axis, kept[-1].ranges[axis][1])[1]
-            elif old is not None:
-                release(tensor)
-            slots[tensor].sort()
-            slot_free = slots[tensor].pop(0)
-            if tensor == "O" and box not in visited_outputs:
-                schedule.add(Op("alloc", slot_free, slot_free, tensor="O", box=box))
-                ready = slot_free
-            else:
-                ready = transfer("load", tensor, fetch, slot_free)
-            if tensor == "O":
-                visited_outputs.add(box)
-            resident[tensor] = _Resident(work, box, [*kept, fetch], ready)
-        start = max([pe_free] + [r.ready for r in resident.values()])
-        macs = prod(hi - lo for lo, hi in work.values())
-        pe_free = start + macs // used_pes
-        schedule.add(Op("compute", start, pe_free, work=Box(tuple(work[d] for d in DIMS)), pes=pes, layer=layer.name))
-        for r in resident.values():
-            r.last_use = pe_free
-    for tensor in list(resident):
-        release(tensor)
-    return schedule
+    def bring_input(self, buffer: str, tensor: str, work: dict[str, Range], earliest: int) -> int:
+        """Load (GLB) or fill (array) the tile of input ``tensor`` for ``work`` into a
+        free slot, from ``earliest``; an input tile sliding at the DRAM loops keeps its
+        overlap. Returns the end of the transfer."""
+        old = self.resident[buffer].get(tensor)
+        box = fetch = operand_region(self.layer, tensor, work)
+        kept = []
+        slide = slide_axis(self.layer, old.work, work) if old is not None and buffer == GLB and tensor == "I" else None
+        if slide is not None:
+            axis = input_axis_position(self.layer, slide)
+            kept = self.release(buffer, tensor, axis, box.ranges[axis][0])
+            if kept:
+                fetch = _split(box, axis, kept[-1].ranges[axis][1])[1]
+        elif old is not None:
+            self.release(buffer, tensor)
+        slots = self.slots[buffer][tensor]
+        slots.sort()
+        ready = self.transfer("load" if buffer == GLB else "fill", buffer, tensor, fetch, max(earliest, slots.pop(0)))
+        self.resident[buffer][tensor] = _Resident(work, box, [*kept, fetch], ready)
+        return ready
+
+    def open_output(self, buffer: str, work: dict[str, Range], at: int) -> int:
+        """Make the output tile of ``work`` resident from ``at``: allocated (zero) on a
+        first visit, read back (DRAM load or port fill) on a revisit."""
+        box = operand_region(self.layer, "O", work)
+        slot = self.slots[buffer]["O"]
+        slot.sort()
+        at = max(at, slot.pop(0))
+        if box in self.visited[buffer]:
+            ready = self.transfer("load" if buffer == GLB else "fill", buffer, "O", box, at)
+        else:
+            self.schedule.add(Op("alloc", at, at, buffer=buffer, tensor="O", box=box))
+            ready = at
+        self.visited[buffer].add(box)
+        self.resident[buffer]["O"] = _Resident(work, box, [box], ready)
+        return ready
+
+    def close_output(self, buffer: str, at: int) -> int:
+        """Write the resident output tile out (drain to the GLB, store to DRAM) and free it."""
+        old = self.resident[buffer]["O"]
+        old.last_use = self.transfer("store" if buffer == GLB else "drain", buffer, "O", old.box, at)
+        self.release(buffer, "O")
+        return old.last_use
+
+    # ------------------------------------------------------------------ the nest
+
+    def glb_nest(self, work: dict[str, Range]) -> tuple[int, int]:
+        """Decode the GLB nest of one DRAM iteration from the clock; returns its end
+        and the cycles of its serial output transfers."""
+        array_ext = self.mapping.extents_below("GLB")
+        origin = {d: work[d][0] for d in DIMS}
+        iterations = list(nest_iterations(self.mapping, "GLB", origin, array_ext))
+        output_cycles = 0
+        for j, inner in enumerate(iterations):
+            if j and self.changed(ARRAY, "O", inner):
+                before = self.clock
+                self.clock = self.open_output(ARRAY, inner, self.close_output(ARRAY, self.clock))
+                output_cycles += self.clock - before
+            start = max([self.clock] + [r.ready for r in self.resident[ARRAY].values()])
+            end = start + prod(hi - lo for lo, hi in inner.values()) // self.used_pes
+            box = Box(tuple(inner[d] for d in DIMS))
+            self.schedule.add(Op("compute", start, end, buffer=ARRAY, work=box, pes=self.pes, layer=self.layer.name))
+            for resident in self.resident[ARRAY].values():
+                resident.last_use = end
+            self.clock = end
+            if j + 1 < len(iterations):
+                prefetch = start if self.double[ARRAY] else end
+                for t in self.inputs:
+                    if self.changed(ARRAY, t, iterations[j + 1]):
+                        self.clock = max(self.clock, self.bring_input(ARRAY, t, iterations[j + 1], prefetch))
+            for t in self.inputs:  # the GLB tile is in use until the last fill from it
+                glb = self.resident[GLB][t]
+                glb.last_use = max(glb.last_use, self.resident[ARRAY][t].ready)
+        return self.clock, output_cycles
+
+    def boundary(self, work: dict[str, Range], first_inner: dict[str, Range]) -> None:
+        """Serially, before DRAM iteration ``work``: drain and store the outputs that
+        change, read back revisits, send the inputs' new array tiles."""
+        if self.changed(ARRAY, "O", first_inner):
+            self.clock = self.close_output(ARRAY, self.clock)
+            if self.changed(GLB, "O", work):
+                self.clock = self.open_output(GLB, work, self.close_output(GLB, self.clock))
+            self.clock = self.open_output(ARRAY, first_inner, self.clock)
+        self.send_inputs(first_inner)
+
+    def send_inputs(self, inner: dict[str, Range]) -> None:
+        """Serially, the inputs' array tiles of ``inner`` that change."""
+        for t in self.inputs:
+            if self.changed(ARRAY, t, inner):
+                self.clock = self.bring_input(ARRAY, t, inner, self.clock)
+                glb = self.resident[GLB][t]
+                glb.last_use = max(glb.last_use, self.clock)
+
+    def run(self) -> Schedule:
+        glb_ext, array_ext = self.mapping.extents_below("DRAM"), self.mapping.extents_below("GLB")
+        works = dram_iterations(self.mapping, glb_ext)
+        work = next(works)
+        first_inner = next(nest_iterations(self.mapping, "GLB", {d: work[d][0] for d in DIMS}, array_ext))
+        for t in self.inputs:  # the prologue: nothing to hide it behind
+            self.clock = self.bring_input(GLB, t, work, self.clock)
+        self.open_output(GLB, work, self.clock)
+        self.send_inputs(first_inner)
+        self.open_output(ARRAY, first_inner, self.clock)
+        for following in itertools.chain(works, [None]):
+            start = self.clock
+            end, output_cycles = self.glb_nest(work)
+            if following is not None:
+                earliest = start + output_cycles if self.double[GLB] else end
+                for t in self.inputs:
+                    if self.changed(GLB, t, following):
+                        self.clock = max(self.clock, self.bring_input(GLB, t, following, earliest))
+                work = following
+                first_inner = next(nest_iterations(self.mapping, "GLB", {d: work[d][0] for d in DIMS}, array_ext))
+                self.boundary(work, first_inner)
+        self.clock = self.close_output(GLB, self.close_output(ARRAY, self.clock))
+        for buffer in (ARRAY, GLB):
+            for t in list(self.resident[buffer]):
+                self.release(buffer, t)
+        return self.schedule
+
+
+def decode_layer(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> Schedule:
+    return _LockStep(layer, accelerator, mapping).run()

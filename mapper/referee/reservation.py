@@ -5,8 +5,9 @@ sets aside (docs/cost_model.md, docs/fusion.md). The referee derives it from
 what its own decoding and replay produced, never from the cost model:
 
 * single layer, GLB: each tensor's largest loaded (or allocated) tile, twice
-  when the GLB is double-buffered and the tile is refilled (loaded more than
-  once in the replay), once otherwise; summed over tensors;
+  when the GLB is double-buffered and an input tile is refilled (loaded more
+  than once in the replay), once otherwise (an output accumulates in place);
+  summed over tensors;
 * single layer, RF: the same rule on the RF tiles and RF fills counted by the
   array replay;
 * fused group: the reservation rule of docs/fusion.md stated again here on
@@ -33,12 +34,13 @@ def layer_glb_reserved(schedule: Schedule, accelerator: Accelerator) -> int:
             tile[op.tensor] = max(tile[op.tensor], op.box.words)
             fills[op.tensor] += 1
     copies = accelerator.levels["GLB"].copies
-    return sum(words * (copies if fills[t] > 1 else 1) for t, words in tile.items())
+    return sum(words * (copies if fills[t] > 1 and t != "O" else 1) for t, words in tile.items())
 
 
 def layer_rf_reserved(array: ArrayCounts, accelerator: Accelerator) -> int:
     copies = accelerator.levels["RF"].copies
-    return sum(words * (copies if array.rf_fills[t] > 1 else 1) for t, words in array.rf_tile_words.items())
+    words = array.rf_tile_words
+    return sum(w * (copies if array.rf_fills[t] > 1 and t != "O" else 1) for t, w in words.items())
 
 
 def _row_words(schedule: Schedule, tensor: str) -> int:

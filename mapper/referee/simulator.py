@@ -7,12 +7,19 @@ before computes at equal times):
   are resident, arrived, and hold produced values (loaded, or written by an
   earlier compute); the region it writes lies in one allocation;
 * buffer occupancy within capacity (shared or per tensor);
-* one DMA transfer at a time, each at least ceil(words / bandwidth) cycles;
+* one DMA transfer (DRAM <-> GLB) at a time, and one GLB-port transfer (GLB
+  <-> PE array: ``fill``, ``drain``) at a time, each at least
+  ceil(words / bandwidth) cycles of its level;
+* a fill reads a region resident and produced in the GLB, a drain writes an
+  array output tile into one GLB allocation, not while a compute writes it;
 * no PE in two computes at once; a compute lasts at least MACs / PEs cycles;
 * no store while a compute still writes the tile; no free of a tile in use,
   or of DRAM-bound outputs changed since their last store;
 * partial sums read back only after they were written; every DRAM output
-  fully stored by the end.
+  fully stored by the end, and no output tile left changed and unwritten.
+
+The PE array ("ARRAY" buffer) has no shared capacity: its per-PE register
+files are checked on the RF tiles of the array replay (``mapper.referee.reservation``).
 
 A free may release a whole allocation or a prefix of it along one axis
 (the oldest rows of a line buffer). With ``data`` (a ``FunctionalData``) the
@@ -22,80 +29,23 @@ replay also moves numpy values: each compute reads only what is resident.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from mapper.core.arith import ceil_div
 from mapper.core.box import Box
 from mapper.core.spec import Accelerator
+from mapper.referee.replay_state import (
+    ORDER,
+    Allocation,
+    Measurement,
+    ScheduleViolation,
+    overlap,
+    remaining_after_prefix,
+)
 from mapper.referee.schedule import Op, Schedule
 
-ORDER = {"store": 0, "free": 1, "alloc": 2, "load": 3, "compute": 4}
-
-
-class ScheduleViolation(Exception):
-    """The first violated rule, naming the offending op."""
-
-
-@dataclass
-class Allocation:
-    tensor: str
-    box: Box
-    ready: int
-    produced: bool
-    busy_until: int = 0
-    dirty: bool = False
-    values: np.ndarray | None = None
-    uses: list[tuple[Box, int]] = field(default_factory=list)  # (region read or written, until)
-
-    def in_use(self, box: Box, at: int) -> int:
-        """The latest end of a compute still using part of ``box`` after ``at`` (0 if none)."""
-        return max((end for region, end in self.uses if end > at and _overlap(region, box)), default=0)
-
-
-@dataclass
-class Measurement:
-    dram_reads: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    dram_writes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    macs: int = 0
-    compute_cycles: int = 0
-    peak_words: dict[str, int] = field(default_factory=dict)
-    makespan: int = 0
-    ops: int = 0
-    stage_compute: dict[tuple[str, int], int] = field(default_factory=lambda: defaultdict(int))
-    stage_dram: dict[tuple[str, int], int] = field(default_factory=lambda: defaultdict(int))
-    pe_rectangles: set[tuple[int, int, int, int]] = field(default_factory=set)  # (row0, row1, col0, col1)
-    glb_profile: dict[int, int] = field(default_factory=dict)  # time -> GLB words live after its ops
-
-    @property
-    def dram_words(self) -> int:
-        return sum(self.dram_reads.values()) + sum(self.dram_writes.values())
-
-    @property
-    def used_pes(self) -> int:
-        """PEs that ran at least one compute."""
-        return len({(r, c) for r0, r1, c0, c1 in self.pe_rectangles for r in range(r0, r1) for c in range(c0, c1)})
-
-
-def _overlap(a: Box, b: Box) -> Box | None:
-    ranges = tuple((max(lo, olo), min(hi, ohi)) for (lo, hi), (olo, ohi) in zip(a.ranges, b.ranges, strict=True))
-    return Box(ranges) if all(lo < hi for lo, hi in ranges) else None
-
-
-def _remaining_after_prefix(alloc: Box, prefix: Box) -> Box | None:
-    """``alloc`` minus ``prefix`` when ``prefix`` is a leading part of ``alloc``
-    along exactly one axis (and equal on the others); None otherwise."""
-    differing = [i for i, (a, p) in enumerate(zip(alloc.ranges, prefix.ranges, strict=True)) if a != p]
-    if len(differing) != 1:
-        return None
-    axis = differing[0]
-    (lo, hi), (plo, phi) = alloc.ranges[axis], prefix.ranges[axis]
-    if plo != lo or not lo < phi < hi:
-        return None
-    ranges = list(alloc.ranges)
-    ranges[axis] = (phi, hi)
-    return Box(tuple(ranges))
+__all__ = ["ORDER", "Allocation", "Measurement", "ScheduleViolation", "Simulator", "simulate"]
 
 
 class Simulator:
@@ -103,7 +53,7 @@ class Simulator:
         self.schedule, self.accelerator, self.data = schedule, accelerator, data
         self.allocations: dict[str, list[Allocation]] = defaultdict(list)
         self.occupancy: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        self.dma_free = 0
+        self.dma_free = self.port_free = 0
         self.active_computes: list[Op] = []
         self.written = {t: np.zeros(schedule.tensor_shapes[t], dtype=bool) for t in schedule.dram_outputs}
         self.measured = Measurement()
@@ -116,13 +66,17 @@ class Simulator:
     def _exact(self, buffer: str, tensor: str, box: Box) -> Allocation | None:
         return next((a for a in self.allocations[buffer] if a.tensor == tensor and a.box == box), None)
 
-    def _covering(self, op: Op, tensor: str, region: Box) -> list[tuple[Allocation, Box]]:
-        """The allocations that together hold ``region``: resident, arrived by the
-        op's start and holding produced values. Otherwise name what is missing."""
+    def _covering(self, op: Op, tensor: str, region: Box, buffer: str | None = None) -> list[tuple[Allocation, Box]]:
+        """The allocations of ``buffer`` (the op's) that together hold ``region``: resident,
+        arrived by the op's start and holding produced values. Otherwise name what is missing."""
+        buffer = buffer or op.buffer
+        for alloc in self.allocations[buffer]:  # the common case: one allocation holds it all
+            if alloc.tensor == tensor and alloc.box.contains(region) and alloc.ready <= op.start and alloc.produced:
+                return [(alloc, region)]
         covered = np.zeros(tuple(hi - lo for lo, hi in region.ranges), dtype=bool)
         parts, pending = [], []
-        for alloc in self.allocations[op.buffer]:
-            common = _overlap(alloc.box, region) if alloc.tensor == tensor else None
+        for alloc in self.allocations[buffer]:
+            common = overlap(alloc.box, region) if alloc.tensor == tensor else None
             if common is None:
                 continue
             if alloc.ready > op.start or not alloc.produced:
@@ -137,12 +91,12 @@ class Simulator:
                 if not alloc.produced:
                     raise self._fail(op, f"reads {tensor}{common}, which was never computed")
                 raise self._fail(op, f"needs {tensor}{common}, which arrives only at {alloc.ready}")
-        raise self._fail(op, f"needs {tensor}{region}, which is not resident in {op.buffer}")
+        raise self._fail(op, f"needs {tensor}{region}, which is not resident in {buffer}")
 
     def _allocate(self, op: Op, produced: bool) -> Allocation:
         alloc = Allocation(op.tensor, op.box, ready=op.end, produced=produced)
         self.allocations[op.buffer].append(alloc)
-        if op.tensor in self.schedule.uncounted:
+        if op.tensor in self.schedule.uncounted or op.buffer not in self.accelerator.levels:
             return alloc
         capacity = self.accelerator.levels[op.buffer].capacity_words
         usage = self.occupancy[op.buffer]
@@ -163,14 +117,17 @@ class Simulator:
     def _dma(self, op: Op) -> None:
         if op.stage is not None:
             self.measured.stage_dram[op.stage] += op.box.words
-        if not self.schedule.timed_dram:
-            return
-        if op.start < self.dma_free:
-            raise self._fail(op, f"DMA channel busy until {self.dma_free}")
-        needed = ceil_div(op.box.words, self.accelerator.levels["DRAM"].bandwidth_words_per_cycle)
+        if self.schedule.timed_dram:
+            self.dma_free = self._channel(op, "DMA channel", self.dma_free, "DRAM")
+
+    def _channel(self, op: Op, name: str, free: int, level: str) -> int:
+        """Check a transfer on a channel free from ``free`` at ``level``'s bandwidth; its new free time."""
+        if op.start < free:
+            raise self._fail(op, f"{name} busy until {free}")
+        needed = ceil_div(op.box.words, self.accelerator.levels[level].bandwidth_words_per_cycle)
         if op.end - op.start < needed:
             raise self._fail(op, f"moves {op.box.words} words in {op.end - op.start} cycles, needs {needed}")
-        self.dma_free = op.end
+        return op.end
 
     # ------------------------------------------------------------------ op kinds
 
@@ -182,6 +139,38 @@ class Simulator:
         self.measured.dram_reads[op.tensor] += op.box.words
         if self.data is not None:
             alloc.values = self.data.dram[op.tensor][op.box.slices()].copy()
+
+    def fill(self, op: Op) -> None:
+        """GLB -> PE array: the region must be resident and produced in the GLB."""
+        self.port_free = self._channel(op, "GLB port", self.port_free, "GLB")
+        parts = self._covering(op, op.tensor, op.box, "GLB")
+        for source, common in parts:
+            source.uses.append((common, op.end))
+        alloc = self._allocate(op, produced=True)
+        self.measured.port_reads[op.tensor] += op.box.words
+        if self.data is not None:
+            alloc.values = self.data.assemble(op.box, parts)
+
+    def drain(self, op: Op) -> None:
+        """PE array -> GLB: an array output tile into the GLB allocation holding its region."""
+        alloc = self._exact(op.buffer, op.tensor, op.box)
+        if alloc is None:
+            raise self._fail(op, f"drains a tile that is not in {op.buffer}")
+        if alloc.busy_until > op.start:
+            raise self._fail(op, f"drains while a compute writes it until {alloc.busy_until}")
+        target = next((a for a in self.allocations["GLB"] if a.tensor == op.tensor and a.box.contains(op.box)), None)
+        if target is None:
+            raise self._fail(op, f"drains into {op.tensor}{op.box}, which is not allocated in one piece in GLB")
+        if target.ready > op.start:
+            raise self._fail(op, f"drains into {op.tensor}{op.box}, which arrives only at {target.ready}")
+        self.port_free = self._channel(op, "GLB port", self.port_free, "GLB")
+        alloc.dirty = False
+        target.dirty = target.produced = True
+        target.busy_until = max(target.busy_until, op.end)
+        target.uses.append((op.box, op.end))
+        self.measured.port_writes[op.tensor] += op.box.words
+        if self.data is not None:
+            target.values[op.box.slices(target.box)] = alloc.values
 
     def alloc(self, op: Op) -> None:
         alloc = self._allocate(op, produced=False)
@@ -257,7 +246,7 @@ class Simulator:
         if alloc is None:
             for candidate in self.allocations[op.buffer]:
                 if candidate.tensor == op.tensor:
-                    remaining = _remaining_after_prefix(candidate.box, op.box)
+                    remaining = remaining_after_prefix(candidate.box, op.box)
                     if remaining is not None:
                         alloc = candidate
                         break
@@ -288,6 +277,11 @@ class Simulator:
             getattr(self, op.kind)(op)
             self.measured.makespan = max(self.measured.makespan, op.end)
             self.measured.ops += 1
+        for buffer, allocations in self.allocations.items():
+            for alloc in allocations:
+                if alloc.dirty and alloc.tensor in self.schedule.dram_outputs:
+                    where = f"{alloc.tensor}{alloc.box} in {buffer}"
+                    raise ScheduleViolation(f"end of schedule: {where} was never written out")
         for tensor, written in self.written.items():
             if not written.all():
                 raise ScheduleViolation(f"end of schedule: {int((~written).sum())} words of {tensor} were never stored")

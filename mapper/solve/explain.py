@@ -15,8 +15,8 @@ from mapper.cost.layer import evaluate, resident_words
 
 def minimum_buffer_words(layer: Layer, accelerator: Accelerator) -> dict[str, dict[str, int]]:
     """Words each buffer needs for the smallest legal mapping, the all-DRAM one
-    (every dim extent 1 below the DRAM: a single MAC's operands, each tile doubled
-    where the level is double-buffered and the tile is refilled). Per tensor, plus 'total'."""
+    (every dim extent 1 below the DRAM: a single MAC's operands, each input tile
+    doubled where the level is double-buffered and the tile is refilled). Per tensor, plus 'total'."""
     cost = evaluate(layer, accelerator, all_dram_mapping(layer))
     needs = {}
     for level, visits in (("GLB", "DRAM"), ("RF", "RF")):

@@ -1,0 +1,185 @@
+"""CP-SAT terms of a layer's latency: the makespan of its lock-step schedule
+(``mapper.cost.layer_latency`` states it in closed form, docs/cost_model.md
+draws the schedule). A base of ``LayerModel`` (formulations.layer), over the
+visits, tiles and sliding rows of the bases below it.
+
+A tensor's tile changes at iteration i >= 1 of a nest of n iterations when
+R_T | i, R_T = n / visits(T), and the R_T of one nest divide one another.
+So the iterations where the marks of a set U all change number
+g(U) = min_{m in U} v_m - 1 (g of no mark: n - 1), and exactly the marks S
+change at count_S = sum_{U >= S} (-1)^{|U - S|} g(U) iterations (inclusion-
+exclusion; sets the chain makes impossible count 0).
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+from formulations.layer_tiles import LayerTiles
+from formulations.variables import ceil_div_var, choose_var, product_var, upper_bound
+from mapper.core.enums import Axis
+from mapper.core.spec import AXIS_DIMS, DIMS, RELEVANT_DIMS
+
+
+class LayerLatency(LayerTiles):
+    """``add_latency`` sets ``latency`` (needs ``miss``, ``some_glb``, ``tile``,
+    ``dram_iterations`` and the sliding literals of the input)."""
+
+    def _visits(self, level: str, tensor: str):
+        """visits_L(T) = miss_L(T) * prod_{d relevant to T} f_L[d]."""
+        factors = [self.dims[d].factor[level] for d in sorted(RELEVANT_DIMS[tensor])]
+        return product_var(self.model, [self.miss[level][tensor], *factors], f"visits_{level}_{tensor}", self.cap)
+
+    def _cycles(self, words, level: str, name: str):
+        """ceil(words / bandwidth of ``level``): one transfer's cycles."""
+        bandwidth = self.accelerator.levels[level].bandwidth_words_per_cycle
+        cycles = ceil_div_var(self.model, words, bandwidth, upper_bound(words), name)
+        self.model.add(cycles >= 1)  # a tile has a word at least
+        return cycles
+
+    def _times_cycles(self, count, cycles, name: str):
+        """count * cycles, with the redundant count <= product (cycles >= 1) for the bound."""
+        product = product_var(self.model, [count, cycles], name, self.cap)
+        self.model.add(product >= count)
+        return product
+
+    def _var(self, expression, bound: int, name: str):
+        """A variable equal to a linear ``expression`` (for products)."""
+        var = self.model.new_int_var(0, bound, name)
+        self.model.add(var == expression)
+        return var
+
+    def _stalls(self, iterations, marks: list[tuple], window, double: bool, label: str):
+        """sum_{i=1}^{n-1} period(i) - (n - 1) window: with double buffering
+        sum_S count_S max(0, F_S - window), else sum_m (v_m - 1) c_m. ``marks`` are
+        (visits, cycles, requires) with ``requires`` the index of a mark whose
+        change every change of this one implies (or None)."""
+        m = self.model
+        if not double:
+            terms = []
+            for i, (v, c, _) in enumerate(marks):
+                changes = self._var(v - 1, upper_bound(v), f"{label}_changes{i}")
+                terms.append(product_var(m, [changes, c], f"{label}_serial{i}", self.cap))  # c may be 0
+            return sum(terms)
+        common = {}
+        for size in range(2, len(marks) + 1):
+            for subset in combinations(range(len(marks)), size):
+                low = m.new_int_var(1, upper_bound(marks[subset[0]][0]), f"{label}_min{subset}")
+                m.add_min_equality(low, [marks[i][0] for i in subset])
+                common[subset] = low
+        stalls = []
+        for size in range(1, len(marks) + 1):
+            for subset in combinations(range(len(marks)), size):
+                if any(marks[i][2] is not None and marks[i][2] not in subset for i in subset):
+                    continue  # a change the chain rules out: its count is 0
+                count = 0
+                for extra in range(len(marks) - size + 1):
+                    for more in combinations([i for i in range(len(marks)) if i not in subset], extra):
+                        union = tuple(sorted(subset + more))
+                        g = (marks[union[0]][0] if len(union) == 1 else common[union]) - 1
+                        count += (-1) ** extra * g
+                counted = m.new_int_var(0, upper_bound(iterations), f"{label}_count{subset}")
+                m.add(counted == count)
+                stall = m.new_int_var(0, self.cap, f"{label}_stall{subset}")
+                m.add_max_equality(stall, [0, sum(marks[i][1] for i in subset) - window])
+                stalls.append(product_var(m, [counted, stall], f"{label}_stalls{subset}", self.cap))
+        return sum(stalls)
+
+    def _input_dram_marks(self, load: dict) -> list[tuple]:
+        """(visits, cycles, requires) of the DRAM prefetches: each input's whole
+        tile, or for an input sliding along an axis, the slid rows at every change
+        and the rest of the tile where the sliding loop wraps (every f_DRAM[o] changes)."""
+        m, marks = self.model, []
+        for t in self.tensors:
+            if t == "O":
+                continue
+            visits, whole = self._visits("DRAM", t), load[t]
+            if t != "I" or not self.slide:
+                marks.append((visits, whole, None))
+                continue
+            slid_cycles, wraps = whole, 1
+            for axis, slide in self.slide.items():
+                other = self.tile_span["GLB"][Axis.COLS if axis is Axis.ROWS else Axis.ROWS]
+                ngc = [self.dims[d].glb_tile for d in ("N", "G", "C")]
+                words = product_var(m, [*ngc, other, self.slide_step[axis]], f"slid_words_{axis}", self.cap)
+                cycles = self._cycles(words, "DRAM", f"slid_{axis}")
+                slid_cycles = choose_var(m, slide, cycles, slid_cycles, f"slid_cycles_{axis}")
+                wraps = choose_var(m, slide, self.dims[AXIS_DIMS[axis][0]].factor["DRAM"], wraps, f"wraps_{axis}")
+            whole_visits = m.new_int_var(1, upper_bound(visits), "visits_DRAM_I_whole")
+            m.add_multiplication_equality(visits, [whole_visits, wraps])
+            rest = m.new_int_var(0, upper_bound(whole), "load_I_rest")
+            m.add(rest == whole - slid_cycles)
+            marks += [(visits, slid_cycles, None), (whole_visits, rest, len(marks))]
+        return marks
+
+    def add_latency(self) -> None:
+        """latency = prologue + outputs + boundary fills + DRAM-loop periods
+        (mapper.cost.layer_latency.LatencyTerms), with C = prod f_RF, n_G = prod f_GLB:
+        X = n_G C + stalls_GLB (the GLB nest of one DRAM iteration), periods =
+        n_D X + stalls_DRAM, prologue = sum_{W,I} load(T) + send(T), boundary =
+        sum_{W,I} send(T) ((n_D if some_glb(T) else visits_DRAM(T)) - 1), outputs =
+        send(O) (2 vC(O) - prod_{O dims} outer) + load(O) (2 visits_DRAM(O) - prod_{O dims} f_DRAM)."""
+        m, levels = self.model, self.accelerator.levels
+        self.compute_cycles = product_var(m, [self.dims[d].temporal for d in DIMS], "compute_cycles", self.cap)
+        m.add_multiplication_equality(self.layer.macs, [self.compute_cycles, self.used_pes])  # redundant
+        compute = product_var(m, [self.dims[d].factor["RF"] for d in DIMS], "rf_cycles", self.cap)
+        n_glb = product_var(m, [self.dims[d].factor["GLB"] for d in DIMS], "glb_iterations", self.cap)
+        inputs = [t for t in self.tensors if t != "O"]
+        send = {t: self._cycles(self.tile["ARRAY"][t], "GLB", f"send_{t}") for t in self.tensors}
+        glb_marks = [(self._visits("GLB", t), send[t], None) for t in inputs]
+        nest = m.new_int_var(0, self.cap, "nest_cycles")
+        stalls = self._stalls(n_glb, glb_marks, compute, levels["RF"].double_buffered, "glb")
+        nest_compute = product_var(m, [n_glb, compute], "nest_compute", self.cap)
+        m.add(nest == nest_compute + stalls)
+        load = {t: self._cycles(self.tile["GLB"][t], "DRAM", f"load_{t}") for t in self.tensors}
+        dram_marks = self._input_dram_marks(load)
+        n_dram = self.dram_iterations
+        inner_stalls = m.new_int_var(0, self.cap, "inner_stalls")
+        m.add(inner_stalls == stalls)
+        periods = self.compute_cycles + product_var(m, [n_dram, inner_stalls], "all_inner_stalls", self.cap)
+        periods += self._stalls(n_dram, dram_marks, nest, levels["GLB"].double_buffered, "dram")
+        visits_dram = {t: self._visits("DRAM", t) for t in self.tensors}
+        boundary = []
+        for t in inputs:
+            changes = choose_var(m, self.some_glb[t], n_dram, visits_dram[t], f"boundary_changes_{t}")
+            later = self._var(changes - 1, upper_bound(changes), f"boundary_later_{t}")
+            boundary.append(self._times_cycles(later, send[t], f"boundary_{t}"))
+        prologue = sum(load[t] + send[t] for t in inputs)
+        out_dims = sorted(RELEVANT_DIMS["O"])
+        changes = choose_var(m, self.some_glb["O"], n_dram, visits_dram["O"], "array_O_outer")
+        array_visits = product_var(m, [self._visits("GLB", "O"), changes], "vC_O", self.cap)
+        distinct_array = product_var(m, [self.dims[d].outer for d in out_dims], "distinct_array_O", self.cap)
+        distinct_glb = product_var(m, [self.dims[d].factor["DRAM"] for d in out_dims], "distinct_glb_O", self.cap)
+        array_moves = self._var(2 * array_visits - distinct_array, 2 * upper_bound(array_visits), "array_O_moves")
+        dram_moves = self._var(2 * visits_dram["O"] - distinct_glb, 2 * upper_bound(visits_dram["O"]), "dram_O_moves")
+        port_outputs = self._times_cycles(array_moves, send["O"], "array_O_cycles")
+        dram_outputs = self._times_cycles(dram_moves, load["O"], "dram_O_cycles")
+        outputs = port_outputs + dram_outputs
+        self.latency = m.new_int_var(0, 3 * self.cap, "latency")
+        m.add(self.latency == prologue + sum(boundary) + outputs + periods)
+        dma_idle = sum(send[t] for t in inputs) + sum(boundary) + port_outputs + nest_compute
+        port_idle = sum(load[t] for t in inputs) + dram_outputs
+        self._add_channel_bounds(dma_idle, port_idle)
+
+    def _add_channel_bounds(self, dma_idle, port_idle) -> None:
+        """Redundant, for the bound: each channel moves one tile at a time and
+        idles while the other moves the serial transfers (the DMA also during the
+        last GLB nest, which prefetches nothing): latency >= dram_words / bw_DRAM
+        + dma_idle and latency >= array_words / bw_GLB + port_idle. And compute,
+        the serial port transfers and the serial DMA transfers never overlap:
+        latency >= compute + serial port words / bw_GLB + serial DMA words / bw_DRAM,
+        serial being the outputs' moves (2 words - |O|) on both channels and the
+        inputs' at a single-buffered level."""
+        m, levels = self.model, self.accelerator.levels
+        bw_dram, bw_glb = levels["DRAM"].bandwidth_words_per_cycle, levels["GLB"].bandwidth_words_per_cycle
+        m.add(bw_dram * (self.latency - dma_idle) >= self.dram_words)
+        m.add(bw_glb * (self.latency - port_idle) >= self.array_words)
+        out_words = self.layer.tensor_words("O")
+        port = 2 * self.array_of["O"] - out_words
+        dma = 2 * self.dram_of["O"] - out_words
+        inputs = [t for t in self.tensors if t != "O"]
+        if not levels["RF"].double_buffered:
+            port += sum(self.array_of[t] for t in inputs)
+        if not levels["GLB"].double_buffered:
+            dma += sum(self.dram_of[t] for t in inputs)
+        m.add(bw_dram * bw_glb * (self.latency - self.compute_cycles) >= bw_dram * port + bw_glb * dma)

@@ -1,0 +1,136 @@
+"""Latency of one layer: the makespan of its lock-step schedule (DESIGN 4.1).
+
+The schedule (``mapper.referee.decode_layer`` builds it op by op, the
+referee measures its makespan; docs/cost_model.md draws it):
+
+* Two channels: the DMA (DRAM <-> GLB, ``bw_DRAM`` words per cycle) and the
+  GLB port (GLB <-> PE array, ``bw_GLB``). Every transfer moves one tile and
+  takes ceil(words / bandwidth) cycles. One compute per GLB-loop iteration
+  runs the RF loops on every used PE: C = prod_d f_RF[d] cycles.
+* Inputs (W, I) are prefetched: while iteration i computes, the tiles that
+  change at iteration i + 1 move in (into the second copy of a
+  double-buffered level; after the compute in a single-buffered one).
+  Outputs accumulate in place (one copy at every level): when the output
+  tile changes, the old one is written out and the new one read back if it
+  is a revisit (partial sums), serially, before the next compute.
+* Prologue (not hidden): the DRAM loads of iteration 0, then its array
+  tiles. At every DRAM boundary J -> J+1, serially: drain the array's
+  output tile, store / read back the GLB output tile, send the input array
+  tiles that change at (J+1, 0). Epilogue (not hidden): the last drain and
+  store. The DRAM prefetch of J+1 starts once the output transfers inside
+  J's GLB nest are done, so every DRAM-iteration period is
+  ``Y_J + max(X, F_{J+1})`` (double-buffered GLB) or ``Y_J + X + F_{J+1}``.
+
+Closed form. A tile of tensor T changes at iteration i >= 1 of a nest of n
+iterations exactly when R_T | i, R_T = n / visits(T) the product of the
+factors inside T's innermost relevant loop with f > 1. The R_T of one nest
+divide one another (suffix products of one loop order), so the tensors that
+change at i are the first k of the tensors sorted by visits (descending):
+exactly k change at v_(k) - v_(k+1) iterations (``prefix_class_sum``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+
+from mapper.core.arith import ceil_div
+from mapper.core.mapping import Mapping
+from mapper.core.spec import AXIS_DIMS, DIMS, RELEVANT_DIMS, SLIDING_AXIS, Accelerator, Layer
+from mapper.cost.loops import innermost_relevant, loop_visits
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A transfer of ``cycles`` at every iteration i >= 1 with R | i, R = n / ``visits``."""
+
+    visits: int
+    cycles: int
+
+
+def prefix_class_sum(iterations: int, marks: list[Mark], window: int, double: bool) -> int:
+    """sum_{i=1}^{n-1} period(i), period(i) = max(window, F(i)) when double-buffered,
+    window + F(i) otherwise, F(i) = sum of the cycles of the marks with R | i."""
+    if not double:
+        return (iterations - 1) * window + sum((m.visits - 1) * m.cycles for m in marks)
+    ranked = sorted(marks, key=lambda m: -m.visits)
+    total = (iterations - (ranked[0].visits if ranked else 1)) * window  # iterations where nothing changes
+    transfer = 0
+    for k, mark in enumerate(ranked):
+        transfer += mark.cycles
+        after = ranked[k + 1].visits if k + 1 < len(ranked) else 1
+        total += (mark.visits - after) * max(window, transfer)
+    return total
+
+
+@dataclass(frozen=True)
+class LatencyTerms:
+    """The parts of the makespan (all cycles): prologue, output transfers, the
+    serial array fills at DRAM boundaries, and the DRAM-loop periods."""
+
+    prologue: int
+    outputs: int
+    boundary_fills: int
+    periods: int
+
+    @property
+    def total(self) -> int:
+        return self.prologue + self.outputs + self.boundary_fills + self.periods
+
+
+def _input_dram_marks(layer: Layer, mapping: Mapping, bw: int, tiles_glb: dict[str, int]) -> list[Mark]:
+    """Marks of the DRAM prefetches: one per input tensor, and for an input that
+    slides (DESIGN 4.1) the slid load at every change and the rest of a whole
+    load where the sliding loop wraps."""
+    order, f = mapping.orders["DRAM"], mapping.factors["DRAM"]
+    glb_ext = mapping.extents_below("DRAM")
+    marks = []
+    for t in layer.tensors:
+        if t == "O":
+            continue
+        visits, whole = loop_visits(order, f, RELEVANT_DIMS[t]), ceil_div(tiles_glb[t], bw)
+        position = innermost_relevant(order, f, RELEVANT_DIMS[t])
+        axis = SLIDING_AXIS.get(order[position]) if t == "I" and position >= 0 else None
+        if axis is None or layer.windows_disjoint(axis):
+            marks.append(Mark(visits, whole))
+            continue
+        out_dim, kernel_dim = AXIS_DIMS[axis]
+        span = layer.input_extent(glb_ext[out_dim], glb_ext[kernel_dim], axis)
+        slid = ceil_div(tiles_glb[t] // span * min(span, layer.stride[axis] * glb_ext[out_dim]), bw)
+        marks += [Mark(visits, slid), Mark(visits // f[out_dim], whole - slid)]
+    return marks
+
+
+def layer_latency(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> LatencyTerms:
+    """The makespan of the lock-step schedule of ``mapping`` (module docstring)."""
+    f, levels = mapping.factors, accelerator.levels
+    bw_dram, bw_glb = levels["DRAM"].bandwidth_words_per_cycle, levels["GLB"].bandwidth_words_per_cycle
+    glb_tile = {t: layer.tile_words(t, mapping.extents_below("DRAM")) for t in layer.tensors}
+    array_tile = {t: layer.tile_words(t, mapping.extents_below("GLB")) for t in layer.tensors}
+    send = {t: ceil_div(array_tile[t], bw_glb) for t in layer.tensors}
+    n_dram, n_glb = (prod(f[lv][d] for d in DIMS) for lv in ("DRAM", "GLB"))
+    compute = prod(f["RF"][d] for d in DIMS)
+    inputs = [t for t in layer.tensors if t != "O"]
+    glb_marks = [Mark(loop_visits(mapping.orders["GLB"], f["GLB"], RELEVANT_DIMS[t]), send[t]) for t in inputs]
+    nest = prefix_class_sum(n_glb, glb_marks, compute, levels["RF"].double_buffered) + compute
+    dram_marks = _input_dram_marks(layer, mapping, bw_dram, glb_tile)
+    periods = prefix_class_sum(n_dram, dram_marks, nest, levels["GLB"].double_buffered) + nest
+
+    def dramloop_visits(t: str) -> int:
+        return loop_visits(mapping.orders["DRAM"], f["DRAM"], RELEVANT_DIMS[t])
+
+    def some_glb(t: str) -> bool:
+        return any(f["GLB"][d] > 1 for d in RELEVANT_DIMS[t])
+
+    boundary = sum(send[t] * ((n_dram if some_glb(t) else dramloop_visits(t)) - 1) for t in inputs)
+    out_rel = RELEVANT_DIMS["O"]
+    array_visits = loop_visits(mapping.orders["GLB"], f["GLB"], out_rel) * (
+        n_dram if some_glb("O") else dramloop_visits("O")
+    )
+    distinct_array = prod(f["DRAM"][d] * f["GLB"][d] for d in out_rel)
+    distinct_glb = prod(f["DRAM"][d] for d in out_rel)
+    outputs = send["O"] * (2 * array_visits - distinct_array) + ceil_div(glb_tile["O"], bw_dram) * (
+        2 * dramloop_visits("O") - distinct_glb
+    )
+    prologue = sum(ceil_div(glb_tile[t], bw_dram) + send[t] for t in inputs)
+    return LatencyTerms(prologue, outputs, boundary, periods)

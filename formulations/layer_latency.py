@@ -145,21 +145,28 @@ class LayerLatency(LayerTiles):
             later = self._var(changes - 1, upper_bound(changes), f"boundary_later_{t}")
             boundary.append(self._times_cycles(later, send[t], f"boundary_{t}"))
         prologue = sum(load[t] + send[t] for t in inputs)
-        out_dims = sorted(RELEVANT_DIMS["O"])
-        changes = choose_var(m, self.some_glb["O"], n_dram, visits_dram["O"], "array_O_outer")
-        array_visits = product_var(m, [self._visits("GLB", "O"), changes], "vC_O", self.cap)
-        distinct_array = product_var(m, [self.dims[d].outer for d in out_dims], "distinct_array_O", self.cap)
-        distinct_glb = product_var(m, [self.dims[d].factor["DRAM"] for d in out_dims], "distinct_glb_O", self.cap)
-        array_moves = self._var(2 * array_visits - distinct_array, 2 * upper_bound(array_visits), "array_O_moves")
-        dram_moves = self._var(2 * visits_dram["O"] - distinct_glb, 2 * upper_bound(visits_dram["O"]), "dram_O_moves")
-        port_outputs = self._times_cycles(array_moves, send["O"], "array_O_cycles")
-        dram_outputs = self._times_cycles(dram_moves, load["O"], "dram_O_cycles")
+        port_outputs, dram_outputs = self._output_cycles(send["O"], load["O"], visits_dram["O"])
         outputs = port_outputs + dram_outputs
         self.latency = m.new_int_var(0, 3 * self.cap, "latency")
         m.add(self.latency == prologue + sum(boundary) + outputs + periods)
         dma_idle = sum(send[t] for t in inputs) + sum(boundary) + port_outputs + nest_compute
         port_idle = sum(load[t] for t in inputs) + dram_outputs
         self._add_channel_bounds(dma_idle, port_idle)
+
+    def _output_cycles(self, send, load, visits_dram) -> tuple:
+        """The output's serial moves on the port, send(O) (2 vC(O) - distinct array
+        tiles), and on the DMA, load(O) (2 visits_DRAM(O) - distinct GLB tiles): every
+        visit is written out, every revisit read back first."""
+        m, out_dims = self.model, sorted(RELEVANT_DIMS["O"])
+        changes = choose_var(m, self.some_glb["O"], self.dram_iterations, visits_dram, "array_O_outer")
+        array_visits = product_var(m, [self._visits("GLB", "O"), changes], "vC_O", self.cap)
+        distinct_array = product_var(m, [self.dims[d].outer for d in out_dims], "distinct_array_O", self.cap)
+        distinct_glb = product_var(m, [self.dims[d].factor["DRAM"] for d in out_dims], "distinct_glb_O", self.cap)
+        array_moves = self._var(2 * array_visits - distinct_array, 2 * upper_bound(array_visits), "array_O_moves")
+        dram_moves = self._var(2 * visits_dram - distinct_glb, 2 * upper_bound(visits_dram), "dram_O_moves")
+        return self._times_cycles(array_moves, send, "array_O_cycles"), self._times_cycles(
+            dram_moves, load, "dram_O_cycles"
+        )
 
     def _add_channel_bounds(self, dma_idle, port_idle) -> None:
         """Redundant, for the bound: each channel moves one tile at a time and

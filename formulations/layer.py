@@ -47,6 +47,7 @@ class LayerModel(LayerLatency):
         self.dims: dict[str, DimVars] = {}
         self.position: dict[str, dict[str, cp_model.IntVar]] = {}
         self.before: dict[str, dict[tuple[str, str], object]] = {}
+        self.visit_vars: dict = {}  # (level, tensor) -> visits_L(T), made once (formulations.layer_latency)
         self.add_factorisation_tables()
         self.add_spatial_limits()
         self.add_loop_orders()
@@ -183,18 +184,7 @@ class LayerModel(LayerLatency):
         m, acc = self.model, self.accelerator
         rf_terms = []
         for t in self.tensors:
-            rel = sorted(RELEVANT_DIMS[t])
-            glb_case = product_var(
-                m,
-                [self.dram_iterations, self.miss["GLB"][t], *(self.dims[d].factor["GLB"] for d in rel)],
-                f"vC_glb_{t}",
-                self.cap,
-            )
-            dram_case = product_var(
-                m, [self.miss["DRAM"][t], *(self.dims[d].factor["DRAM"] for d in rel)], f"vC_dram_{t}", self.cap
-            )
-            visits = choose_var(m, self.some_glb[t], glb_case, dram_case, f"visits_RF_{t}")
-            rf_terms.append(product_var(m, [visits, self.tile["RF"][t]], f"rf_{t}", self.cap))
+            rf_terms.append(product_var(m, [self._combined_visits(t), self.tile["RF"][t]], f"rf_{t}", self.cap))
         distinct_out = product_var(
             m, [self.dims[d].outer for d in sorted(RELEVANT_DIMS["O"])], "distinct_rf_O", self.cap
         )

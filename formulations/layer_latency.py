@@ -23,12 +23,31 @@ from mapper.core.spec import AXIS_DIMS, DIMS, RELEVANT_DIMS
 
 class LayerLatency(LayerTiles):
     """``add_latency`` sets ``latency`` (needs ``miss``, ``some_glb``, ``tile``,
-    ``dram_iterations`` and the sliding literals of the input)."""
+    ``dram_iterations``, the sliding literals of the input and an empty ``visit_vars``)."""
+
+    visit_vars: dict
 
     def _visits(self, level: str, tensor: str):
-        """visits_L(T) = miss_L(T) * prod_{d relevant to T} f_L[d]."""
-        factors = [self.dims[d].factor[level] for d in sorted(RELEVANT_DIMS[tensor])]
-        return product_var(self.model, [self.miss[level][tensor], *factors], f"visits_{level}_{tensor}", self.cap)
+        """visits_L(T) = miss_L(T) * prod_{d relevant to T} f_L[d] (one variable each)."""
+        if (level, tensor) not in self.visit_vars:
+            factors = [self.dims[d].factor[level] for d in sorted(RELEVANT_DIMS[tensor])]
+            self.visit_vars[level, tensor] = product_var(
+                self.model, [self.miss[level][tensor], *factors], f"visits_{level}_{tensor}", self.cap
+            )
+        return self.visit_vars[level, tensor]
+
+    def _combined_visits(self, tensor: str):
+        """vC(T) = visits_GLB(T) * (n_D if some_glb(T) else visits_DRAM(T)): the RF tile's
+        changes over the whole nest (one variable each)."""
+        if ("RF", tensor) not in self.visit_vars:
+            m = self.model
+            outer = choose_var(
+                m, self.some_glb[tensor], self.dram_iterations, self._visits("DRAM", tensor), f"vC_outer_{tensor}"
+            )
+            self.visit_vars["RF", tensor] = product_var(
+                m, [self._visits("GLB", tensor), outer], f"vC_{tensor}", self.cap
+            )
+        return self.visit_vars["RF", tensor]
 
     def _cycles(self, words, level: str, name: str):
         """ceil(words / bandwidth of ``level``): one transfer's cycles."""
@@ -158,8 +177,7 @@ class LayerLatency(LayerTiles):
         tiles), and on the DMA, load(O) (2 visits_DRAM(O) - distinct GLB tiles): every
         visit is written out, every revisit read back first."""
         m, out_dims = self.model, sorted(RELEVANT_DIMS["O"])
-        changes = choose_var(m, self.some_glb["O"], self.dram_iterations, visits_dram, "array_O_outer")
-        array_visits = product_var(m, [self._visits("GLB", "O"), changes], "vC_O", self.cap)
+        array_visits = self._combined_visits("O")
         distinct_array = product_var(m, [self.dims[d].outer for d in out_dims], "distinct_array_O", self.cap)
         distinct_glb = product_var(m, [self.dims[d].factor["DRAM"] for d in out_dims], "distinct_glb_O", self.cap)
         array_moves = self._var(2 * array_visits - distinct_array, 2 * upper_bound(array_visits), "array_O_moves")

@@ -133,6 +133,7 @@ class _LockStep:
         rows = prod(mapping.factors["ROW"][d] for d in DIMS)
         cols = prod(mapping.factors["COL"][d] for d in DIMS)
         self.pes, self.used_pes = (0, rows, 0, cols), rows * cols
+        self.array_extents = mapping.extents_below("GLB")
         self.clock = 0
 
     # ------------------------------------------------------------------ ops
@@ -181,6 +182,9 @@ class _LockStep:
         slots.sort()
         ready = self.transfer("load" if buffer == GLB else "fill", buffer, tensor, fetch, max(earliest, slots.pop(0)))
         self.resident[buffer][tensor] = _Resident(work, box, [*kept, fetch], ready)
+        if buffer == ARRAY:  # the GLB tile is in use until the last fill from it
+            source = self.resident[GLB][tensor]
+            source.last_use = max(source.last_use, ready)
         return ready
 
     def open_output(self, buffer: str, work: dict[str, Range], at: int) -> int:
@@ -208,12 +212,14 @@ class _LockStep:
 
     # ------------------------------------------------------------------ the nest
 
+    def glb_iterations(self, work: dict[str, Range]):
+        """Work boxes of the GLB nest inside DRAM iteration ``work`` (the array tiles), in order."""
+        return nest_iterations(self.mapping, "GLB", {d: work[d][0] for d in DIMS}, self.array_extents)
+
     def glb_nest(self, work: dict[str, Range]) -> tuple[int, int]:
         """Decode the GLB nest of one DRAM iteration from the clock; returns its end
         and the cycles of its serial output transfers."""
-        array_ext = self.mapping.extents_below("GLB")
-        origin = {d: work[d][0] for d in DIMS}
-        iterations = list(nest_iterations(self.mapping, "GLB", origin, array_ext))
+        iterations = list(self.glb_iterations(work))
         output_cycles = 0
         for j, inner in enumerate(iterations):
             if j and self.changed(ARRAY, "O", inner):
@@ -232,9 +238,6 @@ class _LockStep:
                 for t in self.inputs:
                     if self.changed(ARRAY, t, iterations[j + 1]):
                         self.clock = max(self.clock, self.bring_input(ARRAY, t, iterations[j + 1], prefetch))
-            for t in self.inputs:  # the GLB tile is in use until the last fill from it
-                glb = self.resident[GLB][t]
-                glb.last_use = max(glb.last_use, self.resident[ARRAY][t].ready)
         return self.clock, output_cycles
 
     def boundary(self, work: dict[str, Range], first_inner: dict[str, Range]) -> None:
@@ -252,14 +255,11 @@ class _LockStep:
         for t in self.inputs:
             if self.changed(ARRAY, t, inner):
                 self.clock = self.bring_input(ARRAY, t, inner, self.clock)
-                glb = self.resident[GLB][t]
-                glb.last_use = max(glb.last_use, self.clock)
 
     def run(self) -> Schedule:
-        glb_ext, array_ext = self.mapping.extents_below("DRAM"), self.mapping.extents_below("GLB")
-        works = dram_iterations(self.mapping, glb_ext)
+        works = dram_iterations(self.mapping, self.mapping.extents_below("DRAM"))
         work = next(works)
-        first_inner = next(nest_iterations(self.mapping, "GLB", {d: work[d][0] for d in DIMS}, array_ext))
+        first_inner = next(self.glb_iterations(work))
         for t in self.inputs:  # the prologue: nothing to hide it behind
             self.clock = self.bring_input(GLB, t, work, self.clock)
         self.open_output(GLB, work, self.clock)
@@ -274,7 +274,7 @@ class _LockStep:
                     if self.changed(GLB, t, following):
                         self.clock = max(self.clock, self.bring_input(GLB, t, following, earliest))
                 work = following
-                first_inner = next(nest_iterations(self.mapping, "GLB", {d: work[d][0] for d in DIMS}, array_ext))
+                first_inner = next(self.glb_iterations(work))
                 self.boundary(work, first_inner)
         self.clock = self.close_output(GLB, self.close_output(ARRAY, self.clock))
         for buffer in (ARRAY, GLB):

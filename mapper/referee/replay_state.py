@@ -55,6 +55,11 @@ class Measurement:
         return sum(self.dram_reads.values()) + sum(self.dram_writes.values())
 
     @property
+    def port_words(self) -> int:
+        """Words over the GLB port, both ways."""
+        return sum(self.port_reads.values()) + sum(self.port_writes.values())
+
+    @property
     def used_pes(self) -> int:
         """PEs that ran at least one compute."""
         return len({(r, c) for r0, r1, c0, c1 in self.pe_rectangles for r in range(r0, r1) for c in range(c0, c1)})

@@ -27,20 +27,22 @@ from mapper.referee.array_replay import ArrayCounts
 from mapper.referee.schedule import Schedule
 
 
+def _reserved(tile: dict[str, int], fills: dict[str, int], copies: int) -> int:
+    """Each tile once, a refilled input tile ``copies`` times."""
+    return sum(words * (copies if fills[t] > 1 and t != "O" else 1) for t, words in tile.items())
+
+
 def layer_glb_reserved(schedule: Schedule, accelerator: Accelerator) -> int:
     tile, fills = defaultdict(int), defaultdict(int)
     for op in schedule.ops:
         if op.kind in ("load", "alloc") and op.buffer == "GLB":
             tile[op.tensor] = max(tile[op.tensor], op.box.words)
             fills[op.tensor] += 1
-    copies = accelerator.levels["GLB"].copies
-    return sum(words * (copies if fills[t] > 1 and t != "O" else 1) for t, words in tile.items())
+    return _reserved(tile, fills, accelerator.levels["GLB"].copies)
 
 
 def layer_rf_reserved(array: ArrayCounts, accelerator: Accelerator) -> int:
-    copies = accelerator.levels["RF"].copies
-    words = array.rf_tile_words
-    return sum(w * (copies if array.rf_fills[t] > 1 and t != "O" else 1) for t, w in words.items())
+    return _reserved(array.rf_tile_words, array.rf_fills, accelerator.levels["RF"].copies)
 
 
 def _row_words(schedule: Schedule, tensor: str) -> int:

@@ -74,13 +74,11 @@ def replay_layer(layer: Layer, accelerator: Accelerator, mapping: Mapping, funct
     measured = replay(schedule, accelerator, functional, seed)
     reserved = layer_glb_reserved(schedule, accelerator)
     array = replay_array(layer, mapping)
-    if array is None:
-        return LayerReplay(measured, reserved, None, None, None)
     levels = accelerator.levels
     latency = measured.makespan
     energy = (
         levels["DRAM"].energy_fj_per_word * measured.dram_words
-        + levels["GLB"].energy_fj_per_word * (measured.dram_words + array.array_words)
+        + levels["GLB"].energy_fj_per_word * (measured.dram_words + measured.port_words)
         + levels["RF"].energy_fj_per_word * array.rf_accesses
         + accelerator.mac_energy_fj * measured.macs
     )

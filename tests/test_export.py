@@ -12,7 +12,7 @@ from test_loading import problem_files
 from test_taskgraph_cli import taskgraph_problem
 
 from mapper.app.cli import main
-from mapper.app.export import TIMELOOP_DIMS, timeloop_mapping
+from mapper.app.export import TIMELOOP_COLUMN_LEVEL, TIMELOOP_DIMS, timeloop_mapping
 from mapper.app.verify_file import verify_result_file
 
 ONE_WORKER = {"workers": 1, "seed": 0, "time_limit_s": 30}
@@ -71,12 +71,32 @@ def test_timeloop_mapping_factors_multiply_to_the_bounds_and_permutations_run_in
     assert set(TIMELOOP_DIMS.values()) == set(parsed[0])
 
 
-def test_timeloop_refuses_what_it_cannot_express(tmp_path):
+def test_timeloop_two_axis_unrolling_gets_a_spatial_directive_per_axis():
+    """K unrolled on both PE rows and cols: the cols under the GLB (all X), the
+    rows under the column level (all Y), which keeps nothing; factors still
+    multiply to the bounds."""
     result = single_axis_result()
     result["mapping"]["factors"]["COL"]["K"], result["mapping"]["factors"]["DRAM"]["K"] = 2, 1
-    with pytest.raises(Exception, match="K is unrolled on both PE rows and cols"):
+    levels = yaml.safe_load(yaml.safe_dump(timeloop_mapping(result, "r.json")))["mapping"]
+    spatial = [lv for lv in levels if lv["type"] == "spatial"]
+    assert [(lv["target"], lv["split"]) for lv in spatial] == [("GLB", len(TIMELOOP_DIMS)), (TIMELOOP_COLUMN_LEVEL, 0)]
+    glb, column = (dict(item.split("=") for item in lv["factors"].split()) for lv in spatial)
+    assert (glb["M"], glb["P"], column["M"]) == ("2", "2", "2")
+    keeps = [lv for lv in levels if lv["type"] == "datatype"]
+    assert keeps == [
+        {"target": TIMELOOP_COLUMN_LEVEL, "type": "datatype", "keep": [], "bypass": ["Weights", "Inputs", "Outputs"]}
+    ]
+    factored = [lv for lv in levels if "factors" in lv]
+    parsed = [dict(item.split("=") for item in lv["factors"].split()) for lv in factored]
+    bounds = {"N": 1, "M": 4, "C": 2, "P": 4, "Q": 1, "R": 3, "S": 1}
+    assert {dim: prod(int(p[dim]) for p in parsed) for dim in bounds} == bounds
+
+
+def test_timeloop_refuses_grouped_layers():
+    result = single_axis_result()
+    result["mapping"]["factors"]["DRAM"]["G"] = 2
+    with pytest.raises(Exception, match="no groups dim"):
         timeloop_mapping(result, "r.json")
-    assert yaml.safe_load(yaml.safe_dump(timeloop_mapping(single_axis_result(), "r.json")))["mapping"]
 
 
 def test_network_trace_runs_the_groups_one_after_another(tmp_path):

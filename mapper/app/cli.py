@@ -107,6 +107,16 @@ def cmd_plot(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from mapper.app.html_report import build_report
+    from mapper.app.verify_file import read_result
+
+    page = build_report(read_result(Path(args.result)), args.result)
+    options.write_output(args.output, page, "-o/--output")
+    console.print(f"report written to {args.output}")
+    return 0
+
+
 def cmd_library(args) -> int:
     """List the bundled accelerators, networks, problems and suites with their files."""
     from rich.table import Table
@@ -202,6 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--kind", choices=["gantt", "bars", "glb"], help="default: gantt (task graphs), bars (fused), glb (layer)"
     )
     plot.set_defaults(func=cmd_plot, outputs={"output": "-o/--output"})
+    report = sub.add_parser("report", help="write a result as one self-contained HTML page (proof, answer, plots)")
+    report.add_argument("result", help="result JSON written by 'fusesat solve --json'")
+    report.add_argument("-o", "--output", required=True, help="HTML file")
+    report.set_defaults(func=cmd_report, outputs={"output": "-o/--output"})
     library = sub.add_parser("library", help="list the bundled accelerators, networks, problems and suites")
     library.add_argument("folders", nargs="*", help=f"only these of {', '.join(FOLDERS)}")
     library.set_defaults(func=cmd_library)

@@ -109,62 +109,63 @@ def _trace_events(schedule: Schedule, pid: int, offset: int) -> list[dict]:
     return events
 
 
+# The level between the GLB and the PEs that a two-axis unrolling needs (Timeloop's
+# Eyeriss example: the GLB fans out over PE columns, a DummyBuffer per column over its rows).
+TIMELOOP_COLUMN_LEVEL = "DummyBuffer"
+_TIMELOOP_ORDER = [d for d in DIMS if d in TIMELOOP_DIMS]  # DIMS without G
+
+
+def _factor_text(level_factors: dict) -> str:
+    return " ".join(f"{TIMELOOP_DIMS[d]}={level_factors[d]}" for d in _TIMELOOP_ORDER)
+
+
+def _temporal(target: str, level_factors: dict, order) -> dict:
+    """Timeloop lists a permutation innermost first; ``order`` is outermost first."""
+    permutation = "".join(TIMELOOP_DIMS[d] for d in reversed(order) if d in TIMELOOP_DIMS)
+    return {"target": target, "type": "temporal", "factors": _factor_text(level_factors), "permutation": permutation}
+
+
+def _spatial(target: str, level_factors: dict, x_dims: list[str]) -> dict:
+    """``x_dims`` before the split (PE columns, X), the rest after it (rows, Y)."""
+    ordered = x_dims + [d for d in _TIMELOOP_ORDER if d not in x_dims]
+    permutation = "".join(TIMELOOP_DIMS[d] for d in ordered)
+    return {
+        "target": target,
+        "type": "spatial",
+        "factors": _factor_text(level_factors),
+        "permutation": permutation,
+        "split": len(x_dims),
+    }
+
+
 def timeloop_mapping(result: dict, source: str) -> dict:
     """A single-layer mapping in Timeloop's mapping YAML layout: temporal factors
     and permutations (innermost first) at DRAM, GLB and RF, spatial factors under
-    the GLB with the PE-column dims before the split."""
+    the GLB with the PE-column dims before the split. A mapping that unrolls a dim
+    on both PE rows and cols gets two spatial directives instead: the cols under
+    the GLB (all X), the rows under TIMELOOP_COLUMN_LEVEL (all Y), which keeps no
+    data and has no temporal loops."""
     if result.get("mode") != Mode.LAYER or result.get("mapping") is None:
         raise SpecError(
             source, "mode", "Timeloop mappings exist for solved single-layer results", "export a layer result"
         )
-    factors = result["mapping"]["factors"]
+    factors, orders = result["mapping"]["factors"], result["mapping"]["orders"]
     if any(factors[level]["G"] > 1 for level in factors):
         raise SpecError(source, "mapping", "Timeloop's CNN problem has no groups dim", "export a layer with one group")
-
-    def factor_text(level_factors: dict) -> str:
-        return " ".join(f"{TIMELOOP_DIMS[d]}={level_factors[d]}" for d in DIMS if d != "G")
-
-    def permutation(order: list[str]) -> str:
-        return "".join(TIMELOOP_DIMS[d] for d in reversed(order) if d != "G")
-
-    both = [d for d in DIMS if factors["ROW"][d] > 1 and factors["COL"][d] > 1]
-    if both:
-        raise SpecError(
-            source,
-            "mapping.factors",
-            f"{', '.join(both)} is unrolled on both PE rows and cols, which one Timeloop spatial directive cannot say",
-            "export a mapping that unrolls each dim on one axis",
-        )
-    spatial = {d: factors["ROW"][d] * factors["COL"][d] for d in DIMS}
-    col_dims = [d for d in DIMS if d != "G" and factors["COL"][d] > 1]
-    row_dims = [d for d in DIMS if d != "G" and d not in col_dims]
-    mapping = []
-    for level in ORDERED_LEVELS:
-        mapping.append(
-            {
-                "target": level,
-                "type": "temporal",
-                "factors": factor_text(factors[level]),
-                "permutation": permutation(result["mapping"]["orders"][level]),
-            }
-        )
-    mapping.append(
-        {
-            "target": "GLB",
-            "type": "spatial",
-            "factors": factor_text(spatial),
-            "permutation": "".join(TIMELOOP_DIMS[d] for d in col_dims + row_dims),
-            "split": len(col_dims),
-        }
-    )
-    mapping.append(
-        {
-            "target": "RF",
-            "type": "temporal",
-            "factors": factor_text(factors["RF"]),
-            "permutation": permutation(list(DIMS)),
-        }
-    )
+    mapping = [_temporal(level, factors[level], orders[level]) for level in ORDERED_LEVELS]
+    rows, cols = factors["ROW"], factors["COL"]
+    if any(rows[d] > 1 and cols[d] > 1 for d in _TIMELOOP_ORDER):
+        bypass = {"target": TIMELOOP_COLUMN_LEVEL, "type": "datatype", "keep": []}
+        mapping += [
+            _spatial("GLB", cols, _TIMELOOP_ORDER),
+            _temporal(TIMELOOP_COLUMN_LEVEL, dict.fromkeys(DIMS, 1), DIMS),
+            _spatial(TIMELOOP_COLUMN_LEVEL, rows, []),
+            {**bypass, "bypass": ["Weights", "Inputs", "Outputs"]},
+        ]
+    else:
+        both = {d: rows[d] * cols[d] for d in DIMS}
+        mapping.append(_spatial("GLB", both, [d for d in _TIMELOOP_ORDER if cols[d] > 1]))
+    mapping.append(_temporal("RF", factors["RF"], DIMS))
     return {"mapping": mapping}
 
 

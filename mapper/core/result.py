@@ -106,5 +106,13 @@ class SolveResult:
             "details": self.details,
         }
 
+    @classmethod
+    def from_json(cls, data: dict) -> SolveResult:
+        """The inverse of ``to_json`` (its derived fields, gap and proven_optimal, are recomputed)."""
+        fields = ("problem", "mode", "status", "objective", "bound", "layer", "accelerator", "mapping")
+        fields += ("problem_file", "explanation")
+        tables = {name: data.get(name) or {} for name in ("metrics", "weights", "details")}
+        return cls(**{name: data.get(name) for name in fields}, **tables, solver=SolverFacts(**data["solver"]))
+
     def write_json(self, path: Path | str) -> None:
         Path(path).write_text(json.dumps(self.to_json(), indent=2) + "\n")

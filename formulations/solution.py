@@ -20,7 +20,7 @@ from typing import Generic, TypeVar
 import ortools
 from ortools.sat.python import cp_model
 
-from mapper.core import stop
+from mapper.core import progress, stop
 from mapper.core.enums import Status
 from mapper.core.result import SolverFacts
 from mapper.core.spec import SolverSettings
@@ -45,17 +45,37 @@ class Solution(Generic[Decoded]):
     facts: SolverFacts
 
 
-class _FirstSolution(cp_model.CpSolverSolutionCallback):
-    """Records the wall time of the first solution."""
+PROGRESS_TASK = "CP-SAT search"  # the progress line of the solve under way (mapper.core.progress)
+
+
+class _SolutionWatch(cp_model.CpSolverSolutionCallback):
+    """Records the wall time of the first solution; reports every solution, and
+    every better bound (``on_bound``), as the progress of ``PROGRESS_TASK``."""
 
     def __init__(self):
         super().__init__()
         self.seconds = None
+        self.solutions = 0
+        self.best: float | None = None
 
     def on_solution_callback(self) -> None:
         if self.seconds is None:
             self.seconds = self.wall_time
             log.info("CP-SAT: first solution after %.2f s", self.seconds)
+        self.solutions += 1
+        self.best = self.objective_value
+        self._report(self.best_objective_bound)
+
+    def on_bound(self, bound: float) -> None:
+        self._report(bound)
+
+    def _report(self, bound: float) -> None:
+        if self.best is None:
+            detail = f"no solution yet, bound {bound:,.0f}"
+        else:
+            gap = (self.best - bound) / max(1.0, abs(self.best))
+            detail = f"best {self.best:,.0f}, bound {bound:,.0f}, gap {gap:.2%}"
+        progress.report(PROGRESS_TASK, self.solutions, None, detail)
 
 
 def new_solver() -> cp_model.CpSolver:
@@ -124,7 +144,8 @@ def run_solver(
         facts = SolverFacts(0.0, 0.0, settings.workers, settings.seed, settings.time_limit_s, ortools.__version__)
         return Solution(Status.UNKNOWN.value, None, None, None, facts)
     solver = new_solver()
-    first = _FirstSolution()
+    first = _SolutionWatch()
+    solver.best_bound_callback = first.on_bound
     p = solver.parameters
     p.max_time_in_seconds = settings.time_limit_s
     p.num_workers = settings.workers

@@ -4,8 +4,11 @@ reach stdout."""
 
 from __future__ import annotations
 
+import re
+
 from conftest import DETERMINISTIC
 
+from formulations.solution import PROGRESS_TASK
 from mapper.app.cli import main
 from mapper.core import progress
 from mapper.cost.taskgraph_builder import problem_graph
@@ -28,7 +31,8 @@ def test_a_network_search_reports_every_candidate_it_solves():
     problem = load_problem(PROBLEMS / "network" / "lenet5_eyeriss_like.yaml")
     result, steps = recorded(lambda: solve(problem, DETERMINISTIC))
     candidates = result.details["candidates"]
-    assert steps and {s.task for s in steps} == {"candidate groups"}
+    assert {s.task for s in steps} == {"candidate groups", PROGRESS_TASK}  # each candidate's solve too
+    steps = [s for s in steps if s.task == "candidate groups"]
     assert all(s.total == len(candidates) for s in steps)
     assert [s.done for s in steps] == sorted(s.done for s in steps) and steps[-1].done == len(candidates)
     solved = [c for c in candidates if c["reused_from"] is None and c["status"] != "SKIPPED"]
@@ -37,10 +41,22 @@ def test_a_network_search_reports_every_candidate_it_solves():
     assert solve(problem, DETERMINISTIC).objective == result.objective  # listening changes nothing
 
 
+def test_a_single_solve_reports_each_solution_and_bound():
+    problem = load_problem(PROBLEMS / "layer" / "resnet18_layer4_0_down.yaml")
+    result, steps = recorded(lambda: solve(problem, DETERMINISTIC))
+    assert steps and {s.task for s in steps} == {PROGRESS_TASK} and all(s.total is None for s in steps)
+    assert [s.done for s in steps] == sorted(s.done for s in steps) and steps[-1].done >= 1
+    assert steps[-1].detail.startswith(f"best {result.objective:,}, bound ")  # the optimum, found
+    bounds = [int(re.search(r"bound ([\d,]+)", s.detail).group(1).replace(",", "")) for s in steps]
+    assert bounds == sorted(bounds) and bounds[-1] <= result.bound  # the proof's end needs no report: it prints
+    assert solve(problem, DETERMINISTIC).objective == result.objective  # listening changes nothing
+
+
 def test_a_pareto_sweep_reports_each_point():
     problem = load_problem(PROBLEMS / "taskgraph" / "lenet5_c1_s2_c3.yaml")
     _, graph, _ = problem_graph(problem)
     (points, _), steps = recorded(lambda: pareto_front(graph, problem.taskgraph, DETERMINISTIC, max_points=2))
+    steps = [s for s in steps if s.task != PROGRESS_TASK]  # the sweep's points, without each point's solve
     assert [s.done for s in steps] == list(range(1, len(points) + 1)) and points
     assert all(s.task == "Pareto points" and s.total == 2 and "makespan" in s.detail for s in steps)
 

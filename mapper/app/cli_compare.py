@@ -20,32 +20,89 @@ def no_solution_reason() -> str:
     return f"stopped by {stop.reason()} before a solution" if stop.requested() else "no solution within the time limit"
 
 
-def cmd_compare(args) -> int:
+# Column headers with their units on a second line, to stay narrow.
+HEADERS = {
+    "latency_cycles": "latency\n(cycles)",
+    "dram_words": "DRAM\n(words)",
+    "energy_pj": "energy\n(pJ)",
+    "makespan": "makespan\n(cycles)",
+    "peak_memory_words": "peak memory\n(words)",
+}
+
+
+def compare_tables(report: dict, metrics: tuple[str, ...], width: int) -> list:
+    """The rows of ``report`` as tables that stay readable at ``width`` columns: no
+    vertical rules, units on a second header line, numbers never cut, no column
+    for a metric that no row has; the caption says what the objective adds up.
+    When one table would not fit ``width`` without wrapping, two: the proof
+    columns (status, objective, gap, time) and the metrics, each with the method."""
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    rows = report["rows"]
+    metrics = [k for k in metrics if any(row["metrics"].get(k) is not None for row in rows)]
+    proof = "proven optimal" if report["proven_optimal"] else "not proven"
+    bound = "-" if report["bound"] is None else f"{report['bound']:,}"
+    if (
+        _lexicographic(report) and report["bound"] is not None and rows[0]["objective"] is not None
+    ):  # both levels: makespan first
+        bound = f"{rows[0]['metrics']['makespan']:,} cycles, then {bound} words"
+    title = f"{report['problem']} ({report['mode']} mode): CP-SAT bound {bound}, {proof}"
+    lexicographic = _lexicographic(report)
+    whole = _table(rows, title, metrics, True, lexicographic)
+    probe = Console(width=10_000)  # a measurement is clamped to the console's width
+    if Measurement.get(probe, probe.options, whole).maximum <= width:  # fits without wrapping a cell
+        return [whole]
+    return [_table(rows, title, [], True, lexicographic), _table(rows, "the same methods' metrics", metrics, False)]
+
+
+def _lexicographic(report: dict) -> bool:
+    return report["weights"].get("objective") == "lexicographic"
+
+
+def _objective_cell(row: dict, lexicographic: bool) -> str:
+    """The objective; a lexicographic one with both levels, makespan first."""
+    if row["objective"] is None:
+        return "-"
+    return f"{row['metrics']['makespan']:,}, {row['objective']:,}" if lexicographic else f"{row['objective']:,}"
+
+
+def _table(rows: list[dict], title: str, metrics: list[str], proof_columns: bool, lexicographic: bool = False):
+    from rich import box
     from rich.table import Table
 
+    table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 0, 0, 1), pad_edge=False)
+    table.add_column("method", overflow="fold", min_width=12)
+    if proof_columns:
+        table.add_column("status", min_width=9)
+    for column in (HEADERS.get(k, k) for k in metrics):
+        table.add_column(column, justify="right", no_wrap=True)
+    if proof_columns:
+        objective = "objective\n(makespan, memory)" if lexicographic else "objective"
+        for column in (objective, "gap to\nbound", "time\n(s)"):
+            table.add_column(column, justify="right", no_wrap=True)
+    for row in rows:
+        cells = [row["method"], row["status"]] if proof_columns else [row["method"]]
+        cells += ["-" if row["metrics"].get(k) is None else f"{row['metrics'][k]:,.0f}" for k in metrics]
+        if proof_columns:
+            cells.append(_objective_cell(row, lexicographic))
+            cells.append("n/a" if row["gap_to_bound"] is None else f"{row['gap_to_bound']:.2%}")
+            cells.append("-" if row["seconds"] is None else f"{row['seconds']:.2f}")
+        table.add_row(*cells)
+    return table
+
+
+def cmd_compare(args) -> int:
     from mapper.app.modes import MODES
+    from mapper.app.render import objective_meaning
     from mapper.io.loading import load_problem
     from mapper.solve.compare import compare
 
     problem = load_problem(resolve_argument(args.problem, "problems"))
     report = compare(problem, reproducible(solver_settings(problem, args)))
-    proof = "proven optimal" if report["proven_optimal"] else "not proven"
-    bound = "-" if report["bound"] is None else f"{report['bound']:,}"
-    table = Table(title=f"{report['problem']} ({report['mode']} mode): CP-SAT bound {bound}, {proof}")
-    keys = MODES[problem.mode].compare_metrics
-    for column in ("method", "status", *keys, "objective", "gap to bound", "seconds"):
-        table.add_column(column.replace("_", " "), justify="right")
-    for row in report["rows"]:
-        cells = [row["metrics"].get(k) for k in keys]
-        table.add_row(
-            row["method"],
-            row["status"],
-            *("-" if c is None else f"{c:,.0f}" for c in cells),
-            "-" if row["objective"] is None else f"{row['objective']:,}",
-            "n/a" if row["gap_to_bound"] is None else f"{row['gap_to_bound']:.2%}",
-            "-" if row["seconds"] is None else f"{row['seconds']:.2f}",
-        )
-    console.print(table)
+    for table in compare_tables(report, MODES[problem.mode].compare_metrics, console.width):
+        console.print(table)
+    console.print(f"objective is {objective_meaning(report['weights'])}")
     report["stopped_by"] = stop.reason()
     if report["stopped_by"]:
         console.print(f"[yellow]stopped by {report['stopped_by']}:[/yellow] each method's best answer so far")

@@ -86,7 +86,7 @@ def render_fused(result: SolveResult, console: Console, bounds: dict[str, int] |
     )
     table = Table(title="Per layer")
     for column in ("layer", "PE columns", "unrolling rows x cols", "weights", "compute cycles", "DRAM words"):
-        table.add_column(column, justify="right")
+        table.add_column(column, justify="right", overflow="fold")
     for k, name in enumerate(names):
         rows, cols = mapping["spatial"][k]
         table.add_row(
@@ -114,7 +114,7 @@ def render_fused(result: SolveResult, console: Console, bounds: dict[str, int] |
     if baseline.get("feasible"):
         compare = Table(title="Fused vs layer-by-layer (each layer optimal alone)")
         for column in ("", "latency (cycles)", "DRAM words", "objective"):
-            compare.add_column(column, justify="right")
+            compare.add_column(column, justify="right", overflow="fold")
         compare.add_row(
             "fused", f"{metrics['latency_cycles']:,}", f"{metrics['dram_words']:,}", f"{result.objective:,}"
         )
@@ -136,7 +136,7 @@ def render_taskgraph(result: SolveResult, console: Console, bounds: dict[str, in
     console.print(f"{details['tasks']} tasks, {details['edges']} edges; objective: {result.weights['objective']}")
     timeline = Table(title="Schedule (per PE cluster)")
     timeline.add_column("cluster")
-    timeline.add_column("tasks (start-end)")
+    timeline.add_column("tasks (start-end)", overflow="fold")
     by_cluster: dict[str, list] = {}
     for task, slot in sorted(result.mapping.items(), key=lambda kv: kv[1]["start"]):
         by_cluster.setdefault(slot["processor"], []).append(f"{task} {slot['start']}-{slot['end']}")
@@ -144,8 +144,15 @@ def render_taskgraph(result: SolveResult, console: Console, bounds: dict[str, in
         timeline.add_row(cluster, ", ".join(entries))
     console.print(timeline)
     compare = Table(title="CP-SAT vs heuristics")
-    for column in ("method", "makespan", "peak memory (words)", "objective", "gap to CP-SAT bound", "fits memory"):
-        compare.add_column(column, justify="right")
+    for column in (
+        "method",
+        "makespan (cycles)",
+        "peak memory (words)",
+        "objective",
+        "gap to CP-SAT bound",
+        "fits memory",
+    ):
+        compare.add_column(column, justify="right", overflow="fold")
     compare.add_row(
         "CP-SAT", f"{metrics['makespan']:,}", f"{metrics['peak_memory_words']:,}", f"{result.objective:,}", "-", "yes"
     )
@@ -174,7 +181,7 @@ def render_network(result: SolveResult, console: Console, bounds: dict[str, int]
     multi = metrics["fused_groups"]  # groups of more than one layer (a lone layer may use the fused model)
     groups = Table(title=f"Partition: {metrics['groups']} groups, {multi} of more than one layer")
     for column in ("layers", "model", "latency (cycles)", "DRAM (words)", "objective", "proven"):
-        groups.add_column(column, justify="right")
+        groups.add_column(column, justify="right", overflow="fold")
     for group in result.mapping["groups"]:
         groups.add_row(
             " + ".join(group["layers"]),
@@ -187,7 +194,7 @@ def render_network(result: SolveResult, console: Console, bounds: dict[str, int]
     console.print(groups)
     compare = Table(title="Against the baselines and the compulsory limits")
     for column in ("partition", "groups", "latency (cycles)", "DRAM (words)", "objective", "gap to bound"):
-        compare.add_column(column, justify="right")
+        compare.add_column(column, justify="right", overflow="fold")
     gap = "-" if result.gap is None else f"{result.gap:.2%}"
     compare.add_row(
         "CP-SAT + DP (optimal)",

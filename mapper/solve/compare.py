@@ -154,5 +154,6 @@ def compare(problem: Problem, settings: SolverSettings | None = None) -> dict:
         "mode": str(problem.mode),
         "bound": bound,
         "proven_optimal": reference.proven_optimal,
+        "weights": reference.weights,  # what the objective adds up (lexicographic: its levels)
         "rows": rows,
     }

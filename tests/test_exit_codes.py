@@ -126,7 +126,7 @@ def test_a_keyboard_interrupt_during_a_solve_stops_the_search_and_is_raised(tmp_
             fired.append(True)
             _thread.interrupt_main()  # Ctrl-C in the main thread, waiting for the solve
 
-    monkeypatch.setattr(solution_module._FirstSolution, "on_solution_callback", interrupt_once)
+    monkeypatch.setattr(solution_module._SolutionWatch, "on_solution_callback", interrupt_once)
     problem = load_problem(task_graph(tmp_path))
     _, graph, _ = problem_graph(problem)
     model = TaskGraphModel(graph)
@@ -164,7 +164,7 @@ def test_a_stop_during_a_solve_returns_its_first_solution_unproven(tmp_path, mon
             stop.request("SIGINT")
             self.stop_search()
 
-    monkeypatch.setattr(solution_module._FirstSolution, "on_solution_callback", stop_at_first)
+    monkeypatch.setattr(solution_module._SolutionWatch, "on_solution_callback", stop_at_first)
     out = tmp_path / "r.json"
     assert main(["solve", str(LIBRARY / "problems" / f"{problem}.yaml"), "--workers", "1", "--json", str(out)]) == 0
     result = json.loads(out.read_text())
@@ -183,7 +183,7 @@ def test_a_stop_between_the_two_solves_of_a_lexicographic_task_graph_keeps_the_f
             stop.request("SIGTERM")
             self.stop_search()
 
-    monkeypatch.setattr(solution_module._FirstSolution, "on_solution_callback", stop_at_first)
+    monkeypatch.setattr(solution_module._SolutionWatch, "on_solution_callback", stop_at_first)
     out = tmp_path / "r.json"
     assert main(["solve", str(LIBRARY / "problems" / "taskgraph" / "lenet5_c1_s2_c3.yaml"), "--json", str(out)]) == 0
     result = json.loads(out.read_text())

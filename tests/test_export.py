@@ -114,3 +114,30 @@ def test_network_trace_runs_the_groups_one_after_another(tmp_path):
         ops = [e for e in events if e["ph"] == "X" and e["pid"] == pid]
         spans.append((min(e["ts"] for e in ops), max(e["ts"] + e["dur"] for e in ops)))
     assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
+
+
+def test_a_mapping_too_long_to_decode_is_refused_in_a_second_and_the_report_says_so(tmp_path, capsys):
+    """All loops at DRAM: one iteration per MAC, millions of them. Traces and plots
+    decode op by op like the referee, so they refuse it at once (exit 2, one line),
+    and the HTML report shows the rest of the page with a note instead of the plot."""
+    from verify_helpers import PROBLEMS
+
+    from mapper.core.mapping import all_dram_mapping
+    from mapper.io.library import library_root
+    from mapper.io.loading import load_problem
+
+    problem = load_problem(library_root() / "problems" / PROBLEMS["layer"])
+    result, path = tmp_path / "r.json", tmp_path / "huge.json"
+    assert (
+        main(["solve", str(library_root() / "problems" / PROBLEMS["layer"]), "--workers", "1", "--json", str(result)])
+        == 0
+    )
+    data = json.loads(result.read_text())
+    data["mapping"] = all_dram_mapping(problem.layers[0]).to_dict()
+    path.write_text(json.dumps(data))
+    capsys.readouterr()
+    assert main(["export", str(path), "--format", "chrome-trace", "-o", str(tmp_path / "t.json")]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "DRAM x GLB iterations" in error
+    assert main(["report", str(path), "-o", str(tmp_path / "r.html")]) == 0
+    assert "glb plot not drawn" in (tmp_path / "r.html").read_text()

@@ -10,6 +10,7 @@ microseconds (1 cycle = 1 us in the viewer).
 from __future__ import annotations
 
 import json
+from math import prod
 from pathlib import Path
 
 import yaml
@@ -23,6 +24,7 @@ from mapper.core.spec import DIMS, ORDERED_LEVELS
 from mapper.io.loading import load_problem
 from mapper.referee.schedule import Schedule
 from mapper.referee.simulator import ORDER
+from mapper.referee.verify import MAX_REPLAY_ITERATIONS
 
 TIMELOOP_DIMS = {"N": "N", "K": "M", "C": "C", "P": "P", "Q": "Q", "R": "R", "S": "S"}
 
@@ -33,6 +35,15 @@ def result_schedules(result: dict, source: str) -> list[tuple[str, Schedule]]:
     if result.get("mapping") is None:
         raise SpecError(source, "mapping", "the result has no schedule", "export a solved result")
     handlers = handlers_for(result["mode"], source)
+    layer_mappings = [result["mapping"]] if result["mode"] == Mode.LAYER else []
+    if result["mode"] == Mode.NETWORK:
+        layer_mappings = [g["mapping"] for g in result["mapping"]["groups"] if g["model"] == Mode.LAYER]
+    for mapping in layer_mappings:  # decoding op by op: the referee's limit, so nothing runs for hours
+        iterations = prod(mapping["factors"][lv][d] for lv in ORDERED_LEVELS for d in DIMS)
+        if iterations > MAX_REPLAY_ITERATIONS:
+            problem = f"a layer mapping of {iterations:,} DRAM x GLB iterations; schedules are decoded op by op"
+            problem += f" up to {MAX_REPLAY_ITERATIONS:,}"
+            raise SpecError(source, "mapping", problem, "trace or plot a mapping with fewer DRAM and GLB iterations")
     return handlers.schedules(result, load_problem(resolve_problem_file(result, Path(source))))
 
 

@@ -14,6 +14,10 @@ evaluates each old optimal mapping with today's cost model and checks that
 today's proven optimum is no worse: the map space did not shrink, so the old
 mapping is still in it. Writes docs/results/benchmark_semantics.json and prints
 the Markdown table of docs/benchmarks.md.
+
+    python scripts/benchmark_semantics.py timeloop [RESULTS.json]
+
+counts the recorded optima that the Timeloop export writes (docs/exports.md).
 """
 
 from __future__ import annotations
@@ -122,6 +126,28 @@ def compare(old_path: Path, new_path: Path, out: Path) -> None:
     print("\n".join(lines))
 
 
+def timeloop(results: Path) -> None:
+    """How many of the recorded optima ``fusesat export --format timeloop`` writes,
+    how many of them need the two-directive form (a dim on both PE axes), and
+    why the rest are refused (docs/exports.md quotes these counts)."""
+    from collections import Counter
+
+    from mapper.app.export import TIMELOOP_COLUMN_LEVEL, timeloop_mapping
+    from mapper.core.errors import SpecError
+
+    rows = json.loads(results.read_text())["rows"]
+    written, two_axis, refused = 0, 0, Counter()
+    for r in rows:
+        try:
+            levels = timeloop_mapping({"mode": "layer", "mapping": r["mapping"]}, str(results))["mapping"]
+        except SpecError as err:
+            refused[err.problem] += 1
+            continue
+        written += 1
+        two_axis += any(level["target"] == TIMELOOP_COLUMN_LEVEL for level in levels)
+    print(json.dumps({"optima": len(rows), "exported": written, "two_axis": two_axis, "refused": refused}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
@@ -133,9 +159,13 @@ def main() -> None:
     cmp.add_argument("old", type=Path)
     cmp.add_argument("new", type=Path)
     cmp.add_argument("--out", type=Path, default=Path("docs/results/benchmark_semantics.json"))
+    export = sub.add_parser("timeloop", help="count the recorded optima the Timeloop export writes")
+    export.add_argument("results", type=Path, nargs="?", default=Path("docs/results/benchmark_makespan.json"))
     args = parser.parse_args()
     if args.command == "solve":
         solve(args.out, args.workers, args.time_limit)
+    elif args.command == "timeloop":
+        timeloop(args.results)
     else:
         compare(args.old, args.new, args.out)
 

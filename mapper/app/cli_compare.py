@@ -137,8 +137,8 @@ def cmd_pareto(args) -> int:
     refuse_invalid_model(ended, problem, args)
     axes = handlers.pareto_axes
     table = Table(title=title)
-    for column in (*axes, "certified"):
-        table.add_column(column.replace("_", " "), justify="right")
+    for column in (*(HEADERS.get(a, a).replace("\n", " ") for a in axes), "certified"):
+        table.add_column(column, justify="right")
     for point in points:
         table.add_row(*(f"{point[a]:,}" for a in axes), "yes" if point["certified"] else "no")
     console.print(table)

@@ -187,10 +187,16 @@ class LayerLatency(LayerTiles):
         dram_moves = self._var(2 * visits_dram - distinct_glb, 2 * upper_bound(visits_dram), "dram_O_moves")
         port = self._times_cycles(array_moves, send, "array_O_cycles")
         dma = self._times_cycles(dram_moves, load, "dram_O_cycles")
-        levels, out_words = self.accelerator.levels, self.layer.tensor_words("O")
-        m.add(levels["GLB"].bandwidth_words_per_cycle * port >= 2 * self.array_of["O"] - out_words)
-        m.add(levels["DRAM"].bandwidth_words_per_cycle * dma >= 2 * self.dram_of["O"] - out_words)
+        levels, (port_words, dma_words) = self.accelerator.levels, self._output_move_words()
+        m.add(levels["GLB"].bandwidth_words_per_cycle * port >= port_words)
+        m.add(levels["DRAM"].bandwidth_words_per_cycle * dma >= dma_words)
         return port, dma
+
+    def _output_move_words(self) -> tuple:
+        """The words the output's moves carry on the port and on the DMA: every visit
+        written out, every revisit read back, 2 ARRAY(O) - |O| and 2 DRAM(O) - |O|."""
+        out_words = self.layer.tensor_words("O")
+        return 2 * self.array_of["O"] - out_words, 2 * self.dram_of["O"] - out_words
 
     def _add_channel_bounds(self, dma_idle, port_idle) -> None:
         """Redundant, for the bound: each channel moves one tile at a time and
@@ -205,9 +211,7 @@ class LayerLatency(LayerTiles):
         bw_dram, bw_glb = levels["DRAM"].bandwidth_words_per_cycle, levels["GLB"].bandwidth_words_per_cycle
         m.add(bw_dram * (self.latency - dma_idle) >= self.dram_words)
         m.add(bw_glb * (self.latency - port_idle) >= self.array_words)
-        out_words = self.layer.tensor_words("O")
-        port = 2 * self.array_of["O"] - out_words
-        dma = 2 * self.dram_of["O"] - out_words
+        port, dma = self._output_move_words()
         inputs = [t for t in self.tensors if t != "O"]
         if not levels["RF"].double_buffered:
             port += sum(self.array_of[t] for t in inputs)

@@ -22,7 +22,7 @@ from ortools.sat.python import cp_model
 
 from mapper.core import progress, stop
 from mapper.core.enums import Status
-from mapper.core.result import SolverFacts
+from mapper.core.result import SolverFacts, relative_gap
 from mapper.core.spec import SolverSettings
 
 Decoded = TypeVar("Decoded")
@@ -73,8 +73,7 @@ class _SolutionWatch(cp_model.CpSolverSolutionCallback):
         if self.best is None:
             detail = f"no solution yet, bound {bound:,.0f}"
         else:
-            gap = (self.best - bound) / max(1.0, abs(self.best))
-            detail = f"best {self.best:,.0f}, bound {bound:,.0f}, gap {gap:.2%}"
+            detail = f"best {self.best:,.0f}, bound {bound:,.0f}, gap {relative_gap(self.best, bound):.2%}"
         progress.report(PROGRESS_TASK, self.solutions, None, detail)
 
 
@@ -144,8 +143,8 @@ def run_solver(
         facts = SolverFacts(0.0, 0.0, settings.workers, settings.seed, settings.time_limit_s, ortools.__version__)
         return Solution(Status.UNKNOWN.value, None, None, None, facts)
     solver = new_solver()
-    first = _SolutionWatch()
-    solver.best_bound_callback = first.on_bound
+    watch = _SolutionWatch()
+    solver.best_bound_callback = watch.on_bound
     p = solver.parameters
     p.max_time_in_seconds = settings.time_limit_s
     p.num_workers = settings.workers
@@ -154,7 +153,7 @@ def run_solver(
         p.max_deterministic_time = settings.deterministic_time
     size = (len(model.proto.variables), len(model.proto.constraints), settings.workers, settings.time_limit_s)
     log.info("CP-SAT: solving %d variables, %d constraints (%d workers, %g s limit)", *size)
-    status = solver.status_name(solve_stoppable(solver, model, first))
+    status = solver.status_name(solve_stoppable(solver, model, watch))
     facts = SolverFacts(
         wall_time_s=solver.wall_time,
         deterministic_time=solver.deterministic_time,
@@ -164,7 +163,7 @@ def run_solver(
         ortools_version=ortools.__version__,
         branches=solver.num_branches,
         conflicts=solver.num_conflicts,
-        first_solution_s=first.seconds,
+        first_solution_s=watch.seconds,
     )
     if Status(status).has_solution:
         objective = solution_objective(model, solver)

@@ -33,31 +33,25 @@ HEADERS = {
 def compare_tables(report: dict, metrics: tuple[str, ...], width: int) -> list:
     """The rows of ``report`` as tables that stay readable at ``width`` columns: no
     vertical rules, units on a second header line, numbers never cut, no column
-    for a metric that no row has; the caption says what the objective adds up.
-    When one table would not fit ``width`` without wrapping, two: the proof
-    columns (status, objective, gap, time) and the metrics, each with the method."""
+    for a metric that no row has; a lexicographic bound and objectives with both
+    levels. When one table would not fit ``width`` without wrapping, two: the
+    proof columns (status, objective, gap, time) and the metrics, each with the method."""
     from rich.console import Console
     from rich.measure import Measurement
 
     rows = report["rows"]
     metrics = [k for k in metrics if any(row["metrics"].get(k) is not None for row in rows)]
+    lexicographic = report["weights"].get("objective") == "lexicographic"
     proof = "proven optimal" if report["proven_optimal"] else "not proven"
     bound = "-" if report["bound"] is None else f"{report['bound']:,}"
-    if (
-        _lexicographic(report) and report["bound"] is not None and rows[0]["objective"] is not None
-    ):  # both levels: makespan first
+    if lexicographic and report["bound"] is not None and rows[0]["objective"] is not None:  # makespan first
         bound = f"{rows[0]['metrics']['makespan']:,} cycles, then {bound} words"
     title = f"{report['problem']} ({report['mode']} mode): CP-SAT bound {bound}, {proof}"
-    lexicographic = _lexicographic(report)
     whole = _table(rows, title, metrics, True, lexicographic)
     probe = Console(width=10_000)  # a measurement is clamped to the console's width
     if Measurement.get(probe, probe.options, whole).maximum <= width:  # fits without wrapping a cell
         return [whole]
     return [_table(rows, title, [], True, lexicographic), _table(rows, "the same methods' metrics", metrics, False)]
-
-
-def _lexicographic(report: dict) -> bool:
-    return report["weights"].get("objective") == "lexicographic"
 
 
 def _objective_cell(row: dict, lexicographic: bool) -> str:

@@ -10,7 +10,6 @@ microseconds (1 cycle = 1 us in the viewer).
 from __future__ import annotations
 
 import json
-from math import prod
 from pathlib import Path
 
 import yaml
@@ -20,6 +19,7 @@ from mapper.app.options import write_output
 from mapper.app.verify_file import resolve_problem_file
 from mapper.core.enums import Mode
 from mapper.core.errors import SpecError
+from mapper.core.mapping import Mapping
 from mapper.core.spec import DIMS, ORDERED_LEVELS
 from mapper.io.loading import load_problem
 from mapper.referee.schedule import Schedule
@@ -39,7 +39,7 @@ def result_schedules(result: dict, source: str) -> list[tuple[str, Schedule]]:
     if result["mode"] == Mode.NETWORK:
         layer_mappings = [g["mapping"] for g in result["mapping"]["groups"] if g["model"] == Mode.LAYER]
     for mapping in layer_mappings:  # decoding op by op: the referee's limit, so nothing runs for hours
-        iterations = prod(mapping["factors"][lv][d] for lv in ORDERED_LEVELS for d in DIMS)
+        iterations = Mapping.from_dict(mapping).nest_iterations
         if iterations > MAX_REPLAY_ITERATIONS:
             problem = f"a layer mapping of {iterations:,} DRAM x GLB iterations; schedules are decoded op by op"
             problem += f" up to {MAX_REPLAY_ITERATIONS:,}"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from mapper.core.enums import Mode, Status
 from mapper.core.problem import Problem
-from mapper.core.result import SCHEMA_VERSION
+from mapper.core.result import SCHEMA_VERSION, relative_gap
 from mapper.referee.claims import Claims, is_int, shown
 from mapper.referee.report import VerifyReport, same
 
@@ -112,7 +112,7 @@ def check_proof_facts(report: VerifyReport, claims: Claims, label: str = "", ext
     )
     if gap:
         gap = claims.optional(lambda key: claims.number(key, signed=True), "gap")
-        expected = None if objective is None or bound is None else (objective - bound) / max(1, abs(objective))
+        expected = None if objective is None or bound is None else relative_gap(objective, bound)
         report.check(f"{label}gap = (objective - bound) / max(1, objective)", gap, expected, fields=where("gap"))
 
 

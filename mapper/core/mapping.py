@@ -46,6 +46,11 @@ class Mapping:
     def used_pes(self) -> int:
         return prod(self.spatial(d) for d in DIMS)
 
+    @property
+    def nest_iterations(self) -> int:
+        """Iterations of the DRAM and GLB loops together (what a replay walks op by op)."""
+        return prod(self.factors[lv][d] for lv in ORDERED_LEVELS for d in DIMS)
+
     def to_dict(self) -> dict:
         return {
             "factors": {lv: dict(self.factors[lv]) for lv in LOOP_LEVELS},

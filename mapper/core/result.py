@@ -21,6 +21,11 @@ EXIT_INFEASIBLE = 3
 EXIT_NO_SOLUTION = 4
 
 
+def relative_gap(objective: float, bound: float) -> float:
+    """(objective - bound) / max(1, |objective|): the gap every mode reports."""
+    return (objective - bound) / max(1, abs(objective))
+
+
 @dataclass(frozen=True)
 class SolverFacts:
     wall_time_s: float
@@ -63,7 +68,7 @@ class SolveResult:
     def gap(self) -> float | None:
         if self.objective is None or self.bound is None:
             return None
-        return (self.objective - self.bound) / max(1, abs(self.objective))
+        return relative_gap(self.objective, self.bound)
 
     @property
     def proven_optimal(self) -> bool:

@@ -52,7 +52,7 @@ from mapper.core.spec import (
     ObjectiveWeights,
 )
 from mapper.cost.layer_latency import layer_latency
-from mapper.cost.loops import innermost_relevant, loop_visits
+from mapper.cost.loops import combined_visits, innermost_relevant, loop_visits
 
 
 def input_dram_reads(layer: Layer, mapping: Mapping, glb_ext: dict[str, int], visits: int) -> int:
@@ -166,13 +166,8 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> LayerC
         "ARRAY": {t: layer.tile_words(t, array_ext) for t in tensors},
         "RF": {t: layer.tile_words(t, rf_ext) for t in tensors},
     }
-    dram_iterations = prod(f["DRAM"][d] for d in DIMS)
     visits_dram = {t: loop_visits(mapping.orders["DRAM"], f["DRAM"], RELEVANT_DIMS[t]) for t in tensors}
-    visits_rf = {}
-    for t in tensors:
-        some_glb = any(f["GLB"][d] > 1 for d in RELEVANT_DIMS[t])
-        outer = dram_iterations if some_glb else visits_dram[t]
-        visits_rf[t] = outer * loop_visits(mapping.orders["GLB"], f["GLB"], RELEVANT_DIMS[t])
+    visits_rf = {t: combined_visits(mapping, RELEVANT_DIMS[t]) for t in tensors}
 
     out_words = layer.tensor_words("O")
     dram_reads = {t: visits_dram[t] * tiles["GLB"][t] for t in tensors if t != "O"}

@@ -37,7 +37,7 @@ from math import prod
 from mapper.core.arith import ceil_div
 from mapper.core.mapping import Mapping
 from mapper.core.spec import AXIS_DIMS, DIMS, RELEVANT_DIMS, SLIDING_AXIS, Accelerator, Layer
-from mapper.cost.loops import innermost_relevant, loop_visits
+from mapper.cost.loops import combined_visits, glb_nest_starts, innermost_relevant, loop_visits
 
 
 @dataclass(frozen=True)
@@ -115,22 +115,10 @@ def layer_latency(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> L
     nest = prefix_class_sum(n_glb, glb_marks, compute, levels["RF"].double_buffered) + compute
     dram_marks = _input_dram_marks(layer, mapping, bw_dram, glb_tile)
     periods = prefix_class_sum(n_dram, dram_marks, nest, levels["GLB"].double_buffered) + nest
-
-    def dramloop_visits(t: str) -> int:
-        return loop_visits(mapping.orders["DRAM"], f["DRAM"], RELEVANT_DIMS[t])
-
-    def some_glb(t: str) -> bool:
-        return any(f["GLB"][d] > 1 for d in RELEVANT_DIMS[t])
-
-    boundary = sum(send[t] * ((n_dram if some_glb(t) else dramloop_visits(t)) - 1) for t in inputs)
+    boundary = sum(send[t] * (glb_nest_starts(mapping, RELEVANT_DIMS[t]) - 1) for t in inputs)
     out_rel = RELEVANT_DIMS["O"]
-    array_visits = loop_visits(mapping.orders["GLB"], f["GLB"], out_rel) * (
-        n_dram if some_glb("O") else dramloop_visits("O")
-    )
-    distinct_array = prod(f["DRAM"][d] * f["GLB"][d] for d in out_rel)
-    distinct_glb = prod(f["DRAM"][d] for d in out_rel)
-    outputs = send["O"] * (2 * array_visits - distinct_array) + ceil_div(glb_tile["O"], bw_dram) * (
-        2 * dramloop_visits("O") - distinct_glb
-    )
+    array_moves = 2 * combined_visits(mapping, out_rel) - prod(f["DRAM"][d] * f["GLB"][d] for d in out_rel)
+    dram_moves = 2 * loop_visits(mapping.orders["DRAM"], f["DRAM"], out_rel) - prod(f["DRAM"][d] for d in out_rel)
+    outputs = send["O"] * array_moves + ceil_div(glb_tile["O"], bw_dram) * dram_moves
     prologue = sum(ceil_div(glb_tile[t], bw_dram) + send[t] for t in inputs)
     return LatencyTerms(prologue, outputs, boundary, periods)

@@ -66,6 +66,10 @@ class Simulator:
     def _exact(self, buffer: str, tensor: str, box: Box) -> Allocation | None:
         return next((a for a in self.allocations[buffer] if a.tensor == tensor and a.box == box), None)
 
+    def _holding(self, buffer: str, tensor: str, box: Box) -> Allocation | None:
+        """The allocation of ``tensor`` in ``buffer`` that holds all of ``box``, if one does."""
+        return next((a for a in self.allocations[buffer] if a.tensor == tensor and a.box.contains(box)), None)
+
     def _covering(self, op: Op, tensor: str, region: Box, buffer: str | None = None) -> list[tuple[Allocation, Box]]:
         """The allocations of ``buffer`` (the op's) that together hold ``region``: resident,
         arrived by the op's start and holding produced values. Otherwise name what is missing."""
@@ -158,7 +162,7 @@ class Simulator:
             raise self._fail(op, f"drains a tile that is not in {op.buffer}")
         if alloc.busy_until > op.start:
             raise self._fail(op, f"drains while a compute writes it until {alloc.busy_until}")
-        target = next((a for a in self.allocations["GLB"] if a.tensor == op.tensor and a.box.contains(op.box)), None)
+        target = self._holding("GLB", op.tensor, op.box)
         if target is None:
             raise self._fail(op, f"drains into {op.tensor}{op.box}, which is not allocated in one piece in GLB")
         if target.ready > op.start:
@@ -186,9 +190,7 @@ class Simulator:
             if role != "O":
                 inputs[role] = (region, self._covering(op, tensor, region))
         out_tensor, out_region = operands["O"]
-        out = next(
-            (a for a in self.allocations[op.buffer] if a.tensor == out_tensor and a.box.contains(out_region)), None
-        )
+        out = self._holding(op.buffer, out_tensor, out_region)
         if out is None:
             raise self._fail(op, f"writes {out_tensor}{out_region}, which is not allocated in one piece in {op.buffer}")
         if out.ready > op.start:

@@ -12,12 +12,10 @@ result's envelope (names, status, bound, baselines) are checked by
 
 from __future__ import annotations
 
-from math import prod
-
 from mapper.core.arith import ceil_div
 from mapper.core.group import FusedGroup, FusedMapping
 from mapper.core.mapping import Mapping
-from mapper.core.spec import DIMS, Accelerator, Layer, ObjectiveWeights
+from mapper.core.spec import Accelerator, Layer, ObjectiveWeights
 from mapper.core.stripes import group_consumers
 from mapper.cost.fused import pipeline_latency
 from mapper.referee.array_replay import replay_array
@@ -64,7 +62,7 @@ MAX_REPLAY_ITERATIONS = 100_000  # DRAM x GLB iterations: about half a minute of
 def replay_layer(layer: Layer, accelerator: Accelerator, mapping: Mapping, functional=False, seed=0) -> LayerReplay:
     """Replay ``mapping`` (raises ScheduleViolation) at both levels; the latency is
     the replay's makespan, the energy the access energies of the measured counts."""
-    iterations = prod(mapping.factors["DRAM"][d] * mapping.factors["GLB"][d] for d in DIMS)
+    iterations = mapping.nest_iterations
     if iterations > MAX_REPLAY_ITERATIONS:
         raise ScheduleViolation(
             f"not replayed: {iterations:,} iterations of the DRAM and GLB loops, the referee replays at most "

@@ -18,6 +18,12 @@ the Markdown table of docs/benchmarks.md.
     python scripts/benchmark_semantics.py timeloop [RESULTS.json]
 
 counts the recorded optima that the Timeloop export writes (docs/exports.md).
+
+    python scripts/benchmark_semantics.py verify [RESULTS.json]
+
+replays every recorded optimum with the referee (the solver's objective, the
+cost model's metrics of its mapping as the other claims) and times it; writes
+docs/results/verify_bundled.json (docs/benchmarks.md quotes it).
 """
 
 from __future__ import annotations
@@ -148,6 +154,48 @@ def timeloop(results: Path) -> None:
     print(json.dumps({"optima": len(rows), "exported": written, "two_axis": two_axis, "refused": refused}))
 
 
+def verify(results: Path, out: Path) -> None:
+    """Every recorded optimum through the referee: verified or why not, and how long."""
+    from mapper.cost.layer import evaluate
+    from mapper.referee.verify import verify_layer_result
+
+    recorded = {(r["network"], r["layer"], r["accelerator"]): r for r in json.loads(results.read_text())["rows"]}
+    rows = []
+    for net, name, acc, problem in problems():
+        r = recorded[(net, name, acc)]
+        layer, accelerator, mapping = problem.layers[0], problem.accelerator, Mapping.from_dict(r["mapping"])
+        claims = {"mode": "layer", "status": r["status"], "weights": problem.objective.__dict__}
+        claims |= {"mapping": r["mapping"], "objective": r["objective"]}
+        claims["metrics"] = evaluate(layer, accelerator, mapping).metrics(accelerator)
+        start = time.perf_counter()
+        report = verify_layer_result(claims, layer, accelerator)
+        seconds = time.perf_counter() - start
+        repeats = [n for n in report.notes if "exact repeats" in n]
+        rows.append(
+            {
+                "network": net,
+                "layer": name,
+                "accelerator": acc,
+                "iterations": mapping.nest_iterations,
+                "verified": report.violation is None,
+                "violation": report.violation,
+                "verify_s": round(seconds, 3),
+                "note": repeats[0] if repeats else None,
+            }
+        )
+        print(f"{net} {name} {acc}: {'verified' if report.violation is None else report.violation} ({seconds:.2f} s)")
+    times = [row["verify_s"] for row in rows]
+    summary = {
+        "optima": len(rows),
+        "verified": sum(row["verified"] for row in rows),
+        "median_s": round(statistics.median(times), 3),
+        "max_s": max(times),
+        "over_100k_iterations": sum(row["iterations"] > 100_000 for row in rows),
+    }
+    out.write_text(json.dumps({"summary": summary, "rows": rows}, indent=1) + "\n")
+    print(json.dumps(summary))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
@@ -161,11 +209,16 @@ def main() -> None:
     cmp.add_argument("--out", type=Path, default=Path("docs/results/benchmark_semantics.json"))
     export = sub.add_parser("timeloop", help="count the recorded optima the Timeloop export writes")
     export.add_argument("results", type=Path, nargs="?", default=Path("docs/results/benchmark_makespan.json"))
+    check = sub.add_parser("verify", help="replay every recorded optimum with the referee")
+    check.add_argument("results", type=Path, nargs="?", default=Path("docs/results/benchmark_makespan.json"))
+    check.add_argument("--out", type=Path, default=Path("docs/results/verify_bundled.json"))
     args = parser.parse_args()
     if args.command == "solve":
         solve(args.out, args.workers, args.time_limit)
     elif args.command == "timeloop":
         timeloop(args.results)
+    elif args.command == "verify":
+        verify(args.results, args.out)
     else:
         compare(args.old, args.new, args.out)
 

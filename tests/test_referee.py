@@ -216,10 +216,14 @@ def test_a_wrong_claim_is_a_violation():
 
 def test_a_mapping_too_long_to_replay_is_not_verified_rather_than_replayed_for_hours():
     from mapper.core.mapping import all_dram_mapping
-    from mapper.referee.verify import MAX_REPLAY_ITERATIONS, replay_layer
+    from mapper.referee.verify import MAX_DRAM_ITERATIONS, MAX_REPLAY_ITERATIONS, replay_layer
 
     layer = make_layer(K=64, C=64, P=16, Q=16, R=3)  # every MAC its own DRAM iteration
     iterations = 64 * 64 * 16 * 16 * 3
-    assert iterations > MAX_REPLAY_ITERATIONS
-    with pytest.raises(ScheduleViolation, match=f"not replayed: {iterations:,} iterations of the DRAM and GLB"):
+    assert iterations > MAX_DRAM_ITERATIONS
+    with pytest.raises(ScheduleViolation, match=f"not replayed: {iterations:,} iterations of the DRAM loops"):
         replay_layer(layer, tiny_accelerator(glb=60), all_dram_mapping(layer))
+    small = make_layer(K=16, C=16, P=16, Q=16, R=3)  # functional replays move values op by op: no repeats
+    assert small.macs > MAX_REPLAY_ITERATIONS
+    with pytest.raises(ScheduleViolation, match="iterations of the DRAM and GLB loops"):
+        replay_layer(small, tiny_accelerator(glb=60), all_dram_mapping(small), functional=True)

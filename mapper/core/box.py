@@ -34,6 +34,15 @@ class Box:
     def contains(self, other: Box) -> bool:
         return all(lo <= olo and ohi <= hi for (lo, hi), (olo, ohi) in zip(self.ranges, other.ranges, strict=True))
 
+    @property
+    def corner(self) -> tuple[int, ...]:
+        """The lower corner."""
+        return tuple(lo for lo, _ in self.ranges)
+
+    def moved(self, offset: tuple[int, ...], sign: int = 1) -> Box:
+        """This box translated by ``sign`` x ``offset`` (one offset per axis)."""
+        return Box(tuple((lo + sign * o, hi + sign * o) for (lo, hi), o in zip(self.ranges, offset, strict=True)))
+
     def slices(self, origin: Box | None = None) -> tuple[slice, ...]:
         """Numpy slices of this box, relative to ``origin``'s lower corner."""
         offsets = [lo for lo, _ in origin.ranges] if origin else [0] * len(self.ranges)

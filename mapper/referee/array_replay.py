@@ -1,21 +1,28 @@
 """Replay of the per-PE register files by explicit iteration.
 
 Walks the combined nest (DRAM loops, then GLB loops, each in its order) and,
-at every iteration, the region each tensor occupies across the array. Counts
+at every iteration, the tile each tensor occupies across the array. Counts
 RF fills and drains over all used PEs (inputs at each change, outputs drained
 at each change and read back on revisits) and each tensor's RF tile. The
 words the GLB port moves are measured on the replayed schedule itself
-(``mapper.referee.simulator``); the caller bounds the number of iterations.
+(``mapper.referee.simulator``).
+
+A DRAM iteration whose GLB nest starts from the same tiles, relative to its
+origin, and the same visited output tiles inside its GLB output tile, as an
+earlier one counts what that one counted (the rule ``mapper.referee.aggregate``
+states for the whole replay); the others are walked one by one, at most
+``limit`` GLB iterations.
 """
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
+from math import prod
 
 from mapper.core.mapping import Mapping
-from mapper.core.spec import DIMS, Layer
-from mapper.referee.schedule import operand_region, tile_key
+from mapper.core.spec import DIMS, RELEVANT_DIMS, Layer
+from mapper.referee.replay_state import ScheduleViolation, VisitedTiles
+from mapper.referee.schedule import dram_iterations, nest_iterations, operand_region, tile_key
 
 
 @dataclass(frozen=True)
@@ -25,36 +32,52 @@ class ArrayCounts:
     rf_fills: dict[str, int]  # times each tensor's RF tile changes over the nest (the first fill included)
 
 
-def replay_array(layer: Layer, mapping: Mapping) -> ArrayCounts:
-    f = mapping.factors
+def _relative(tensor: str, key: tuple, origin: dict[str, int], sign: int = -1) -> tuple:
+    dims = sorted(RELEVANT_DIMS[tensor])
+    return tuple((lo + sign * origin[d], hi + sign * origin[d]) for d, (lo, hi) in zip(dims, key, strict=True))
+
+
+def replay_array(layer: Layer, mapping: Mapping, memo: bool = True, limit: int | None = None) -> ArrayCounts:
     array_ext = mapping.extents_below("GLB")
     rf_ext = mapping.extents_below("COL")
     used_pes = mapping.used_pes
     rf_words = {t: operand_region(layer, t, {d: (0, rf_ext[d]) for d in DIMS}).words for t in layer.tensors}
-    loops = [("DRAM", d) for d in mapping.orders["DRAM"]] + [("GLB", d) for d in mapping.orders["GLB"]]
-    current = {}
-    seen_outputs = set()
-    fills = {t: 0 for t in layer.tensors}
-    rf = 0
-    for index in itertools.product(*(range(f[lv][d]) for lv, d in loops)):
-        tile = {d: 0 for d in DIMS}
-        for (lv, d), i in zip(loops, index, strict=True):
-            tile[d] += i * (f["GLB"][d] if lv == "DRAM" else 1)
-        work = {d: (tile[d] * array_ext[d], (tile[d] + 1) * array_ext[d]) for d in DIMS}
-        for t in layer.tensors:
-            key = tile_key(t, work)
-            if t in current and current[t][0] == key:
-                continue
-            region = operand_region(layer, t, work)
-            fills[t] += 1
-            if t == "O":
-                if "O" in current:  # evict: every PE drains
-                    rf += used_pes * rf_words["O"]
-                if region in seen_outputs:  # revisit: read partial sums back
-                    rf += used_pes * rf_words["O"]
-                seen_outputs.add(region)
-            else:
-                rf += used_pes * rf_words[t]
-            current[t] = (key, region)
+    current: dict[str, tuple] = {}  # tensor -> tile key of its tile in the array
+    visited = VisitedTiles()
+    fills = dict.fromkeys(layer.tensors, 0)
+    rf = walked = 0
+    seen: dict[tuple, tuple] = {}
+    glb_nest = prod(mapping.factors["GLB"].values())
+    for work in dram_iterations(mapping, mapping.extents_below("DRAM")):
+        origin = {d: work[d][0] for d in DIMS}
+        outer = operand_region(layer, "O", work)
+        key = (tuple((t, _relative(t, k, origin)) for t, k in current.items()), visited.pattern(outer))
+        if memo and key in seen:
+            ends, pattern, added, words = seen[key]
+            current = {t: _relative(t, k, origin, 1) for t, k in ends}
+            visited.restore(outer, pattern)
+            fills = {t: fills[t] + added[t] for t in fills}
+            rf += words
+            continue
+        walked += glb_nest
+        if limit is not None and walked > limit:
+            raise ScheduleViolation(f"not replayed: the RF replay would walk over {limit:,} iterations one by one")
+        before, rf_before = dict(fills), rf
+        for inner in nest_iterations(mapping, "GLB", origin, array_ext):
+            for t in layer.tensors:
+                tile = tile_key(t, inner)
+                if current.get(t) == tile:
+                    continue
+                fills[t] += 1
+                if t != "O":
+                    rf += used_pes * rf_words[t]
+                else:
+                    if "O" in current:  # evict: every PE drains
+                        rf += used_pes * rf_words["O"]
+                    if visited.visit(outer, operand_region(layer, "O", inner)):  # revisit: read partial sums back
+                        rf += used_pes * rf_words["O"]
+                current[t] = tile
+        ends = tuple((t, _relative(t, k, origin)) for t, k in current.items())
+        seen[key] = (ends, visited.pattern(outer), {t: fills[t] - before[t] for t in fills}, rf - rf_before)
     rf += used_pes * rf_words["O"]
     return ArrayCounts(rf, rf_words, fills)

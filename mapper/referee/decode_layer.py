@@ -7,8 +7,7 @@ output tile is written out when it changes and read back first when it is a
 revisit. An input tile that moves one step along P or Q at the DRAM loops
 keeps its overlap with the previous one and fetches only the new rows or
 cols (sliding-window reuse): the rows left behind are freed, the rest stay.
-It never uses the cost model's closed-form counts; the referee checks that
-both agree.
+It never uses the cost model's closed-form counts.
 
 Timing, the lock-step schedule of docs/cost_model.md (``mapper.cost.layer_latency``
 states its makespan in closed form; the referee measures this one):
@@ -35,15 +34,19 @@ from math import prod
 
 from mapper.core.arith import ceil_div
 from mapper.core.box import Box, Range
-from mapper.core.enums import Axis
 from mapper.core.mapping import Mapping
 from mapper.core.spec import DIMS, RELEVANT_DIMS, SLIDING_AXIS, Accelerator, Layer
+from mapper.referee.replay_state import VisitedTiles
 from mapper.referee.schedule import (
     Op,
     Schedule,
+    dram_iterations,
     input_axis_position,
+    nest_iterations,
     operand_region,
     single_layer_schedule,
+    slide_axis,
+    split_box,
     tile_key,
 )
 
@@ -51,7 +54,7 @@ GLB, ARRAY = "GLB", "ARRAY"
 
 
 @dataclass
-class _Resident:
+class Resident:
     """The resident tile of one tensor in one buffer: its loop ranges ``work``,
     its region ``box`` and the allocations (``pieces``) that hold it: one, or for
     an input tile that slid, the kept rows of earlier tiles and the new ones."""
@@ -61,44 +64,7 @@ class _Resident:
     pieces: list[Box]
     ready: int
     last_use: int = 0
-
-
-def slide_axis(layer: Layer, old: dict[str, Range], new: dict[str, Range]) -> Axis | None:
-    """The input axis along which the input tile of ``new`` is that of ``old``
-    moved one step along P (Q), its other coordinates unchanged: the overlap
-    stays resident (sliding-window reuse, DESIGN 4.1). None otherwise."""
-    moved = [d for d in sorted(RELEVANT_DIMS["I"]) if old[d] != new[d]]
-    if len(moved) != 1 or moved[0] not in SLIDING_AXIS:
-        return None
-    axis = SLIDING_AXIS[moved[0]]
-    if layer.windows_disjoint(axis) or new[moved[0]][0] != old[moved[0]][1]:
-        return None
-    return axis
-
-
-def _split(box: Box, axis: int, at: int) -> tuple[Box | None, Box | None]:
-    """``box`` cut along tensor axis ``axis`` at ``at``: the parts below and from it."""
-    lo, hi = box.ranges[axis]
-    parts = []
-    for a, b in ((lo, min(hi, at)), (max(lo, at), hi)):
-        ranges = list(box.ranges)
-        ranges[axis] = (a, b)
-        parts.append(Box(tuple(ranges)) if a < b else None)
-    return parts[0], parts[1]
-
-
-def nest_iterations(mapping: Mapping, level: str, origin: dict[str, int], extents: dict[str, int]):
-    """Work boxes (dim -> range) of ``level``'s loop nest, in execution order,
-    from ``origin`` in steps of ``extents``."""
-    order, factors = mapping.orders[level], mapping.factors[level]
-    for index in itertools.product(*(range(factors[d]) for d in order)):
-        position = dict(zip(order, index, strict=True))
-        yield {d: (origin[d] + position[d] * extents[d], origin[d] + (position[d] + 1) * extents[d]) for d in DIMS}
-
-
-def dram_iterations(mapping: Mapping, extents: dict[str, int]):
-    """Work boxes of the DRAM loop nest (the GLB tiles), in execution order."""
-    return nest_iterations(mapping, "DRAM", dict.fromkeys(DIMS, 0), extents)
+    freed: bool = False  # a dormant input's GLB tile, freed after its only fill but still the current tile
 
 
 class _Channel:
@@ -113,7 +79,7 @@ class _Channel:
         return start, self.free
 
 
-class _LockStep:
+class LockStepDecoder:
     """The decoder's state: residents and slots per buffer, both channels, the clock."""
 
     def __init__(self, layer: Layer, accelerator: Accelerator, mapping: Mapping):
@@ -128,13 +94,20 @@ class _LockStep:
             buffer: {t: [0] * (levels[level].copies if t != "O" else 1) for t in layer.tensors}
             for buffer, level in ((GLB, "GLB"), (ARRAY, "RF"))
         }
-        self.resident: dict[str, dict[str, _Resident]] = {GLB: {}, ARRAY: {}}
-        self.visited: dict[str, set[Box]] = {GLB: set(), ARRAY: set()}
+        self.resident: dict[str, dict[str, Resident]] = {GLB: {}, ARRAY: {}}
+        self.visited_glb: set[Box] = set()
+        self.visited_array = VisitedTiles()
         rows = prod(mapping.factors["ROW"][d] for d in DIMS)
         cols = prod(mapping.factors["COL"][d] for d in DIMS)
         self.pes, self.used_pes = (0, rows, 0, cols), rows * cols
         self.array_extents = mapping.extents_below("GLB")
         self.clock = 0
+        slides = any(mapping.factors["DRAM"][d] > 1 and not layer.windows_disjoint(a) for d, a in SLIDING_AXIS.items())
+        self.dormant = {  # inputs whose GLB tile is sent to the array once: no GLB loop moves their array tile
+            t
+            for t in self.inputs
+            if all(mapping.factors["GLB"][d] == 1 for d in RELEVANT_DIMS[t]) and not (t == "I" and slides)
+        }
 
     # ------------------------------------------------------------------ ops
 
@@ -150,17 +123,22 @@ class _LockStep:
         return old is None or tile_key(tensor, old.work) != tile_key(tensor, work)
 
     def release(self, buffer: str, tensor: str, axis: int | None = None, keep_from: int = 0) -> list[Box]:
-        """Free the resident tile of ``tensor`` in ``buffer`` at its last use; with
-        ``axis``, free only its rows (cols) below ``keep_from`` and return the rest."""
+        """Replace the resident tile of ``tensor`` in ``buffer``: ``free`` it unless it was."""
         old = self.resident[buffer].pop(tensor)
+        return [] if old.freed else self.free(buffer, tensor, old, axis, keep_from)
+
+    def free(self, buffer: str, tensor: str, old: Resident, axis: int | None = None, keep_from: int = 0) -> list[Box]:
+        """Free the tile ``old`` at its last use; with ``axis``, only its rows (cols)
+        below ``keep_from``, and return the rest."""
         kept = []
         for piece in old.pieces:
-            drop, keep = (piece, None) if axis is None else _split(piece, axis, keep_from)
+            drop, keep = (piece, None) if axis is None else split_box(piece, axis, keep_from)
             if drop is not None:
                 self.schedule.add(Op("free", old.last_use, old.last_use, buffer=buffer, tensor=tensor, box=drop))
             if keep is not None:
                 kept.append(keep)
         self.slots[buffer][tensor].append(old.last_use)
+        old.freed = True
         return kept
 
     def bring_input(self, buffer: str, tensor: str, work: dict[str, Range], earliest: int) -> int:
@@ -175,16 +153,20 @@ class _LockStep:
             axis = input_axis_position(self.layer, slide)
             kept = self.release(buffer, tensor, axis, box.ranges[axis][0])
             if kept:
-                fetch = _split(box, axis, kept[-1].ranges[axis][1])[1]
+                fetch = split_box(box, axis, kept[-1].ranges[axis][1])[1]
         elif old is not None:
             self.release(buffer, tensor)
         slots = self.slots[buffer][tensor]
         slots.sort()
         ready = self.transfer("load" if buffer == GLB else "fill", buffer, tensor, fetch, max(earliest, slots.pop(0)))
-        self.resident[buffer][tensor] = _Resident(work, box, [*kept, fetch], ready)
+        self.resident[buffer][tensor] = Resident(work, box, [*kept, fetch], ready)
         if buffer == ARRAY:  # the GLB tile is in use until the last fill from it
             source = self.resident[GLB][tensor]
+            if source.freed:
+                raise RuntimeError(f"decoder: a second fill of dormant {tensor} from a freed GLB tile")
             source.last_use = max(source.last_use, ready)
+            if tensor in self.dormant:  # its only fill: the free (at the last use anyway) is decoded now
+                self.free(GLB, tensor, source)
         return ready
 
     def open_output(self, buffer: str, work: dict[str, Range], at: int) -> int:
@@ -194,13 +176,17 @@ class _LockStep:
         slot = self.slots[buffer]["O"]
         slot.sort()
         at = max(at, slot.pop(0))
-        if box in self.visited[buffer]:
+        if buffer == GLB:
+            revisit = box in self.visited_glb
+            self.visited_glb.add(box)
+        else:
+            revisit = self.visited_array.visit(self.resident[GLB]["O"].box, box)
+        if revisit:
             ready = self.transfer("load" if buffer == GLB else "fill", buffer, "O", box, at)
         else:
             self.schedule.add(Op("alloc", at, at, buffer=buffer, tensor="O", box=box))
             ready = at
-        self.visited[buffer].add(box)
-        self.resident[buffer]["O"] = _Resident(work, box, [box], ready)
+        self.resident[buffer]["O"] = Resident(work, box, [box], ready)
         return ready
 
     def close_output(self, buffer: str, at: int) -> int:
@@ -256,32 +242,55 @@ class _LockStep:
             if self.changed(ARRAY, t, inner):
                 self.clock = self.bring_input(ARRAY, t, inner, self.clock)
 
-    def run(self) -> Schedule:
-        works = dram_iterations(self.mapping, self.mapping.extents_below("DRAM"))
-        work = next(works)
-        first_inner = next(self.glb_iterations(work))
-        for t in self.inputs:  # the prologue: nothing to hide it behind
+    def prologue(self, work: dict[str, Range]) -> None:
+        """Before the first DRAM iteration: nothing to hide its loads behind."""
+        for t in self.inputs:
             self.clock = self.bring_input(GLB, t, work, self.clock)
         self.open_output(GLB, work, self.clock)
+        first_inner = next(self.glb_iterations(work))
         self.send_inputs(first_inner)
         self.open_output(ARRAY, first_inner, self.clock)
-        for following in itertools.chain(works, [None]):
-            start = self.clock
-            end, output_cycles = self.glb_nest(work)
-            if following is not None:
-                earliest = start + output_cycles if self.double[GLB] else end
-                for t in self.inputs:
-                    if self.changed(GLB, t, following):
-                        self.clock = max(self.clock, self.bring_input(GLB, t, following, earliest))
-                work = following
-                first_inner = next(self.glb_iterations(work))
-                self.boundary(work, first_inner)
+
+    def step(self, work: dict[str, Range], following: dict[str, Range] | None) -> None:
+        """DRAM iteration ``work``: its GLB nest, then (unless it is the last) the
+        prefetch of the GLB tiles of ``following`` and the boundary before it."""
+        start = self.clock
+        end, output_cycles = self.glb_nest(work)
+        if following is None:
+            return
+        earliest = start + output_cycles if self.double[GLB] else end
+        for t in self.inputs:
+            if self.changed(GLB, t, following):
+                self.clock = max(self.clock, self.bring_input(GLB, t, following, earliest))
+        self.boundary(following, next(self.glb_iterations(following)))
+
+    def finish(self) -> None:
+        """After the last DRAM iteration: write the outputs back, free everything."""
         self.clock = self.close_output(GLB, self.close_output(ARRAY, self.clock))
         for buffer in (ARRAY, GLB):
             for t in list(self.resident[buffer]):
                 self.release(buffer, t)
+
+    def watermark(self) -> int:
+        """No op decoded from now on starts earlier: the clock, and the last use of each
+        input tile in the GLB (its free is decoded when it is replaced)."""
+        return min([self.clock] + [r.last_use for t, r in self.resident[GLB].items() if t != "O" and not r.freed])
+
+    def take_ops(self) -> list[Op]:
+        """The ops decoded since the last call (a streaming replay consumes them)."""
+        ops, self.schedule.ops = self.schedule.ops, []
+        return ops
+
+    def run(self) -> Schedule:
+        works = dram_iterations(self.mapping, self.mapping.extents_below("DRAM"))
+        work = next(works)
+        self.prologue(work)
+        for following in itertools.chain(works, [None]):
+            self.step(work, following)
+            work = following
+        self.finish()
         return self.schedule
 
 
 def decode_layer(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> Schedule:
-    return _LockStep(layer, accelerator, mapping).run()
+    return LockStepDecoder(layer, accelerator, mapping).run()

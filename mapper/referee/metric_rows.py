@@ -22,6 +22,7 @@ class LayerReplay:
     array: ArrayCounts
     latency: int
     energy: int
+    repeated: int = 0  # DRAM iterations applied from an identical earlier one (mapper.referee.aggregate)
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ def layer_rows(report, claims: Claims, weights, layer, accelerator, replayed: La
     measured = replayed.measured
     if functional:
         report.notes.append(f"functional: all {layer.tensor_words('O'):,} outputs equal the reference (seed {seed})")
-    report.notes.append(f"replayed {measured.ops:,} ops; makespan {measured.makespan:,} cycles (the latency)")
+    repeats = f" ({replayed.repeated:,} DRAM iterations applied as exact repeats)" if replayed.repeated else ""
+    report.notes.append(f"replayed {measured.ops:,} ops{repeats}; makespan {measured.makespan:,} cycles (the latency)")
     _metric(report, metrics, "macs", measured.macs)
     _metric(report, metrics, "compute_cycles", measured.compute_cycles)
     _metric(report, metrics, "used_pes", measured.used_pes)

@@ -50,6 +50,25 @@ class Measurement:
     port_reads: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # GLB -> PE array words
     port_writes: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # PE array -> GLB words
 
+    def absorb(self, part: Measurement, shift: int = 0) -> None:
+        """Add what ``part`` measured, its times shifted by ``shift`` (the aggregated replay)."""
+        for name in ("dram_reads", "dram_writes", "stage_compute", "stage_dram", "port_reads", "port_writes"):
+            mine = getattr(self, name)
+            for key, value in getattr(part, name).items():
+                mine[key] += value
+        self.macs, self.compute_cycles, self.ops = (
+            self.macs + part.macs,
+            self.compute_cycles + part.compute_cycles,
+            self.ops + part.ops,
+        )
+        for buffer, words in part.peak_words.items():
+            self.peak_words[buffer] = max(self.peak_words.get(buffer, 0), words)
+        if part.ops:
+            self.makespan = max(self.makespan, part.makespan + shift)
+        self.pe_rectangles |= part.pe_rectangles
+        for time, words in part.glb_profile.items():
+            self.glb_profile[time + shift] = words
+
     @property
     def dram_words(self) -> int:
         return sum(self.dram_reads.values()) + sum(self.dram_writes.values())
@@ -83,3 +102,66 @@ def remaining_after_prefix(alloc: Box, prefix: Box) -> Box | None:
     ranges = list(alloc.ranges)
     ranges[axis] = (phi, hi)
     return Box(tuple(ranges))
+
+
+def covering(allocations: list[Allocation], op, tensor: str, region: Box, buffer: str) -> list[tuple[Allocation, Box]]:
+    """The ``allocations`` (of ``buffer``) that together hold ``region`` of ``tensor`` for
+    ``op``: resident, arrived by the op's start and holding produced values. Otherwise
+    raise ScheduleViolation naming what is missing."""
+
+    def fail(problem: str) -> ScheduleViolation:
+        return ScheduleViolation(f"{op.describe()}: {problem}")
+
+    for alloc in allocations:  # the common case: one allocation holds it all
+        if alloc.tensor == tensor and alloc.box.contains(region) and alloc.ready <= op.start and alloc.produced:
+            return [(alloc, region)]
+    covered = np.zeros(tuple(hi - lo for lo, hi in region.ranges), dtype=bool)
+    parts, pending = [], []
+    for alloc in allocations:
+        common = overlap(alloc.box, region) if alloc.tensor == tensor else None
+        if common is None:
+            continue
+        if alloc.ready > op.start or not alloc.produced:
+            pending.append((alloc, common))
+            continue
+        covered[common.slices(region)] = True
+        parts.append((alloc, common))
+    if covered.all():
+        return parts
+    for alloc, common in pending:
+        if not covered[common.slices(region)].all():
+            if not alloc.produced:
+                raise fail(f"reads {tensor}{common}, which was never computed")
+            raise fail(f"needs {tensor}{common}, which arrives only at {alloc.ready}")
+    raise fail(f"needs {tensor}{region}, which is not resident in {buffer}")
+
+
+class VisitedTiles:
+    """Array output tiles already visited, grouped by the GLB output tile that holds
+    them and stored relative to its corner: the pattern of two GLB tiles compares equal
+    when it is the same (what the aggregated replay, ``mapper.referee.aggregate``, keys on)."""
+
+    def __init__(self):
+        self.inside: dict[Box, set[Box]] = {}
+        self._frozen: dict[Box, frozenset[Box]] = {}
+
+    def visit(self, outer: Box, box: Box) -> bool:
+        """Mark ``box`` (inside ``outer``) visited; whether it was before."""
+        if not outer.contains(box):
+            raise ValueError(f"array tile {box} is not inside its GLB tile {outer}")
+        relative = box.moved(outer.corner, -1)
+        seen = self.inside.setdefault(outer, set())
+        if relative in seen:
+            return True
+        seen.add(relative)
+        self._frozen.pop(outer, None)
+        return False
+
+    def pattern(self, outer: Box) -> frozenset[Box]:
+        """The visited tiles inside ``outer``, relative to its corner."""
+        if outer not in self._frozen:
+            self._frozen[outer] = frozenset(self.inside.get(outer, ()))
+        return self._frozen[outer]
+
+    def restore(self, outer: Box, pattern: frozenset[Box]) -> None:
+        self.inside[outer], self._frozen[outer] = set(pattern), pattern

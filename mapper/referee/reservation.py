@@ -38,6 +38,11 @@ def layer_glb_reserved(schedule: Schedule, accelerator: Accelerator) -> int:
         if op.kind in ("load", "alloc") and op.buffer == "GLB":
             tile[op.tensor] = max(tile[op.tensor], op.box.words)
             fills[op.tensor] += 1
+    return glb_reserved(tile, fills, accelerator)
+
+
+def glb_reserved(tile: dict[str, int], fills: dict[str, int], accelerator: Accelerator) -> int:
+    """The rule on each tensor's largest GLB tile and its GLB loads and allocations."""
     return _reserved(tile, fills, accelerator.levels["GLB"].copies)
 
 

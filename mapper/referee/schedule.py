@@ -18,11 +18,13 @@ Operations (``Op.kind``):
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 from mapper.core.box import TENSOR_AXES, Box, Range, fmap_region
 from mapper.core.enums import Axis
-from mapper.core.spec import AXIS_DIMS, DIMS, RELEVANT_DIMS, Layer
+from mapper.core.mapping import Mapping
+from mapper.core.spec import AXIS_DIMS, DIMS, RELEVANT_DIMS, SLIDING_AXIS, Layer
 
 
 def grouped_shape(layer: Layer, tensor: str) -> tuple[int, ...]:
@@ -132,3 +134,41 @@ def single_layer_schedule(layer: Layer) -> Schedule:
         roles={layer.name: {t: t for t in layer.tensors}},
         dram_outputs=frozenset({"O"}),
     )
+
+
+def nest_iterations(mapping: Mapping, level: str, origin: dict[str, int], extents: dict[str, int]):
+    """Work boxes (dim -> range) of ``level``'s loop nest, in execution order,
+    from ``origin`` in steps of ``extents``."""
+    order, factors = mapping.orders[level], mapping.factors[level]
+    for index in itertools.product(*(range(factors[d]) for d in order)):
+        position = dict(zip(order, index, strict=True))
+        yield {d: (origin[d] + position[d] * extents[d], origin[d] + (position[d] + 1) * extents[d]) for d in DIMS}
+
+
+def dram_iterations(mapping: Mapping, extents: dict[str, int]):
+    """Work boxes of the DRAM loop nest (the GLB tiles), in execution order."""
+    return nest_iterations(mapping, "DRAM", dict.fromkeys(DIMS, 0), extents)
+
+
+def slide_axis(layer: Layer, old: dict[str, Range], new: dict[str, Range]) -> Axis | None:
+    """The input axis along which the input tile of ``new`` is that of ``old``
+    moved one step along P (Q), its other coordinates unchanged: the overlap
+    stays resident (sliding-window reuse, DESIGN 4.1). None otherwise."""
+    moved = [d for d in sorted(RELEVANT_DIMS["I"]) if old[d] != new[d]]
+    if len(moved) != 1 or moved[0] not in SLIDING_AXIS:
+        return None
+    axis = SLIDING_AXIS[moved[0]]
+    if layer.windows_disjoint(axis) or new[moved[0]][0] != old[moved[0]][1]:
+        return None
+    return axis
+
+
+def split_box(box: Box, axis: int, at: int) -> tuple[Box | None, Box | None]:
+    """``box`` cut along tensor axis ``axis`` at ``at``: the parts below and from it."""
+    lo, hi = box.ranges[axis]
+    parts = []
+    for a, b in ((lo, min(hi, at)), (max(lo, at), hi)):
+        ranges = list(box.ranges)
+        ranges[axis] = (a, b)
+        parts.append(Box(tuple(ranges)) if a < b else None)
+    return parts[0], parts[1]

@@ -18,16 +18,17 @@ before computes at equal times):
 * partial sums read back only after they were written; every DRAM output
   fully stored by the end, and no output tile left changed and unwritten.
 
-The PE array ("ARRAY" buffer) has no shared capacity: its per-PE register
-files are checked on the RF tiles of the array replay (``mapper.referee.reservation``).
-
-A free may release a whole allocation or a prefix of it along one axis
-(the oldest rows of a line buffer). With ``data`` (a ``FunctionalData``) the
-replay also moves numpy values: each compute reads only what is resident.
+The PE array ("ARRAY" buffer) has no shared capacity (its RFs are checked on
+the array replay's tiles, ``mapper.referee.reservation``). A free may release a
+whole allocation or a prefix of it along one axis (the oldest rows of a line
+buffer). With ``data`` (a ``FunctionalData``) numpy values move too: each
+compute reads only what is resident. ``feed`` replays a stream of ops
+(``mapper.referee.aggregate``).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 
 import numpy as np
@@ -40,7 +41,7 @@ from mapper.referee.replay_state import (
     Allocation,
     Measurement,
     ScheduleViolation,
-    overlap,
+    covering,
     remaining_after_prefix,
 )
 from mapper.referee.schedule import Op, Schedule
@@ -57,6 +58,7 @@ class Simulator:
         self.active_computes: list[Op] = []
         self.written = {t: np.zeros(schedule.tensor_shapes[t], dtype=bool) for t in schedule.dram_outputs}
         self.measured = Measurement()
+        self.pending, self.replayed_until = [], None  # streaming: ops given, not yet replayed; the watermark
 
     # ------------------------------------------------------------------ helpers
 
@@ -71,31 +73,9 @@ class Simulator:
         return next((a for a in self.allocations[buffer] if a.tensor == tensor and a.box.contains(box)), None)
 
     def _covering(self, op: Op, tensor: str, region: Box, buffer: str | None = None) -> list[tuple[Allocation, Box]]:
-        """The allocations of ``buffer`` (the op's) that together hold ``region``: resident,
-        arrived by the op's start and holding produced values. Otherwise name what is missing."""
-        buffer = buffer or op.buffer
-        for alloc in self.allocations[buffer]:  # the common case: one allocation holds it all
-            if alloc.tensor == tensor and alloc.box.contains(region) and alloc.ready <= op.start and alloc.produced:
-                return [(alloc, region)]
-        covered = np.zeros(tuple(hi - lo for lo, hi in region.ranges), dtype=bool)
-        parts, pending = [], []
-        for alloc in self.allocations[buffer]:
-            common = overlap(alloc.box, region) if alloc.tensor == tensor else None
-            if common is None:
-                continue
-            if alloc.ready > op.start or not alloc.produced:
-                pending.append((alloc, common))
-                continue
-            covered[common.slices(region)] = True
-            parts.append((alloc, common))
-        if covered.all():
-            return parts
-        for alloc, common in pending:
-            if not covered[common.slices(region)].all():
-                if not alloc.produced:
-                    raise self._fail(op, f"reads {tensor}{common}, which was never computed")
-                raise self._fail(op, f"needs {tensor}{common}, which arrives only at {alloc.ready}")
-        raise self._fail(op, f"needs {tensor}{region}, which is not resident in {buffer}")
+        """The allocations of ``buffer`` (the op's) that together hold ``region``
+        (``mapper.referee.replay_state.covering``)."""
+        return covering(self.allocations[buffer or op.buffer], op, tensor, region, buffer or op.buffer)
 
     def _allocate(self, op: Op, produced: bool) -> Allocation:
         alloc = Allocation(op.tensor, op.box, ready=op.end, produced=produced)
@@ -137,8 +117,7 @@ class Simulator:
 
     def load(self, op: Op) -> None:
         self._dma(op)
-        if op.tensor in self.written and not self.written[op.tensor][op.box.slices()].all():
-            raise self._fail(op, "reads partial sums that were never stored")
+        self.check_stored(op)
         alloc = self._allocate(op, produced=True)
         self.measured.dram_reads[op.tensor] += op.box.words
         if self.data is not None:
@@ -237,7 +216,7 @@ class Simulator:
             raise self._fail(op, f"{op.tensor} is not a DRAM output of this schedule")
         self._dma(op)
         alloc.dirty = False
-        self.written[op.tensor][op.box.slices()] = True
+        self.mark_stored(op)
         self.measured.dram_writes[op.tensor] += op.box.words
         if self.data is not None:
             self.data.dram[op.tensor][op.box.slices()] = alloc.values
@@ -259,7 +238,7 @@ class Simulator:
             raise self._fail(op, f"frees a tile in use until {busy}")
         if alloc.dirty and op.tensor in self.schedule.dram_outputs:
             raise self._fail(op, "discards output values that were never stored")
-        if op.tensor not in self.schedule.uncounted:
+        if op.tensor not in self.schedule.uncounted and op.buffer in self.accelerator.levels:  # as _allocate counts
             self.occupancy[op.buffer][op.tensor] -= op.box.words
             if op.buffer == "GLB":
                 self.measured.glb_profile[op.start] = sum(self.occupancy["GLB"].values())
@@ -272,13 +251,39 @@ class Simulator:
 
     # ------------------------------------------------------------------ replay
 
-    def run(self) -> Measurement:
-        for op in sorted(self.schedule.ops, key=lambda o: (o.start, ORDER[o.kind])):
+    def check_stored(self, op: Op) -> None:
+        """A load of a DRAM output reads only partial sums stored before."""
+        if op.tensor in self.written and not self.written[op.tensor][op.box.slices()].all():
+            raise self._fail(op, "reads partial sums that were never stored")
+
+    def mark_stored(self, op: Op) -> None:  # the DRAM words of a store now hold values
+        self.written[op.tensor][op.box.slices()] = True
+
+    def feed(self, ops: list[Op], until: int | None = None) -> list[Op]:
+        """Replay in time order the ops given so far that start before ``until`` (all when
+        None), the rest wait; no later op may start before a passed ``until``. Returns those replayed."""
+        if self.replayed_until is not None and any(op.start < self.replayed_until for op in ops):
+            raise RuntimeError(f"streaming replay: an op starts before {self.replayed_until}, already replayed")
+        self.pending.extend(ops)
+        self.pending.sort(key=lambda o: (o.start, ORDER[o.kind]))
+        cut = len(self.pending) if until is None else bisect_left(self.pending, until, key=lambda o: o.start)
+        ready, self.pending = self.pending[:cut], self.pending[cut:]
+        for op in ready:
             if op.end < op.start:
                 raise self._fail(op, "ends before it starts")
             getattr(self, op.kind)(op)
             self.measured.makespan = max(self.measured.makespan, op.end)
             self.measured.ops += 1
+        if until is not None:
+            self.replayed_until = max(until, self.replayed_until or until)
+        return ready
+
+    def run(self) -> Measurement:
+        self.feed(self.schedule.ops)
+        return self.close()
+
+    def close(self) -> Measurement:
+        """The end-of-schedule checks, once every op is replayed."""
         for buffer, allocations in self.allocations.items():
             for alloc in allocations:
                 if alloc.dirty and alloc.tensor in self.schedule.dram_outputs:

@@ -12,12 +12,15 @@ result's envelope (names, status, bound, baselines) are checked by
 
 from __future__ import annotations
 
+from math import prod
+
 from mapper.core.arith import ceil_div
 from mapper.core.group import FusedGroup, FusedMapping
 from mapper.core.mapping import Mapping
 from mapper.core.spec import Accelerator, Layer, ObjectiveWeights
 from mapper.core.stripes import group_consumers
 from mapper.cost.fused import pipeline_latency
+from mapper.referee.aggregate import replay_streaming
 from mapper.referee.array_replay import replay_array
 from mapper.referee.claims import Claims, fused_mapping, layer_mapping, weights_of
 from mapper.referee.decode_fused import decode_fused
@@ -26,7 +29,7 @@ from mapper.referee.executor import execute
 from mapper.referee.mapping_rules import fused_mapping_rules, layer_mapping_rules
 from mapper.referee.metric_rows import FusedReplay, LayerReplay, fused_rows, layer_rows
 from mapper.referee.report import VerifyReport
-from mapper.referee.reservation import fused_reserved, layer_glb_reserved
+from mapper.referee.reservation import fused_reserved, glb_reserved, layer_glb_reserved
 from mapper.referee.simulator import Measurement, ScheduleViolation, simulate
 from mapper.referee.verify_network import verify_groups
 from mapper.referee.verify_taskgraph import verify_taskgraph_result
@@ -56,22 +59,36 @@ def verify_layer_result(
     return report
 
 
-MAX_REPLAY_ITERATIONS = 100_000  # DRAM x GLB iterations: about half a minute of replay op by op
+MAX_REPLAY_ITERATIONS = 100_000  # DRAM x GLB iterations replayed op by op: about half a minute
+MAX_DRAM_ITERATIONS = 50_000  # DRAM iterations, even when most repeat an earlier one exactly (about 20 s)
+
+
+def _refuse(count: int, what: str, most: int) -> ScheduleViolation:
+    return ScheduleViolation(
+        f"not replayed: {count:,} {what}, the referee replays at most {most:,}; the answer is not verified"
+    )
 
 
 def replay_layer(layer: Layer, accelerator: Accelerator, mapping: Mapping, functional=False, seed=0) -> LayerReplay:
     """Replay ``mapping`` (raises ScheduleViolation) at both levels; the latency is
-    the replay's makespan, the energy the access energies of the measured counts."""
-    iterations = mapping.nest_iterations
-    if iterations > MAX_REPLAY_ITERATIONS:
-        raise ScheduleViolation(
-            f"not replayed: {iterations:,} iterations of the DRAM and GLB loops, the referee replays at most "
-            f"{MAX_REPLAY_ITERATIONS:,} op by op; the answer is not verified"
-        )
-    schedule = decode_layer(layer, accelerator, mapping)
-    measured = replay(schedule, accelerator, functional, seed)
-    reserved = layer_glb_reserved(schedule, accelerator)
-    array = replay_array(layer, mapping)
+    the replay's makespan, the energy the access energies of the measured counts.
+    A functional replay moves values op by op through the whole schedule; otherwise
+    DRAM iterations that repeat an earlier one exactly are applied at once
+    (``mapper.referee.aggregate``)."""
+    if functional:
+        if mapping.nest_iterations > MAX_REPLAY_ITERATIONS:
+            raise _refuse(mapping.nest_iterations, "iterations of the DRAM and GLB loops", MAX_REPLAY_ITERATIONS)
+        schedule = decode_layer(layer, accelerator, mapping)
+        measured = replay(schedule, accelerator, functional, seed)
+        reserved = layer_glb_reserved(schedule, accelerator)
+    else:
+        dram = prod(mapping.factors["DRAM"].values())
+        if dram > MAX_DRAM_ITERATIONS:
+            raise _refuse(dram, "iterations of the DRAM loops", MAX_DRAM_ITERATIONS)
+        streamed = replay_streaming(layer, accelerator, mapping, limit=MAX_REPLAY_ITERATIONS)
+        measured = streamed.measured
+        reserved = glb_reserved(streamed.glb_tiles, streamed.glb_fills, accelerator)
+    array = replay_array(layer, mapping, limit=MAX_REPLAY_ITERATIONS)
     levels = accelerator.levels
     latency = measured.makespan
     energy = (
@@ -80,7 +97,8 @@ def replay_layer(layer: Layer, accelerator: Accelerator, mapping: Mapping, funct
         + levels["RF"].energy_fj_per_word * array.rf_accesses
         + accelerator.mac_energy_fj * measured.macs
     )
-    return LayerReplay(measured, reserved, array, latency, energy)
+    repeated = 0 if functional else streamed.repeated
+    return LayerReplay(measured, reserved, array, latency, energy, repeated)
 
 
 def _replayed(report: VerifyReport, path: str, run):

@@ -30,9 +30,9 @@ def no_claim(path: str) -> bool:
     ``problem_file`` (where the problem is loaded from: every check is against that
     problem), ``explanation`` (free text), ``solver.*`` (how the run went: its
     settings, effort, CP-SAT version and the signal that stopped it), the signal that
-    stopped a network search, and the ``seconds`` of network groups and candidates
-    (wall time)."""
-    run_facts = ("problem_file", "explanation", "details.search.stopped_by")
+    stopped a network search and its budget (a setting of the run), and the ``seconds``
+    of network groups and candidates (wall time)."""
+    run_facts = ("problem_file", "explanation", "details.search.stopped_by", "details.search.time_budget_s")
     return path in run_facts or path.startswith("solver.") or path.endswith(".seconds")
 
 

@@ -35,7 +35,11 @@ def cmd_solve(args) -> int:
     from mapper.io.loading import load_problem
 
     problem = load_problem(resolve_argument(args.problem, "problems"))
-    result = MODES[problem.mode].solve(problem, options.solver_settings(problem, args))
+    if args.candidate_time_limit is not None and problem.mode != Mode.NETWORK:
+        why = f"{problem.mode} problems have no candidate groups"
+        raise SpecError(str(problem.source or args.problem), "--candidate-time-limit", why, "use --time-limit")
+    problem, settings = options.solve_inputs(problem, args)
+    result = MODES[problem.mode].solve(problem, settings)
     if stop.requested():
         result = replace(result, solver=replace(result.solver, interrupted_by=stop.reason()))
     render_result(result, console, problem.layers[0].bounds if problem.mode == Mode.LAYER else None)
@@ -147,10 +151,15 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}{fix}")
 
 
-def add_solver_options(parser: argparse.ArgumentParser) -> None:
-    """``--time-limit``, ``--workers``, ``--seed``: override the solver settings (``options.solver_settings``)."""
+def add_solver_options(parser: argparse.ArgumentParser, run_budget: bool = False) -> None:
+    """``--time-limit``, ``--workers``, ``--seed``: override the solver settings (``options.solver_settings``);
+    with ``run_budget``, ``--time-limit`` is a network search's whole budget (``options.solve_inputs``)."""
+    network = "; network mode: the budget of the whole run, returning the best partition so far with its bound"
+    network += " (default: the problem's partition.time_budget_s)"
     parser.add_argument(
-        "--time-limit", type=options.TIME_LIMIT, help="seconds > 0 (default: the problem's solver.time_limit_s)"
+        "--time-limit",
+        type=options.TIME_LIMIT,
+        help="seconds > 0 (default: the problem's solver.time_limit_s)" + (network if run_budget else ""),
     )
     parser.add_argument(
         "--workers", type=options.CP_WORKERS, help=f"CP-SAT workers, 1-{options.MAX_WORKERS} (default: the problem's)"
@@ -165,7 +174,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     solve = sub.add_parser("solve", help="find the optimal mapping of a problem, with its proof")
     solve.add_argument("problem", help="problem YAML file")
-    add_solver_options(solve)
+    add_solver_options(solve, run_budget=True)
+    solve.add_argument(
+        "--candidate-time-limit",
+        type=options.TIME_LIMIT,
+        help="network mode: seconds for each candidate group's solve (default: the problem's solver.time_limit_s)",
+    )
     solve.add_argument("--json", help="write the result as JSON (docs/json_schema.md)")
     solve.set_defaults(func=cmd_solve, outputs={"json": "--json"}, stoppable=True)
     batch = sub.add_parser("batch", help="run a suite of problems in parallel, resumable, into SQLite")

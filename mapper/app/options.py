@@ -16,8 +16,9 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from mapper.core.enums import Status
+from mapper.core.enums import Mode, Status
 from mapper.core.errors import SpecError
+from mapper.core.problem import PartitionSearch
 from mapper.io.limits import MAX_SECONDS, MAX_SEED, MAX_WORKERS  # one set of limits for files and options
 
 MAX_POINTS = 1000  # pareto points, two solves each
@@ -62,6 +63,20 @@ def solver_settings(problem, args: argparse.Namespace):
     refuses a file's bad value and the option types a bad option."""
     overrides = {"time_limit_s": args.time_limit, "workers": args.workers, "seed": args.seed}
     return replace(problem.solver, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def solve_inputs(problem, args: argparse.Namespace):
+    """The problem and settings ``fusesat solve`` runs. In network mode ``--time-limit``
+    is the budget of the whole run (the problem's ``partition.time_budget_s``) and
+    ``--candidate-time-limit`` the limit of each candidate group's solve (default: the
+    problem's ``solver.time_limit_s``; never more than the budget)."""
+    if problem.mode != Mode.NETWORK:
+        return problem, solver_settings(problem, args)
+    search = problem.partition or PartitionSearch()
+    budget = search.time_budget_s if args.time_limit is None else args.time_limit
+    per_group = args.candidate_time_limit or problem.solver.time_limit_s
+    settings = replace(solver_settings(problem, args), time_limit_s=min(per_group, budget or per_group))
+    return replace(problem, partition=replace(search, time_budget_s=budget)), settings
 
 
 WALL_BACKSTOP = 4  # the wall-clock limit of a reproducible solve, in multiples of its deterministic limit

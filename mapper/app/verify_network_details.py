@@ -10,19 +10,23 @@ partitions over the candidates' objectives and bounds, the status says
 whether they meet, each chosen group is its candidate's answer, the
 baselines and the reduction are sums and ratios over candidates, the search
 counts are counts of candidates; the compulsory limits are recomputed from
-the problem. With more than one worker (or a time budget) a re-solve need
+the problem; the time budget is the run's (`details.search.time_budget_s`).
+With more than one worker (or a time budget) a re-solve need
 not repeat the run; a differing candidate that is not proven optimal on both
 sides is then listed as unchecked.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from mapper.app.verify_baselines import not_reproducible, resolve_settings, resolved
 from mapper.app.verify_claims import WALL_TIME, check_proof_facts, conform, recomputed
 from mapper.core.enums import Status
 from mapper.core.problem import PartitionSearch, Problem
 from mapper.cost.limits import compulsory_limits, consumers_of
-from mapper.referee.claims import Claims
+from mapper.io.limits import MAX_SECONDS
+from mapper.referee.claims import Claims, shown
 from mapper.referee.report import VerifyReport
 from mapper.solve.candidates import FALLBACK, SKIPPED, solve_candidates
 from mapper.solve.network import allowed_runs
@@ -43,8 +47,11 @@ def _candidates(report: VerifyReport, claimed: Claims, candidates, answers, prob
         proven = again["proven_optimal"]
         for key in ("status", "objective", "bound", "proven_optimal"):
             recomputed(report, f"{label}: {key} (re-solved)", entry, key, again[key], exact or proven, why)
-        for key in ("model", "metrics", "reused_from", "note"):
-            recomputed(report, f"{label}: {key} (re-solved)", entry, key, again[key], exact, why)
+        entry.text("model"), entry.optional(entry.text, "note")  # their form; a re-solve may take another path
+        entry.optional(entry.items, "reused_from")
+        for key in ("model", "reused_from", "note"):
+            recomputed(report, f"{label}: {key} (re-solved)", entry, key, again[key], exact, why, shape=False)
+        _metrics_row(report, label, entry, again["metrics"], exact, why)
         recomputed(report, f"{label}: mapping not kept", entry, "mapping", None)
         report.unchecked(entry.where("seconds"), entry.number("seconds"), WALL_TIME)
         objective, metrics = entry.raw("objective"), entry.sub("metrics")
@@ -56,6 +63,28 @@ def _candidates(report: VerifyReport, claimed: Claims, candidates, answers, prob
             )
         entries[candidate.run] = entry
     return entries
+
+
+def _numbers(claims: Claims) -> None:
+    """Refuse (``SpecError``) anything but objects of finite non-negative numbers."""
+    claims.keys_exactly(claims.data, "field")  # an object
+    for key, value in claims.data.items():
+        if isinstance(value, dict):
+            _numbers(claims.sub(key))
+        else:
+            claims.number(key)
+
+
+def _metrics_row(report: VerifyReport, label: str, entry: Claims, again: dict, exact: bool, why: str) -> None:
+    """A candidate's metrics against its re-solve's. A re-solve that need not repeat the
+    run may have answered with the other model, or not at all (other fields): the
+    claimed metrics must then be numbers, and are listed as unchecked."""
+    claimed = entry.raw("metrics")
+    if exact or not isinstance(claimed, dict) or set(claimed) == set(again):
+        recomputed(report, f"{label}: metrics (re-solved)", entry, "metrics", again, exact, why)
+        return
+    _numbers(entry.sub("metrics"))
+    report.unchecked(entry.where("metrics"), claimed, f"differs from the re-solve ({shown(again)}): {why}")
 
 
 def _summary(runs, entries, lower) -> dict:
@@ -78,9 +107,24 @@ def _rows(report: VerifyReport, claims: Claims, expected: dict, label: str) -> N
         recomputed(report, f"{label}.{key}", claims, key, value)
 
 
+RUN_BUDGET = (
+    "a setting of the run (the command line's --time-limit may set it); verify re-solves the candidates with it"
+)
+
+
+def run_search(report: VerifyReport, claims: Claims, problem: Problem) -> PartitionSearch:
+    """The problem's search with the budget the run had (``details.search.time_budget_s``)."""
+    searched = claims.sub("details").sub("search")
+    budget = searched.optional(searched.number, "time_budget_s")
+    if budget is not None and not 0 < budget <= MAX_SECONDS:
+        raise searched.error("time_budget_s", f"{budget} is outside the solver's range (at most {MAX_SECONDS})")
+    report.unchecked(searched.where("time_budget_s"), budget, RUN_BUDGET)
+    return replace(problem.partition or PartitionSearch(), time_budget_s=budget)
+
+
 def check_network_details(report: VerifyReport, claims: Claims, problem: Problem) -> None:
     settings = resolve_settings(claims, problem)
-    search = problem.partition or PartitionSearch()
+    search = run_search(report, claims, problem)
     exact = settings.workers == 1 and search.time_budget_s is None
     why = not_reproducible(settings) if settings.workers > 1 else "a time budget depends on the wall clock"
     candidates, answers, _ = resolved("network", problem, settings, lambda: solve_candidates(problem, settings, search))
@@ -126,7 +170,8 @@ def check_network_details(report: VerifyReport, claims: Claims, problem: Problem
             report.check(
                 f"{label}: {key} = its candidate's", group.raw(key), entries[run].raw(key), fields=group.where(key)
             )
-        recomputed(report, f"{label}: mapping (re-solved)", group, "mapping", answers[run].mapping, exact, why)
+        again = answers[run].mapping  # the mapping's form: checked by its replay (verify_groups)
+        recomputed(report, f"{label}: mapping (re-solved)", group, "mapping", again, exact, why, shape=False)
         report.unchecked(group.where("seconds"), group.number("seconds"), WALL_TIME)
     searched = details.sub("search")
     stopped = searched.optional(searched.text, "stopped_by")

@@ -2,13 +2,14 @@
 docs/network.md): with each cost model that can run it (one layer: the
 single-layer model and a one-layer row-stripe group; a longer run: the fused
 model), the best kept and its bound raised to the compulsory limits; equal
-groups solved once; groups past the time budget skipped with their
-compulsory bound. After a stop request (Ctrl-C, ``mapper.core.stop``) no
-group is solved any more: longer groups are skipped like past the budget, and
-a layer alone takes a fallback mapping (every loop at DRAM, or one-row
-stripes), as does a layer whose solve found no mapping in its time limit, so
-a partition still exists; both are bounded by their compulsory limits (or
-the solve's bound).
+groups solved once. A time budget bounds the whole search: the layers alone
+share it first (each at most the per-group time limit), then each longer
+group may take what is left. Past the budget, or after a stop request
+(Ctrl-C, ``mapper.core.stop``), no group is solved any more: longer groups
+are skipped, and a layer alone takes a fallback mapping (every loop at DRAM,
+a greedy one, or one-row stripes), as does a layer whose solve
+found no mapping in its time limit, so a partition still exists; both are bounded by their compulsory
+limits (or the solve's bound).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from mapper.core.spec import SolverSettings
 from mapper.cost.fused import evaluate_fused
 from mapper.cost.layer import evaluate
 from mapper.cost.limits import compulsory_limits, consumers_of
+from mapper.heuristics.inward import inward_mapping
 from mapper.solve.explain import explain_infeasible
 from mapper.solve.groups import solve_group, solve_single_layer
 from mapper.solve.partition import Candidate, Run, candidate_runs
@@ -130,12 +132,15 @@ def solve_candidate(candidate: Candidate, problem: Problem, settings: SolverSett
     )
 
 
-def fallback_mappings(model: str, layers, accelerator) -> list[dict]:
-    """Mappings of a one-layer group found without a solver: every loop at DRAM
-    (layer model); one-row stripes on the whole array, weights streamed or
-    resident (fused model). Only the valid ones."""
+def fallback_mappings(model: str, layers, accelerator, weights) -> list[dict]:
+    """Mappings of a one-layer group found without a solver: every loop at DRAM and
+    the greedy ``inward_mapping`` (layer model); one-row stripes on the whole array,
+    weights streamed or resident (fused model). Only the valid ones."""
     if model == "layer":
         options = [all_dram_mapping(layers[0]).to_dict()]
+        greedy = inward_mapping(layers[0], accelerator, weights)
+        if greedy is not None:
+            options.append(greedy.to_dict())
     else:
         options = [
             FusedMapping(1, Policy.TIME_SHARED.value, (accelerator.pe_cols,), ((1, 1),), (r,)).to_dict()
@@ -153,7 +158,7 @@ def unsolved_answer(candidate: Candidate, problem: Problem, bound: int, why: str
     found = []
     if len(candidate.layers) == 1:
         for model in candidate.models:
-            for mapping in fallback_mappings(model, candidate.layers, accelerator):
+            for mapping in fallback_mappings(model, candidate.layers, accelerator, weights):
                 found.append((group_cost(model, candidate.layers, accelerator, mapping), model, mapping))
     if not found:
         model, mapping, metrics, objective, status = candidate.models[-1], None, {}, None, SKIPPED
@@ -166,6 +171,21 @@ def unsolved_answer(candidate: Candidate, problem: Problem, bound: int, why: str
         status = Status.OPTIMAL.value if objective == bound else Status.FEASIBLE.value
         note = f"{why}; {FALLBACK}"
     return GroupAnswer(candidate.names, model, status, objective, bound, mapping, metrics, 0.0, 0.0, note=note)
+
+
+def _with_fallback(answer: GroupAnswer, candidate: Candidate, problem: Problem) -> GroupAnswer:
+    """A layer's unproven answer, or its fallback mapping (with the solve's bound) where
+    the solve ended without a mapping (time limit, stop) or with a worse one."""
+    if stop.requested():
+        why = f"stopped by {stop.reason()}"
+    else:
+        why = (
+            "no solution within the time limit" if answer.objective is None else "better than the time-limited solve's"
+        )
+    fallback = unsolved_answer(candidate, problem, answer.bound, why)
+    if fallback.objective is None or (answer.objective is not None and fallback.objective >= answer.objective):
+        return answer
+    return replace(fallback, seconds=answer.seconds, deterministic_time=answer.deterministic_time)
 
 
 def reuse(answer: GroupAnswer, candidate: Candidate, problem: Problem) -> GroupAnswer:
@@ -198,6 +218,7 @@ def solve_candidates(problem: Problem, settings: SolverSettings, search: Partiti
     answers: dict[Run, GroupAnswer] = {}
     solved: dict[tuple, GroupAnswer] = {}
     singletons_done = None
+    singles = {c.signature() for c in candidates if len(c.layers) == 1}
     for candidate in candidates:
         if singletons_done is None and len(candidate.layers) > 1:
             singletons_done = time.perf_counter() - start
@@ -210,20 +231,17 @@ def solve_candidates(problem: Problem, settings: SolverSettings, search: Partiti
             answers[candidate.run] = unsolved_answer(candidate, problem, floor, f"stopped by {stop.reason()}")
             continue
         left = None if search.time_budget_s is None else search.time_budget_s - (time.perf_counter() - start)
-        if left is not None and left <= 0 and len(candidate.layers) > 1:
+        if left is not None and left <= 0:  # a layer alone takes a fallback mapping: a partition always exists
             answers[candidate.run] = unsolved_answer(candidate, problem, floor, "time budget spent")
             continue
-        if left is None or len(candidate.layers) == 1:  # every layer alone is solved: a partition always exists
-            group_settings = settings
-        else:
-            group_settings = replace(settings, time_limit_s=min(settings.time_limit_s, left))
+        group_settings = settings
+        if left is not None:  # the layers alone share the budget; then each longer group may take what is left
+            share = left / len(singles - set(solved)) if len(candidate.layers) == 1 else left
+            per_model = share / len(candidate.models)  # solve_candidate solves each of its models
+            group_settings = replace(settings, time_limit_s=min(settings.time_limit_s, per_model))
         answer = solve_candidate(candidate, problem, group_settings, floor)
-        if answer.objective is None and answer.bound is not None and len(candidate.layers) == 1:
-            # a layer's solve ended without a mapping (time limit, stop): a fallback, with the solve's bound
-            why = f"stopped by {stop.reason()}" if stop.requested() else "no solution within the time limit"
-            fallback = unsolved_answer(candidate, problem, answer.bound, why)
-            if fallback.objective is not None:
-                answer = replace(fallback, seconds=answer.seconds, deterministic_time=answer.deterministic_time)
+        if len(candidate.layers) == 1 and answer.bound is not None and not answer.proven_optimal:
+            answer = _with_fallback(answer, candidate, problem)
         solved[key] = answers[candidate.run] = answer
         _report(candidates, answers, candidate, answer)
     if singletons_done is None:

@@ -1,12 +1,18 @@
-"""Shared fixtures: tiny accelerators and layers small enough to brute-force."""
+"""Shared fixtures: tiny accelerators and layers small enough to brute-force, and
+one CLI solve of the small network problem for the tests that read its output."""
 
 from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
 
 import pytest
 
 from mapper.core.spec import Accelerator, Layer, MemoryLevel, SolverSettings
 
 DETERMINISTIC = SolverSettings(time_limit_s=60.0, workers=1, seed=0, deterministic_time=30.0)
+NETWORK_PROBLEM = Path(__file__).parent / "data" / "network" / "tiny_resnet_problem.yaml"
 
 
 def tiny_accelerator(
@@ -35,3 +41,17 @@ def make_layer(kind="conv", stride=(1, 1), dilation=(1, 1), name="t", **bounds) 
 @pytest.fixture
 def tiny():
     return tiny_accelerator()
+
+
+@pytest.fixture(scope="session")
+def network_cli_solve(tmp_path_factory):
+    """``fusesat solve NETWORK_PROBLEM --json FILE``, run once per session for the
+    tests that read its output or plot and export its result (none changes the
+    file): (exit code, stdout, result file)."""
+    from mapper.app.cli import main
+
+    path = tmp_path_factory.mktemp("network_cli") / "r.json"
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["solve", str(NETWORK_PROBLEM), "--json", str(path)])
+    return code, out.getvalue(), path

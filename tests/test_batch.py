@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -19,6 +20,7 @@ from mapper.app.cli import main
 from mapper.io.library import library_root
 
 GLB_SIZES = [8192 + 1024 * i for i in range(12)]
+SWEEP = {"mode": "layer", "network": "resnet18", "layers": ["layer4_0_down"], "accelerator": "eyeriss_like"}
 
 
 def write_suite(tmp_path, **extra):
@@ -56,9 +58,23 @@ def stored_so_far(db_path) -> list[tuple[str, str]]:
         return []
 
 
-def test_suite_runs_once_and_reruns_skip(tmp_path):
-    suite, db = write_suite(tmp_path), tmp_path / "r.sqlite"
-    first = run_batch(suite, db, workers=2)
+def short_suite(tmp_path, sizes: list[int], **extra):
+    """The suite with the first ``sizes`` of the GLB sweep only: for the tests whose
+    claim does not depend on the number of jobs (each job is a real solve)."""
+    return write_suite(tmp_path, sweeps=[{**SWEEP, "glb_words": sizes}], **extra)
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    """The 12-job suite run once with 2 workers: (suite, database, summary), shared
+    by the test of that run and its rerun and the test that reads its results."""
+    folder = tmp_path_factory.mktemp("swept")
+    suite, db = write_suite(folder), folder / "r.sqlite"
+    return suite, db, run_batch(suite, db, workers=2)
+
+
+def test_suite_runs_once_and_reruns_skip(swept):
+    suite, db, first = swept
     assert first["stored"] == len(GLB_SIZES) and first["failed"] == 0
     second = run_batch(suite, db, workers=2)
     assert second["stored"] == 0 and second["skipped"] == len(GLB_SIZES)
@@ -70,15 +86,17 @@ def test_suite_runs_once_and_reruns_skip(tmp_path):
 def test_a_failing_problem_is_recorded_and_the_batch_goes_on(tmp_path):
     bad = {"mode": "layer", "network": "resnet18", "layers": ["no_such_layer"], "accelerator": "eyeriss_like"}
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
-    suite, db = write_suite(tmp_path, problems=["bad.yaml"]), tmp_path / "r.sqlite"
+    sizes = GLB_SIZES[:2]  # the bad problem runs first (problems before sweeps); both solves follow it
+    suite, db = short_suite(tmp_path, sizes, problems=["bad.yaml"]), tmp_path / "r.sqlite"
     summary = run_batch(suite, db)
-    assert summary["stored"] == len(GLB_SIZES) + 1 and summary["failed"] == 1
+    assert summary["stored"] == len(sizes) + 1 and summary["failed"] == 1
     statuses = [status for _, status in stored(db)]
-    assert statuses.count("BAD_INPUT") == 1 and statuses.count("OPTIMAL") == len(GLB_SIZES)
+    assert statuses.count("BAD_INPUT") == 1 and statuses.count("OPTIMAL") == len(sizes)
 
 
 def test_killed_batch_resumes_without_loss_or_duplicates(tmp_path):
-    suite, db = write_suite(tmp_path), tmp_path / "r.sqlite"
+    sizes = GLB_SIZES[:4]  # killed right after its first commit, each later job a solve of a second or so
+    suite, db = short_suite(tmp_path, sizes), tmp_path / "r.sqlite"
     command = [sys.executable, "-m", "mapper.app.cli", "batch", str(suite), "--db", str(db), "--workers", "1"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 60
@@ -87,7 +105,7 @@ def test_killed_batch_resumes_without_loss_or_duplicates(tmp_path):
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     partial = stored(db)
-    assert 0 < len(partial) < len(GLB_SIZES), "the kill must land mid-batch"
+    assert 0 < len(partial) < len(sizes), "the kill must land mid-batch"
     summary = run_batch(suite, db)
     assert summary["skipped"] == len(partial)
     rows = stored(db)
@@ -95,9 +113,8 @@ def test_killed_batch_resumes_without_loss_or_duplicates(tmp_path):
     assert sorted(job for job, _ in rows) == sorted(j.job_id for j in jobs)
 
 
-def test_results_summary_and_csv(tmp_path, capsys):
-    suite, db = write_suite(tmp_path), tmp_path / "r.sqlite"
-    run_batch(suite, db)
+def test_results_summary_and_csv(swept, tmp_path, capsys):
+    _, db, _ = swept
     out = tmp_path / "r.csv"
     assert main(["results", str(db), "--csv", str(out), "--group-by", "mode", "accelerator"]) == 0
     lines = out.read_text().splitlines()
@@ -105,11 +122,28 @@ def test_results_summary_and_csv(tmp_path, capsys):
     assert "eyeriss_like" in capsys.readouterr().out
 
 
-def test_dask_cluster_gives_the_same_results_as_local_processes_on_the_smoke_suite(tmp_path):
+def smoke_subset(folder) -> Path:
+    """The bundled smoke suite with one point per sweep axis value: its two problems
+    (task graph, fused), LeNet-5 C1 on both accelerators, and one GLB size of the
+    ResNet-18 layer; 5 jobs instead of 11, every mode and kind of job kept. Each job
+    is a solve run twice (locally and on Dask); that Dask returns what local
+    processes do does not depend on how many there are."""
+    smoke = library_root() / "suites" / "smoke.yaml"
+    data = yaml.safe_load(smoke.read_text())
+    data["problems"] = [str((smoke.parent / problem).resolve()) for problem in data["problems"]]
+    lenet, resnet = data["sweeps"]
+    lenet["layers"], resnet["glb_words"] = ["C1"], resnet["glb_words"][-1:]
+    path = folder / "smoke.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_dask_cluster_gives_the_same_results_as_local_processes_on_a_smoke_subset(tmp_path):
     """And respects the claims of other runners."""
     distributed = __import__("pytest").importorskip("distributed")
-    suite = library_root() / "suites" / "smoke.yaml"
+    suite = smoke_subset(tmp_path)
     _, jobs = load_suite(suite)
+    assert len(jobs) == 5 and len({job.spec["mode"] for job in jobs}) == 3
     local_db, dask_db = tmp_path / "local.sqlite", tmp_path / "dask.sqlite"
     run_batch(suite, local_db, workers=2)
     [held] = [job.job_id for job in jobs if job.name == "lenet5:C1@eyeriss_like"]
@@ -194,9 +228,6 @@ def test_a_problem_with_a_bad_solver_setting_is_stored_as_bad_input(tmp_path):
     _, [job] = load_suite(suite)
     row = run_job(job)
     assert row["status"] == "BAD_INPUT" and "bad.yaml: solver.seed: must be at most 2147483647" in row["error"]
-
-
-SWEEP = {"mode": "layer", "network": "resnet18", "layers": ["layer4_0_down"], "accelerator": "eyeriss_like"}
 
 
 @pytest.mark.parametrize(

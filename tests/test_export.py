@@ -99,11 +99,10 @@ def test_timeloop_refuses_grouped_layers():
         timeloop_mapping(result, "r.json")
 
 
-def test_network_trace_runs_the_groups_one_after_another(tmp_path):
-    from test_network import PROBLEM
-
-    result, trace = tmp_path / "r.json", tmp_path / "t.json"
-    assert main(["solve", str(PROBLEM), "--json", str(result)]) == 0
+def test_network_trace_runs_the_groups_one_after_another(tmp_path, network_cli_solve):
+    code, _, result = network_cli_solve  # the solve of tests/data/network/tiny_resnet_problem.yaml (conftest)
+    trace = tmp_path / "t.json"
+    assert code == 0
     assert main(["export", str(result), "--format", "chrome-trace", "-o", str(trace)]) == 0
     events = json.loads(trace.read_text())["traceEvents"]
     groups = json.loads(result.read_text())["mapping"]["groups"]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import NETWORK_PROBLEM
 
 from mapper.app.cli import main
 from mapper.core.errors import SpecError
@@ -24,7 +25,7 @@ from mapper.solve.network import group_cost, solve_network
 from mapper.solve.partition import best_partition, candidate_runs, greedy_partition
 
 DATA = Path(__file__).parent / "data" / "network"
-PROBLEM = DATA / "tiny_resnet_problem.yaml"
+PROBLEM = NETWORK_PROBLEM  # tests/data/network/tiny_resnet_problem.yaml
 
 
 @pytest.fixture(scope="module")
@@ -165,10 +166,9 @@ def test_pinned_cuts_report_a_certified_regret(problem, result):
     assert regret["certified"]
 
 
-def test_cli_solve_json_and_verify(tmp_path, capsys):
-    out = tmp_path / "r.json"
-    assert main(["solve", str(PROBLEM), "--json", str(out)]) == 0
-    text = capsys.readouterr().out
+def test_cli_solve_json_and_verify(network_cli_solve, capsys):
+    code, text, out = network_cli_solve  # the solve of PROBLEM (conftest), shared with the plot and export tests
+    assert code == 0
     assert "layer-by-layer" in text and "greedy" in text and "compulsory limits" in text
     data = json.loads(out.read_text())
     assert data["mode"] == "network" and data["proven_optimal"]

@@ -12,18 +12,14 @@ from mapper.app.cli import main
 pytest.importorskip("matplotlib")
 
 
-def network_problem(tmp_path):
-    from test_network import PROBLEM
-
-    return PROBLEM
-
-
-@pytest.mark.parametrize(
-    "make", [taskgraph_problem, fused_problem, network_problem], ids=["taskgraph", "fused", "network"]
-)
-def test_plot_writes_a_png(tmp_path, make):
+@pytest.mark.parametrize("make", [taskgraph_problem, fused_problem, None], ids=["taskgraph", "fused", "network"])
+def test_plot_writes_a_png(tmp_path, make, request):
     result, image = tmp_path / "r.json", tmp_path / "plot.png"
-    assert main(["solve", str(make(tmp_path)), "--json", str(result)]) == 0
+    if make is None:  # the network problem's CLI solve, shared with tests/test_network.py (conftest)
+        code, _, result = request.getfixturevalue("network_cli_solve")
+        assert code == 0
+    else:
+        assert main(["solve", str(make(tmp_path)), "--json", str(result)]) == 0
     assert main(["plot", str(result), "-o", str(image)]) == 0
     data = image.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -170,17 +171,43 @@ def test_edges_carry_exact_receptive_field_words():
         assert incoming == graph.regions[task].words  # 2 channels x rows x 6 cols, once
 
 
+QUICK = SolverSettings(time_limit_s=120.0, workers=1, seed=0, deterministic_time=2.0)  # any answer must pass
+REFEREED = "test_every_schedule_passes_the_referee_functionally"
+
+
+def case_graph(name: str, slicing: Slicing, platform: Platform):
+    group = build_group(GROUPS[name])
+    return group, build_task_graph(group, {layer.name: slicing for layer in GROUPS[name]}, platform)
+
+
+def cpsat_schedule(name: str, slicing: Slicing, platform: Platform):
+    graph = case_graph(name, slicing, platform)[1]
+    model = TaskGraphModel(graph, "weighted", 1, 1)
+    model.add_hint(heft(graph))
+    return model.solve(QUICK)
+
+
+@pytest.fixture(scope="module")
+def cpsat_schedules(request):
+    """The CP-SAT answer of every collected case of the test below, solved two at a
+    time in threads (CP-SAT leaves the GIL while it searches): (name, slicing,
+    platform) -> future. Each answer is the one a solve alone gives: one worker,
+    seed 0, stopped by its deterministic time limit, which counts the solver's work,
+    not the clock. The wall limit is only a backstop, raised from 30 s to 120 s so
+    that two solves at once on a busy machine stay far from it. These solves are
+    nearly all of this test's time; two at once use both cores of CI."""
+    cases = [i.callspec.params for i in request.session.items if getattr(i, "originalname", None) == REFEREED]
+    keys = dict.fromkeys((case["name"], case["slicing"], case["platform"]) for case in cases)  # in test order
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        yield {key: pool.submit(cpsat_schedule, *key) for key in keys}
+
+
 @pytest.mark.parametrize("name", GROUPS)
 @pytest.mark.parametrize("slicing", SLICINGS, ids=str)
 @pytest.mark.parametrize("platform", PLATFORMS, ids=["unequal", "three-with-links"])
-def test_every_schedule_passes_the_referee_functionally(name, slicing, platform):
-    layers = GROUPS[name]
-    group = build_group(layers)
-    graph = build_task_graph(group, {layer.name: slicing for layer in layers}, platform)
-    quick = SolverSettings(time_limit_s=30.0, workers=1, seed=0, deterministic_time=2.0)  # any answer must pass
-    model = TaskGraphModel(graph, "weighted", 1, 1)
-    model.add_hint(heft(graph))
-    solution = model.solve(quick)
+def test_every_schedule_passes_the_referee_functionally(name, slicing, platform, cpsat_schedules):
+    group, graph = case_graph(name, slicing, platform)
+    solution = cpsat_schedules[name, slicing, platform].result()
     assert solution.mapping is not None, solution.status
     for schedule in (heft(graph), layer_by_layer(graph), solution.mapping):
         cost = evaluate_schedule(graph, schedule)

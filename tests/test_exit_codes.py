@@ -76,7 +76,7 @@ def test_a_network_search_cut_by_its_time_limit_returns_a_partition_with_fallbac
 
 
 def test_a_network_search_without_any_mapping_is_exit_4_not_infeasible(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(candidates, "fallback_mappings", lambda model, layers, accelerator: [])
+    monkeypatch.setattr(candidates, "fallback_mappings", lambda model, layers, accelerator, weights: [])
     path = write_problem(tmp_path, layers=SUB_NETWORK, solver=TINY_DETERMINISTIC)
     out = tmp_path / "r.json"
     assert main(["solve", str(path), "--json", str(out)]) == 4

@@ -192,12 +192,15 @@ def test_dram_iterations_that_never_repeat_stop_at_the_op_by_op_limit():
         replay_array(layer, mapping, limit=1)
 
 
-def test_keys_are_not_built_when_too_many_ops_wait(monkeypatch):
-    """Over MAX_WAITING waiting ops an iteration is replayed op by op: same answer."""
+@pytest.mark.parametrize("limit", ["MAX_WAITING", "MAX_KEPT"])
+def test_without_keys_or_memory_for_repeats_the_answer_is_the_same(monkeypatch, limit):
+    """Over MAX_WAITING waiting ops an iteration is not keyed; past MAX_KEPT remembered
+    iterations no new one is kept: either way replayed op by op, the same answer."""
     layer, accelerator = LAYERS[0][1], ACCELERATORS[0][1]
     mapping = sampled(layer, accelerator, 1, seed=5)[0]
     expected = batch(layer, accelerator, mapping)
-    monkeypatch.setattr(aggregate, "MAX_WAITING", 0)
+    assert streamed(layer, accelerator, mapping, memo=True)[1] > 0
+    monkeypatch.setattr(aggregate, limit, 0)
     result, repeated = streamed(layer, accelerator, mapping, memo=True)
     assert result == expected and repeated == 0
 

@@ -36,6 +36,7 @@ from mapper.referee.schedule import Op, dram_iterations, operand_region
 from mapper.referee.simulator import Simulator
 
 MAX_WAITING = 4096  # ops waiting above which an iteration is not keyed (it is replayed op by op)
+MAX_KEPT = 10_000  # iterations remembered for later repeats (bounds the memory of one that never repeats)
 
 
 @dataclass
@@ -263,7 +264,7 @@ class _Streaming:
                 self.repeat(f, work, following, seen[key])
                 continue
             done = self.one_by_one(f, work, following, key is not None)
-            if key is not None:
+            if key is not None and len(seen) < MAX_KEPT:
                 seen[key] = done
         self.decoder.finish()
         self.flush(None)

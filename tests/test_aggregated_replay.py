@@ -18,7 +18,7 @@ from mapper.referee import aggregate
 from mapper.referee.aggregate import replay_streaming
 from mapper.referee.array_replay import replay_array
 from mapper.referee.decode_layer import decode_layer
-from mapper.referee.reservation import glb_reserved, layer_glb_reserved
+from mapper.referee.reservation import layer_glb_reserved
 from mapper.referee.simulator import ScheduleViolation, Simulator, simulate
 from mapper.referee.verify import MAX_REPLAY_ITERATIONS, verify_layer_result
 
@@ -65,7 +65,7 @@ def streamed(layer, accelerator, mapping, memo):
         replay = replay_streaming(layer, accelerator, mapping, memo=memo)
     except ScheduleViolation as err:
         return (str(err), None), 0
-    reserved = glb_reserved(replay.glb_tiles, replay.glb_fills, accelerator)
+    reserved = replay.glb.reserved(accelerator)
     return (measured_fields(replay.measured), reserved), replay.repeated
 
 

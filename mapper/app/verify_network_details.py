@@ -67,7 +67,8 @@ def _candidates(report: VerifyReport, claimed: Claims, candidates, answers, prob
 
 def _numbers(claims: Claims) -> None:
     """Refuse (``SpecError``) anything but objects of finite non-negative numbers."""
-    claims.keys_exactly(claims.data, "field")  # an object
+    if not isinstance(claims.data, dict):
+        raise claims.error(None, f"must be an object, got {shown(claims.data)}")
     for key, value in claims.data.items():
         if isinstance(value, dict):
             _numbers(claims.sub(key))

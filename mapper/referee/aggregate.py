@@ -32,6 +32,7 @@ from mapper.core.mapping import Mapping
 from mapper.core.spec import DIMS, RELEVANT_DIMS, Accelerator, Layer
 from mapper.referee.decode_layer import ARRAY, GLB, LockStepDecoder, Resident
 from mapper.referee.replay_state import Allocation, Measurement, ScheduleViolation
+from mapper.referee.reservation import GlbTiles, glb_loads
 from mapper.referee.schedule import Op, dram_iterations, operand_region
 from mapper.referee.simulator import Simulator
 
@@ -42,8 +43,7 @@ MAX_KEPT = 10_000  # iterations remembered for later repeats (bounds the memory 
 @dataclass
 class StreamedReplay:
     measured: Measurement
-    glb_tiles: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # largest GLB tile per tensor
-    glb_fills: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # GLB loads and allocations
+    glb: GlbTiles = field(default_factory=GlbTiles)  # for the GLB reservation
     repeated: int = 0  # DRAM iterations applied from an identical earlier one
     one_by_one: int = 0  # GLB iterations decoded and replayed op by op
 
@@ -73,10 +73,8 @@ class _Frame:
 
     def work_of(self, tile: tuple) -> dict:
         """A work box with ``tile``'s ranges; the other dims empty at the origin (never read)."""
-        work = {d: (o, o) for d, o in zip(DIMS, self.work, strict=True)}
         origin = dict(zip(DIMS, self.work, strict=True))
-        work.update({d: (lo + origin[d], hi + origin[d]) for d, lo, hi in tile})
-        return work
+        return {d: (o, o) for d, o in origin.items()} | {d: (lo + origin[d], hi + origin[d]) for d, lo, hi in tile}
 
     def pack_op(self, op: Op) -> tuple:
         box = self.box(op.tensor, op.box) if op.box is not None else None
@@ -152,10 +150,6 @@ def _unpack_simulator(sim: Simulator, packed: tuple, f: _Frame) -> None:
     sim.pending = [f.op(p) for p in waiting]
 
 
-def _glb_tiles(ops: list[Op]) -> tuple:
-    return tuple((op.tensor, op.box.words) for op in ops if op.buffer == GLB and op.kind in ("load", "alloc"))
-
-
 @dataclass(frozen=True)
 class _Repeat:
     """What one DRAM iteration did, relative to its frame."""
@@ -166,7 +160,7 @@ class _Repeat:
     until: int
     measured: Measurement  # its makespan and GLB profile relative to T
     stored: tuple  # packed loads and stores of DRAM outputs, in replay order
-    glb_tiles: tuple  # (tensor, words) of each GLB load and allocation
+    glb_loads: tuple  # (tensor, words) of each GLB load and allocation
 
 
 class _Streaming:
@@ -183,14 +177,8 @@ class _Streaming:
         for held in self.sim.allocations.values():  # uses over by ``until`` no longer matter
             for alloc in held:
                 alloc.uses = [(region, end) for region, end in alloc.uses if until is None or end > until]
-        self.tally(_glb_tiles(replayed))
+        self.result.glb.count(glb_loads(replayed))
         return replayed
-
-    def tally(self, tiles) -> None:
-        """Count GLB loads and allocations, (tensor, words) each, for the reservation."""
-        for tensor, words in tiles:
-            self.result.glb_tiles[tensor] = max(self.result.glb_tiles[tensor], words)
-            self.result.glb_fills[tensor] += 1
 
     def visits(self, work: dict, following: dict) -> tuple[Box, Box]:
         """The GLB output tiles of ``work`` and ``following``: all the decoder may open in between."""
@@ -232,7 +220,7 @@ class _Streaming:
             self.sim.replayed_until - f.time,
             part,
             tuple(f.pack_op(op) for op in replayed if op.tensor in self.sim.written and op.kind in ("load", "store")),
-            _glb_tiles(replayed),
+            glb_loads(replayed),
         )
 
     def repeat(self, f: _Frame, work: dict, following: dict, done: _Repeat) -> None:
@@ -249,7 +237,7 @@ class _Streaming:
             op = f.op(packed)
             (self.sim.check_stored if op.kind == "load" else self.sim.mark_stored)(op)
         self.sim.measured.absorb(done.measured, f.time)
-        self.tally(done.glb_tiles)
+        self.result.glb.count(done.glb_loads)
         self.result.repeated += 1
 
     def run(self, memo: bool) -> StreamedReplay:

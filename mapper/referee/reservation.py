@@ -32,18 +32,31 @@ def _reserved(tile: dict[str, int], fills: dict[str, int], copies: int) -> int:
     return sum(words * (copies if fills[t] > 1 and t != "O" else 1) for t, words in tile.items())
 
 
+def glb_loads(ops) -> tuple[tuple[str, int], ...]:
+    """(tensor, words) of each GLB load and allocation among ``ops``."""
+    return tuple((op.tensor, op.box.words) for op in ops if op.buffer == "GLB" and op.kind in ("load", "alloc"))
+
+
+class GlbTiles:
+    """Each tensor's largest GLB tile and its number of GLB loads and allocations,
+    counted as they come (the streaming replay counts repeated iterations at once)."""
+
+    def __init__(self):
+        self.tile, self.fills = defaultdict(int), defaultdict(int)
+
+    def count(self, loads) -> None:
+        for tensor, words in loads:
+            self.tile[tensor] = max(self.tile[tensor], words)
+            self.fills[tensor] += 1
+
+    def reserved(self, accelerator: Accelerator) -> int:
+        return _reserved(self.tile, self.fills, accelerator.levels["GLB"].copies)
+
+
 def layer_glb_reserved(schedule: Schedule, accelerator: Accelerator) -> int:
-    tile, fills = defaultdict(int), defaultdict(int)
-    for op in schedule.ops:
-        if op.kind in ("load", "alloc") and op.buffer == "GLB":
-            tile[op.tensor] = max(tile[op.tensor], op.box.words)
-            fills[op.tensor] += 1
-    return glb_reserved(tile, fills, accelerator)
-
-
-def glb_reserved(tile: dict[str, int], fills: dict[str, int], accelerator: Accelerator) -> int:
-    """The rule on each tensor's largest GLB tile and its GLB loads and allocations."""
-    return _reserved(tile, fills, accelerator.levels["GLB"].copies)
+    tiles = GlbTiles()
+    tiles.count(glb_loads(schedule.ops))
+    return tiles.reserved(accelerator)
 
 
 def layer_rf_reserved(array: ArrayCounts, accelerator: Accelerator) -> int:

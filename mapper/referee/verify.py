@@ -29,7 +29,7 @@ from mapper.referee.executor import execute
 from mapper.referee.mapping_rules import fused_mapping_rules, layer_mapping_rules
 from mapper.referee.metric_rows import FusedReplay, LayerReplay, fused_rows, layer_rows
 from mapper.referee.report import VerifyReport
-from mapper.referee.reservation import fused_reserved, glb_reserved, layer_glb_reserved
+from mapper.referee.reservation import fused_reserved, layer_glb_reserved
 from mapper.referee.simulator import Measurement, ScheduleViolation, simulate
 from mapper.referee.verify_network import verify_groups
 from mapper.referee.verify_taskgraph import verify_taskgraph_result
@@ -80,14 +80,13 @@ def replay_layer(layer: Layer, accelerator: Accelerator, mapping: Mapping, funct
             raise _refuse(mapping.nest_iterations, "iterations of the DRAM and GLB loops", MAX_REPLAY_ITERATIONS)
         schedule = decode_layer(layer, accelerator, mapping)
         measured = replay(schedule, accelerator, functional, seed)
-        reserved = layer_glb_reserved(schedule, accelerator)
+        reserved, repeated = layer_glb_reserved(schedule, accelerator), 0
     else:
         dram = prod(mapping.factors["DRAM"].values())
         if dram > MAX_DRAM_ITERATIONS:
             raise _refuse(dram, "iterations of the DRAM loops", MAX_DRAM_ITERATIONS)
         streamed = replay_streaming(layer, accelerator, mapping, limit=MAX_REPLAY_ITERATIONS)
-        measured = streamed.measured
-        reserved = glb_reserved(streamed.glb_tiles, streamed.glb_fills, accelerator)
+        measured, reserved, repeated = streamed.measured, streamed.glb.reserved(accelerator), streamed.repeated
     array = replay_array(layer, mapping, limit=MAX_REPLAY_ITERATIONS)
     levels = accelerator.levels
     latency = measured.makespan
@@ -97,7 +96,6 @@ def replay_layer(layer: Layer, accelerator: Accelerator, mapping: Mapping, funct
         + levels["RF"].energy_fj_per_word * array.rf_accesses
         + accelerator.mac_energy_fj * measured.macs
     )
-    repeated = 0 if functional else streamed.repeated
     return LayerReplay(measured, reserved, array, latency, energy, repeated)
 
 

@@ -7,9 +7,9 @@ share it first (each at most the per-group time limit), then each longer
 group may take what is left. Past the budget, or after a stop request
 (Ctrl-C, ``mapper.core.stop``), no group is solved any more: longer groups
 are skipped, and a layer alone takes a fallback mapping (every loop at DRAM,
-a greedy one, or one-row stripes), as does a layer whose solve
-found no mapping in its time limit, so a partition still exists; both are bounded by their compulsory
-limits (or the solve's bound).
+a greedy one, or one-row stripes), as does a layer whose solve found no
+mapping in its time limit, or a worse one, so a partition still exists; both
+are bounded by their compulsory limits (or the solve's bound).
 """
 
 from __future__ import annotations

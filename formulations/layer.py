@@ -11,8 +11,6 @@ mapping (tests check this on every answer).
 
 from __future__ import annotations
 
-import logging
-
 from ortools.sat.python import cp_model
 
 from formulations.layer_latency import LayerLatency
@@ -31,14 +29,13 @@ from mapper.core.spec import (
     SolverSettings,
 )
 
-log = logging.getLogger(__name__)
-
 
 class LayerModel(LayerLatency):
     """Builds the model on construction; ``solve`` runs CP-SAT and decodes."""
 
-    def __init__(self, layer: Layer, accelerator: Accelerator, weights: ObjectiveWeights):
+    def __init__(self, layer: Layer, accelerator: Accelerator, weights: ObjectiveWeights, double_out: bool = False):
         self.layer, self.accelerator, self.weights = layer, accelerator, weights
+        self.double_out = double_out  # the output's RF tile double-buffered (LayerSearch has both sides)
         self.model = cp_model.CpModel()
         self.tensors = layer.tensors
         # Every traffic term is at most (DRAM iterations) * (GLB tile) <= MACs * (stride + dilation)^2.
@@ -54,6 +51,7 @@ class LayerModel(LayerLatency):
         self.add_tile_words()
         self.add_visits()
         self.add_traffic()
+        self.add_output_buffering()
         self.add_capacities()
         self.add_latency()
         self.add_energy()
@@ -143,10 +141,19 @@ class LayerModel(LayerLatency):
         m.add(self.dram_words == sum(dram[t] for t in self.tensors if t != "O") + 2 * dram["O"] - out_words)
         m.add(self.array_words == sum(array[t] for t in self.tensors if t != "O") + 2 * array["O"] - out_words)
 
+    def add_output_buffering(self) -> None:
+        """With ``double_out`` (the output's RF tile double-buffered, ``Mapping.double_outputs``;
+        only where the RF is) the tile changes inside the GLB nest: some_glb(O) (elsewhere
+        the second copy only takes space)."""
+        if self.double_out:
+            if not self.accelerator.levels["RF"].double_buffered:
+                raise ValueError("double-buffered outputs need a double-buffered RF")
+            self.model.add(self.some_glb["O"] == 1)
+
     def add_capacities(self) -> None:
         """Per level L (GLB; RF per PE), resident_L(T) = tile_L(T) * (copies_L if
         refilled_L(T) else 1) for an input, tile_L(O) for the output (it accumulates
-        in place), copies = 2 for a double-buffered level, with
+        in place; copies_RF tile_RF(O) if double_out), copies = 2 for a double-buffered level, with
         refilled_GLB(T) = [some relevant f_DRAM > 1] (visits_DRAM(T) > 1) and
         refilled_RF(T) = refilled_GLB(T) or some_glb(T) (vC(T) > 1);
         sum_T resident_L(T) <= capacity (each tensor's, if the level is split)."""
@@ -165,7 +172,9 @@ class LayerModel(LayerLatency):
             resident = {}
             for t, tile in self.tile[level].items():
                 resident[t] = tile
-                if spec.copies > 1 and t != "O":  # an output tile accumulates in place: one copy
+                if t == "O" and level == "RF" and self.double_out:  # some_glb(O), so refilled
+                    resident[t] = product_var(m, [spec.copies, tile], "copies_RF_O", self.cap)
+                elif spec.copies > 1 and t != "O":  # an output tile accumulates in place: one copy
                     doubled = product_var(m, [spec.copies, tile], f"copies_{level}_{t}", self.cap)
                     resident[t] = choose_var(m, refilled[level][t], doubled, tile, f"resident_{level}_{t}")
             if spec.is_split:
@@ -205,15 +214,12 @@ class LayerModel(LayerLatency):
 
     def set_objective(self) -> None:
         """minimise w_lat latency + w_dram dram_words + w_energy energy_fJ."""
-        self.model.minimize(self.weights.of(self.latency, self.dram_words, self.energy))
+        self.objective = self.weights.of(self.latency, self.dram_words, self.energy)
+        self.model.minimize(self.objective)
 
     # ------------------------------------------------------------------ solving (pins, hints, decode: layer_vars)
 
     def solve(self, settings: SolverSettings) -> Solution[Mapping]:
         """Without a solution, an UNKNOWN status still reports CP-SAT's bound when
         it is finite (below 1000 x the traffic cap)."""
-        solution = run_solver(self.model, settings, self.decode, finite_bound=self.cap * 1e3)
-        if solution.mapping is not None:
-            args = (self.layer.name, solution.status, solution.objective, solution.bound)
-            log.info("layer %s: %s objective %d bound %d", *args)
-        return solution
+        return run_solver(self.model, settings, self.decode, finite_bound=self.cap * 1e3)

@@ -146,8 +146,14 @@ class LayerLatency(LayerTiles):
         inputs = [t for t in self.tensors if t != "O"]
         send = {t: self._cycles(self.tile["ARRAY"][t], "GLB", f"send_{t}") for t in self.tensors}
         glb_marks = [(self._visits("GLB", t), send[t], None) for t in inputs]
+        if self.double_out:  # the drains: a mark where O changes at every iteration
+            every = {t: self._changes_every_iteration(self._visits("GLB", t), n_glb, t) for t in self.tensors}
+            drains = choose_var(m, every["O"], send["O"], 0, "drains")
+            glb_marks.append((self._visits("GLB", "O"), drains, None))
         nest = m.new_int_var(0, self.cap, "nest_cycles")
         stalls = self._stalls(n_glb, glb_marks, compute, levels["RF"].double_buffered, "glb")
+        if self.double_out:
+            stalls += self._overlapped_drains(compute, send, every)
         nest_compute = product_var(m, [n_glb, compute], "nest_compute", self.cap)
         m.add(nest == nest_compute + stalls)
         load = {t: self._cycles(self.tile["GLB"][t], "DRAM", f"load_{t}") for t in self.tensors}
@@ -164,7 +170,8 @@ class LayerLatency(LayerTiles):
             later = self._var(changes - 1, upper_bound(changes), f"boundary_later_{t}")
             boundary.append(self._times_cycles(later, send[t], f"boundary_{t}"))
         prologue = sum(load[t] + send[t] for t in inputs)
-        port_outputs, dram_outputs = self._output_cycles(send["O"], load["O"], visits_dram["O"])
+        overlapped = self._overlapped_count(n_dram) if self.double_out else 0
+        port_outputs, dram_outputs = self._output_cycles(send["O"], load["O"], visits_dram["O"], overlapped)
         outputs = port_outputs + dram_outputs
         self.latency = m.new_int_var(0, 3 * self.cap, "latency")
         m.add(self.latency == prologue + sum(boundary) + outputs + periods)
@@ -172,10 +179,46 @@ class LayerLatency(LayerTiles):
         port_idle = sum(load[t] for t in inputs) + dram_outputs
         self._add_channel_bounds(dma_idle, port_idle)
 
-    def _output_cycles(self, send, load, visits_dram) -> tuple:
+    def _changes_every_iteration(self, visits, iterations, tensor: str):
+        """A literal: visits_GLB(T) = n_G (R_T = 1: the array tile changes at every GLB iteration)."""
+        every = self.model.new_bool_var(f"every_{tensor}")
+        self.model.add(visits == iterations).only_enforce_if(every)
+        self.model.add(visits < iterations).only_enforce_if(every.Not())
+        return every
+
+    def _overlapped_count(self, n_dram):
+        """Drains that overlap a compute: n_D (v_O - 1), every change of the output's
+        array tile inside a GLB nest."""
+        out_visits = self._visits("GLB", "O")
+        changes = self._var(out_visits - 1, upper_bound(out_visits), "O_changes")
+        return product_var(self.model, [n_dram, changes], "overlapped_drains", self.cap)
+
+    def _overlapped_drains(self, compute, send, every: dict):
+        """What double-buffered outputs add to the GLB nest beyond the drain mark
+        (``mapper.cost.layer_latency.overlapped_drain_cycles``): with F1 the fills of
+        the inputs with R_T = 1, h = max(C, D + F1) - max(C, F1), (v_O - 1) h if R_O > 1,
+        else max(C, D) - C - h (the first window has no drain, the last ends the nest)."""
+        m, out_visits = self.model, self._visits("GLB", "O")
+        inputs = [t for t in self.tensors if t != "O"]
+        every_fill = sum(choose_var(m, every[t], send[t], 0, f"every_fill_{t}") for t in inputs)
+        with_drain, without, last = (m.new_int_var(0, self.cap, name) for name in ("h_with", "h_without", "h_last"))
+        m.add_max_equality(with_drain, [compute, send["O"] + every_fill])
+        m.add_max_equality(without, [compute, every_fill])
+        m.add_max_equality(last, [compute, send["O"]])
+        shared = self._var(with_drain - without, self.cap, "drain_shared")
+        repeated = product_var(
+            m, [self._var(out_visits - 1, upper_bound(out_visits), "O_later"), shared], "drains_shared", self.cap
+        )
+        extra = m.new_int_var(-self.cap, self.cap, "overlapped_extra")
+        m.add(extra == last - compute - shared).only_enforce_if(every["O"])
+        m.add(extra == repeated).only_enforce_if(every["O"].Not())
+        return extra
+
+    def _output_cycles(self, send, load, visits_dram, overlapped) -> tuple:
         """The output's serial moves on the port, send(O) (2 vC(O) - distinct array
-        tiles), and on the DMA, load(O) (2 visits_DRAM(O) - distinct GLB tiles): every
-        visit is written out, every revisit read back first. Redundant, for the bound:
+        tiles - ``overlapped`` drains), and on the DMA, load(O) (2 visits_DRAM(O) -
+        distinct GLB tiles): every visit is written out, every revisit read back first.
+        Redundant, for the bound:
         moves x tile words = 2 ARRAY(O) - |O| (2 DRAM(O) - |O|) and cycles >= words / bw,
         so bw_GLB port >= 2 ARRAY(O) - |O| and bw_DRAM dma >= 2 DRAM(O) - |O| (the LP
         sees no product; these cut depthwise proofs 2-5x)."""
@@ -183,7 +226,9 @@ class LayerLatency(LayerTiles):
         array_visits = self._combined_visits("O")
         distinct_array = product_var(m, [self.dims[d].outer for d in out_dims], "distinct_array_O", self.cap)
         distinct_glb = product_var(m, [self.dims[d].factor["DRAM"] for d in out_dims], "distinct_glb_O", self.cap)
-        array_moves = self._var(2 * array_visits - distinct_array, 2 * upper_bound(array_visits), "array_O_moves")
+        array_moves = self._var(
+            2 * array_visits - distinct_array - overlapped, 2 * upper_bound(array_visits), "array_O_moves"
+        )
         dram_moves = self._var(2 * visits_dram - distinct_glb, 2 * upper_bound(visits_dram), "dram_O_moves")
         port = self._times_cycles(array_moves, send, "array_O_cycles")
         dma = self._times_cycles(dram_moves, load, "dram_O_cycles")
@@ -193,10 +238,12 @@ class LayerLatency(LayerTiles):
         return port, dma
 
     def _output_move_words(self) -> tuple:
-        """The words the output's moves carry on the port and on the DMA: every visit
-        written out, every revisit read back, 2 ARRAY(O) - |O| and 2 DRAM(O) - |O|."""
+        """The words the output's serial moves carry on the port and on the DMA: every
+        visit written out, every revisit read back, 2 ARRAY(O) - |O| and 2 DRAM(O) - |O|;
+        on the port, with a double-buffered output, at least the read-backs ARRAY(O) - |O|."""
         out_words = self.layer.tensor_words("O")
-        return 2 * self.array_of["O"] - out_words, 2 * self.dram_of["O"] - out_words
+        port = (1 if self.double_out else 2) * self.array_of["O"] - out_words
+        return port, 2 * self.dram_of["O"] - out_words
 
     def _add_channel_bounds(self, dma_idle, port_idle) -> None:
         """Redundant, for the bound: each channel moves one tile at a time and

@@ -140,4 +140,4 @@ class LayerVariables:
             lv: tuple(sorted(DIMS, key=lambda d, lv=lv: solver.value(self.position[lv][d]))) for lv in ORDERED_LEVELS
         }
         assert all(prod(factors[lv][d] for lv in LOOP_LEVELS) == self.layer.bounds[d] for d in DIMS)
-        return Mapping(factors, orders)
+        return Mapping(factors, orders, ("RF",) if self.double_out else ())

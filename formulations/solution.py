@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
 import ortools
@@ -28,6 +28,7 @@ from mapper.core.spec import SolverSettings
 Decoded = TypeVar("Decoded")
 
 POLL_S = 0.1  # how often a waiting solve looks for a stop request
+MIN_SECOND_S = 0.5  # the least wall time the second side of a split solve gets
 
 log = logging.getLogger(__name__)
 
@@ -172,3 +173,49 @@ def run_solver(
     if status == Status.UNKNOWN and finite_bound is not None and abs(solver.best_objective_bound) < finite_bound:
         bound = round(solver.best_objective_bound)
     return Solution(status, None, bound, None, facts)
+
+
+def _merged_facts(first: SolverFacts, second: SolverFacts) -> SolverFacts:
+    """The facts of two solves run one after the other."""
+    return replace(
+        first,
+        wall_time_s=first.wall_time_s + second.wall_time_s,
+        deterministic_time=first.deterministic_time + second.deterministic_time,
+        branches=first.branches + second.branches,
+        conflicts=first.conflicts + second.conflicts,
+        interrupted_by=first.interrupted_by or second.interrupted_by,
+    )
+
+
+def run_sides(
+    first: tuple[cp_model.CpModel, Callable[[cp_model.CpSolver], Decoded]],
+    second: tuple[cp_model.CpModel, Callable[[cp_model.CpSolver], Decoded], object],
+    settings: SolverSettings,
+    finite_bound: float | None = None,
+) -> Solution[Decoded]:
+    """Minimise over a space split in two sides: ``first`` (a model and its decode),
+    then ``second`` (a model, its decode and its objective) restricted to objectives
+    below the first side's answer (on a clone). The answer is the better of the two;
+    its bound the lower of the sides' bounds (a second side proven to hold nothing
+    below the first answer bounds nothing below it). Without a first-side answer
+    the first side's outcome stands: the caller's sides are such that the second
+    is infeasible when the first is. The second solve gets the time left, at
+    least ``MIN_SECOND_S``."""
+    model, decode = first
+    one = run_solver(model, settings, decode, finite_bound)
+    if one.objective is None or stop.requested():
+        return one
+    model, decode, objective = second
+    cut = model.clone()  # a constraint over the original's variables applies to its clone
+    cut.add(objective <= one.objective - 1)
+    left = max(MIN_SECOND_S, settings.time_limit_s - one.facts.wall_time_s)
+    two = run_solver(cut, replace(settings, time_limit_s=left), decode, finite_bound)
+    facts = _merged_facts(one.facts, two.facts)
+    proven = one.status == Status.OPTIMAL.value
+    if two.objective is not None:
+        status = two.status if proven else Status.FEASIBLE.value
+        return Solution(status, two.objective, min(one.bound, two.bound), two.mapping, facts)
+    if two.status == Status.INFEASIBLE.value:
+        return replace(one, facts=facts)
+    bound = one.bound if two.bound is None else min(one.bound, two.bound)
+    return replace(one, status=Status.FEASIBLE.value, bound=bound, facts=facts)

@@ -14,7 +14,7 @@ import json
 import statistics
 from pathlib import Path
 
-from formulations.layer import LayerModel
+from formulations.layer_search import LayerSearch
 from mapper.core.spec import SolverSettings
 from mapper.heuristics.random_search import random_search
 from mapper.io.library import library_root
@@ -30,7 +30,7 @@ def main() -> None:
         sampled = random_search(layer, accelerator, weights, 0.5, seed=0)
         row = {"problem": path.stem, "hint_objective": sampled.objective}
         for label, hint in (("no_hint", None), ("hint", sampled.mapping)):
-            model = LayerModel(layer, accelerator, weights)
+            model = LayerSearch(layer, accelerator, weights)
             accepted = model.add_hint(hint) if hint is not None else None
             solution = model.solve(settings)
             row[label] = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 from conftest import DETERMINISTIC, make_layer, tiny_accelerator
 from test_cost_model_vs_referee import claimed_result
 
-from formulations.layer import LayerModel
+from formulations.layer_search import LayerSearch
 from mapper.core.mapping import Mapping, canonical_order, enumerate_mappings
 from mapper.core.spec import DIMS, LOOP_LEVELS, ObjectiveWeights
 from mapper.cost.layer import evaluate
@@ -65,7 +65,7 @@ def test_cpsat_optimum_is_the_brute_force_one_and_gains_from_the_rule():
             all_doubled = 2 * sum(cost.tile_words["GLB"].values()) <= 36
             objectives.setdefault(all_doubled, []).append(cost.objective(WEIGHTS))
     best, best_all_doubled = min(objectives[False] + objectives[True]), min(objectives[True])
-    solution = LayerModel(LAYER, accelerator, WEIGHTS).solve(DETERMINISTIC)
+    solution = LayerSearch(LAYER, accelerator, WEIGHTS).solve(DETERMINISTIC)
     assert solution.status == "OPTIMAL" and solution.objective == solution.bound == best < best_all_doubled
 
 

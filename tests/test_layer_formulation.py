@@ -11,6 +11,7 @@ import pytest
 from conftest import DETERMINISTIC, make_layer, tiny_accelerator
 
 from formulations.layer import LayerModel
+from formulations.layer_search import LayerSearch
 from mapper.core.mapping import enumerate_mappings
 from mapper.core.spec import ObjectiveWeights
 from mapper.cost.layer import evaluate
@@ -42,7 +43,7 @@ def brute_force(layer, accelerator, weights):
 
 
 def cpsat(layer, accelerator, weights):
-    solution = LayerModel(layer, accelerator, weights).solve(DETERMINISTIC)
+    solution = LayerSearch(layer, accelerator, weights).solve(DETERMINISTIC)
     if solution.mapping is None:
         return solution, None
     cost = evaluate(layer, accelerator, solution.mapping)

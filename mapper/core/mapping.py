@@ -9,7 +9,10 @@ The mapping space (documented in docs/mapping_space.md):
   relative order of loops with factor > 1 matters; the canonical order puts
   factor-1 loops innermost in DIMS order);
 * RF loops have no order: the RF is the innermost storage, every RF-level
-  access is part of a MAC.
+  access is part of a MAC;
+* where the RF is double-buffered, the output tile may be too
+  (``double_outputs``): it then takes two copies and each tile's drain to the
+  GLB overlaps the next tile's compute (docs/cost_model.md).
 """
 
 from __future__ import annotations
@@ -19,16 +22,21 @@ from dataclasses import dataclass
 from functools import cache
 from math import prod
 
-from mapper.core.spec import DIMS, LOOP_LEVELS, ORDERED_LEVELS, Accelerator, Layer
+from mapper.core.spec import DIMS, LOOP_LEVELS, ORDERED_LEVELS, RELEVANT_DIMS, Accelerator, Layer
+
+DOUBLE_OUTPUT_LEVELS = ("RF",)  # memory levels whose output tile a mapping may double-buffer
 
 
 @dataclass(frozen=True)
 class Mapping:
     """``factors[level][dim]`` for every level of LOOP_LEVELS and dim of DIMS;
-    ``orders[level]`` lists all DIMS outermost first for DRAM and GLB."""
+    ``orders[level]`` lists all DIMS outermost first for DRAM and GLB;
+    ``double_outputs`` the memory levels whose output tile is double-buffered
+    (``DOUBLE_OUTPUT_LEVELS``; none: every output tile accumulates in place)."""
 
     factors: dict[str, dict[str, int]]
     orders: dict[str, tuple[str, ...]]
+    double_outputs: tuple[str, ...] = ()
 
     def factor(self, level: str, dim: str) -> int:
         return self.factors[level][dim]
@@ -51,18 +59,29 @@ class Mapping:
         """Iterations of the DRAM and GLB loops together (what a replay walks op by op)."""
         return prod(self.factors[lv][d] for lv in ORDERED_LEVELS for d in DIMS)
 
+    def output_double(self, level: str) -> bool:
+        """Whether the output tile of memory level ``level`` is double-buffered."""
+        return level in self.double_outputs
+
     def to_dict(self) -> dict:
-        return {
+        data = {
             "factors": {lv: dict(self.factors[lv]) for lv in LOOP_LEVELS},
             "orders": {lv: list(self.orders[lv]) for lv in ORDERED_LEVELS},
         }
+        if self.double_outputs:
+            data["double_outputs"] = list(self.double_outputs)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> Mapping:
         return cls(
             factors={lv: {d: int(data["factors"][lv][d]) for d in DIMS} for lv in LOOP_LEVELS},
             orders={lv: tuple(data["orders"][lv]) for lv in ORDERED_LEVELS},
+            double_outputs=tuple(data.get("double_outputs", ())),
         )
+
+    def with_double_outputs(self, levels: tuple[str, ...]) -> Mapping:
+        return Mapping(self.factors, self.orders, tuple(levels))
 
 
 def all_dram_mapping(layer: Layer) -> Mapping:
@@ -111,9 +130,17 @@ def mapping_from_choice(choice: dict[str, tuple[int, ...]], orders: dict[str, tu
     return Mapping(factors, orders)
 
 
+def output_buffering_options(accelerator: Accelerator, mapping: Mapping) -> tuple[tuple[str, ...], ...]:
+    """The ``double_outputs`` worth trying for ``mapping``: also ("RF",) where the RF is
+    double-buffered and the output's array tile changes inside the GLB nest (else the
+    second copy only takes space)."""
+    changes = any(mapping.factors["GLB"][d] > 1 for d in RELEVANT_DIMS["O"])
+    return ((), ("RF",)) if changes and accelerator.levels["RF"].double_buffered else ((),)
+
+
 def enumerate_mappings(layer: Layer, accelerator: Accelerator):
-    """Every mapping of the space (canonical loop orders only). Exponential:
-    for tests and tiny layers."""
+    """Every mapping of the space (canonical loop orders only; a double-buffered
+    output only where it can matter). Exponential: for tests and tiny layers."""
     per_dim = [dim_factorisations(layer.bounds[d], accelerator) for d in DIMS]
     for combo in itertools.product(*per_dim):
         choice = dict(zip(DIMS, combo, strict=True))
@@ -125,4 +152,6 @@ def enumerate_mappings(layer: Layer, accelerator: Accelerator):
         for dram_perm in itertools.permutations(big["DRAM"]):
             for glb_perm in itertools.permutations(big["GLB"]):
                 orders = {"DRAM": canonical_order(dram_perm), "GLB": canonical_order(glb_perm)}
-                yield mapping_from_choice(choice, orders)
+                mapping = mapping_from_choice(choice, orders)
+                for levels in output_buffering_options(accelerator, mapping):
+                    yield mapping.with_double_outputs(levels)

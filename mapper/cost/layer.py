@@ -28,7 +28,8 @@ extent of the GLB tile (one DRAM-loop iteration).
 * Capacity: an input's tile takes ``copies`` (2 when double-buffered) times
   its words in a level where it is refilled (visits_DRAM(T) > 1 for the GLB,
   vC(T) > 1 for the RF) and its words once where it is loaded once; an output
-  tile accumulates in place and takes its words once; the sum over tensors
+  tile accumulates in place and takes its words once, or in the RF with
+  ``double_outputs`` twice where it changes; the sum over tensors
   (or each tensor, for a level split per tensor) fits the capacity.
 * Latency: the makespan of the lock-step schedule (``mapper.cost.layer_latency``).
 """
@@ -38,7 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import prod
 
-from mapper.core.mapping import Mapping
+from mapper.core.mapping import DOUBLE_OUTPUT_LEVELS, Mapping
 from mapper.core.spec import (
     AXIS_DIMS,
     DIMS,
@@ -123,12 +124,27 @@ class LayerCost:
         }
 
 
-def resident_words(level: MemoryLevel, tiles: dict[str, int], visits: dict[str, int]) -> dict[str, int]:
+def resident_words(
+    level: MemoryLevel, tiles: dict[str, int], visits: dict[str, int], double_output: bool = False
+) -> dict[str, int]:
     """Words each tensor holds in ``level``: an input's tile times ``level.copies``
     when it is refilled (visited more than once), since the next tile then arrives
-    while the current one is in use; a tile loaded once, and an output tile (it
-    accumulates in place and is written out before the next one comes in), once."""
-    return {t: words * (level.copies if visits[t] > 1 and t != "O" else 1) for t, words in tiles.items()}
+    while the current one is in use; a tile loaded once once. An output tile once
+    (it accumulates in place and is written out before the next one comes in),
+    or, ``double_output``, ``level.copies`` times when it changes (the next tile
+    accumulates while the last one drains)."""
+    doubled = {t: visits[t] > 1 and (t != "O" or double_output) for t in tiles}
+    return {t: words * (level.copies if doubled[t] else 1) for t, words in tiles.items()}
+
+
+def output_buffering_violations(accelerator: Accelerator, mapping: Mapping) -> list[str]:
+    """A double-buffered output tile needs a level that is double-buffered."""
+    return [
+        f"double_outputs: {level} cannot double-buffer the output"
+        + (" (only RF can)" if level not in DOUBLE_OUTPUT_LEVELS else " (the level is single-buffered)")
+        for level in mapping.double_outputs
+        if level not in DOUBLE_OUTPUT_LEVELS or not accelerator.levels[level].double_buffered
+    ]
 
 
 def _capacity_violations(level: MemoryLevel, resident: dict[str, int]) -> list[str]:
@@ -190,7 +206,8 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> LayerC
 
     glb, rf, dram = accelerator.levels["GLB"], accelerator.levels["RF"], accelerator.levels["DRAM"]
     glb_resident = resident_words(glb, tiles["GLB"], visits_dram)
-    rf_resident = resident_words(rf, tiles["RF"], visits_rf)
+    rf_resident = resident_words(rf, tiles["RF"], visits_rf, mapping.output_double("RF"))
+    violations += output_buffering_violations(accelerator, mapping)
     violations += _capacity_violations(glb, glb_resident)
     violations += _capacity_violations(rf, rf_resident)
 

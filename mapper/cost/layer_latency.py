@@ -63,6 +63,22 @@ def prefix_class_sum(iterations: int, marks: list[Mark], window: int, double: bo
     return total
 
 
+def overlapped_drain_cycles(iterations: int, marks: list[Mark], window: int, out_visits: int, drain: int) -> int:
+    """What a double-buffered output tile adds to the GLB nest: the drain of tile i - 1
+    runs on the port in the window of compute i, before the fills for i + 1. With
+    R_O = n / ``out_visits`` and F1 the fills of the inputs that change at every
+    iteration: if R_O > 1, a drain shares its window with F1 only (the R of one nest
+    divide one another, so R_O | i and R_T | i + 1 need R_T = 1), (v_O - 1) windows
+    of max(C, D + F1) instead of max(C, F1); if R_O = 1, every window but the first
+    has a drain, and the last, max(C, D), ends the nest."""
+    every = sum(m.cycles for m in marks if m.visits == iterations)
+    shared = max(window, drain + every) - max(window, every)
+    if out_visits < iterations:
+        return (out_visits - 1) * shared
+    with_drains = prefix_class_sum(iterations, [*marks, Mark(iterations, drain)], window, True)
+    return with_drains - prefix_class_sum(iterations, marks, window, True) - shared + max(window, drain) - window
+
+
 @dataclass(frozen=True)
 class LatencyTerms:
     """The parts of the makespan (all cycles): prologue, output transfers, the
@@ -113,12 +129,17 @@ def layer_latency(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> L
     inputs = [t for t in layer.tensors if t != "O"]
     glb_marks = [Mark(loop_visits(mapping.orders["GLB"], f["GLB"], RELEVANT_DIMS[t]), send[t]) for t in inputs]
     nest = prefix_class_sum(n_glb, glb_marks, compute, levels["RF"].double_buffered) + compute
+    out_visits = loop_visits(mapping.orders["GLB"], f["GLB"], RELEVANT_DIMS["O"])
+    overlapped = 0  # drains of the output's array tile that overlap a compute (double_outputs)
+    if mapping.output_double("RF") and out_visits > 1:
+        nest += overlapped_drain_cycles(n_glb, glb_marks, compute, out_visits, send["O"])
+        overlapped = n_dram * (out_visits - 1)
     dram_marks = _input_dram_marks(layer, mapping, bw_dram, glb_tile)
     periods = prefix_class_sum(n_dram, dram_marks, nest, levels["GLB"].double_buffered) + nest
     boundary = sum(send[t] * (glb_nest_starts(mapping, RELEVANT_DIMS[t]) - 1) for t in inputs)
     out_rel = RELEVANT_DIMS["O"]
     array_moves = 2 * combined_visits(mapping, out_rel) - prod(f["DRAM"][d] * f["GLB"][d] for d in out_rel)
     dram_moves = 2 * loop_visits(mapping.orders["DRAM"], f["DRAM"], out_rel) - prod(f["DRAM"][d] for d in out_rel)
-    outputs = send["O"] * array_moves + ceil_div(glb_tile["O"], bw_dram) * dram_moves
+    outputs = send["O"] * (array_moves - overlapped) + ceil_div(glb_tile["O"], bw_dram) * dram_moves
     prologue = sum(ceil_div(glb_tile[t], bw_dram) + send[t] for t in inputs)
     return LatencyTerms(prologue, outputs, boundary, periods)

@@ -8,7 +8,13 @@ import time
 from dataclasses import dataclass
 
 from mapper.core import stop
-from mapper.core.mapping import Mapping, canonical_order, dim_factorisations, mapping_from_choice
+from mapper.core.mapping import (
+    Mapping,
+    canonical_order,
+    dim_factorisations,
+    mapping_from_choice,
+    output_buffering_options,
+)
 from mapper.core.spec import DIMS, ORDERED_LEVELS, Accelerator, Layer, ObjectiveWeights
 from mapper.cost.layer import LayerCost, evaluate
 
@@ -24,14 +30,16 @@ class RandomSearchResult:
 
 
 def sample_mapping(layer: Layer, accelerator: Accelerator, rng: random.Random) -> Mapping:
-    """One uniformly chosen factorisation per dim and random loop orders."""
+    """One uniformly chosen factorisation per dim, random loop orders and, where it
+    can matter, a double-buffered output tile or not."""
     choice = {d: rng.choice(dim_factorisations(layer.bounds[d], accelerator)) for d in DIMS}
     orders = {}
     for lv in ORDERED_LEVELS:
         dims = list(DIMS)
         rng.shuffle(dims)
         orders[lv] = canonical_order(dims)
-    return mapping_from_choice(choice, orders)
+    mapping = mapping_from_choice(choice, orders)
+    return mapping.with_double_outputs(rng.choice(output_buffering_options(accelerator, mapping)))
 
 
 def random_search(

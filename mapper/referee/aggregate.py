@@ -30,7 +30,8 @@ from math import prod
 from mapper.core.box import Box
 from mapper.core.mapping import Mapping
 from mapper.core.spec import DIMS, RELEVANT_DIMS, Accelerator, Layer
-from mapper.referee.decode_layer import ARRAY, GLB, LockStepDecoder, Resident
+from mapper.referee.decode_layer import ARRAY, GLB, LockStepDecoder
+from mapper.referee.decoder_state import Resident
 from mapper.referee.replay_state import Allocation, Measurement, ScheduleViolation
 from mapper.referee.reservation import GlbTiles, glb_loads
 from mapper.referee.schedule import Op, dram_iterations, operand_region

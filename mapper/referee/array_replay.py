@@ -30,6 +30,7 @@ class ArrayCounts:
     rf_accesses: int
     rf_tile_words: dict[str, int]  # words of each tensor's tile in one PE's RF
     rf_fills: dict[str, int]  # times each tensor's RF tile changes over the nest (the first fill included)
+    double_output: bool = False  # the mapping double-buffers the output's RF tile
 
 
 def _relative(tensor: str, key: tuple, origin: dict[str, int], sign: int = -1) -> tuple:
@@ -80,4 +81,4 @@ def replay_array(layer: Layer, mapping: Mapping, memo: bool = True, limit: int |
         ends = tuple((t, _relative(t, k, origin)) for t, k in current.items())
         seen[key] = (ends, visited.pattern(outer), {t: fills[t] - before[t] for t in fills}, rf - rf_before)
     rf += used_pes * rf_words["O"]
-    return ArrayCounts(rf, rf_words, fills)
+    return ArrayCounts(rf, rf_words, fills, mapping.output_double("RF"))

@@ -11,7 +11,7 @@ import math
 from mapper.core.errors import SpecError
 from mapper.core.group import POLICIES, FusedGroup, FusedMapping
 from mapper.core.mapping import Mapping
-from mapper.core.spec import DIMS, LOOP_LEVELS, ORDERED_LEVELS, ObjectiveWeights
+from mapper.core.spec import DIMS, LOOP_LEVELS, MEMORY_LEVELS, ORDERED_LEVELS, ObjectiveWeights
 from mapper.core.taskgraph import TaskGraph, TaskSchedule
 from mapper.referee.report import join
 
@@ -118,7 +118,8 @@ def weights_of(claims: Claims) -> ObjectiveWeights:
 
 
 def layer_mapping(claims: Claims) -> Mapping:
-    """``factors.{level}.{dim}`` positive integers; ``orders.{DRAM,GLB}`` every dim once."""
+    """``factors.{level}.{dim}`` positive integers; ``orders.{DRAM,GLB}`` every dim once;
+    optionally ``double_outputs``, memory levels each at most once."""
     factors = claims.sub("factors")
     factors.keys_exactly(LOOP_LEVELS, "loop level")
     table = {}
@@ -135,7 +136,13 @@ def layer_mapping(claims: Claims) -> Mapping:
         if sorted(dims) != sorted(DIMS):
             raise orders.error(level, f"must list each of {', '.join(DIMS)} once, got {shown(dims)}")
         order_table[level] = tuple(dims)
-    return Mapping(table, order_table)
+    double = ()
+    if claims.has("double_outputs"):
+        listed = claims.items("double_outputs")
+        double = tuple(listed.choice(i, MEMORY_LEVELS) for i in range(len(listed)))
+        if len(set(double)) != len(double):
+            raise claims.error("double_outputs", f"must list each level once, got {shown(list(double))}")
+    return Mapping(table, order_table, double)
 
 
 def fused_mapping(claims: Claims, group: FusedGroup) -> FusedMapping:

@@ -24,18 +24,20 @@ states its makespan in closed form; the referee measures this one):
   tile is written out and the new one read back if it is a revisit, serially
   before the next compute; at a DRAM boundary the array drains, the GLB tile
   is stored and read back, and the inputs' new array tiles are sent, serially.
+  A double-buffered RF output tile (``Mapping.double_outputs``) changes inside
+  a GLB nest into its other copy: the read-back is serial, the old tile's
+  drain runs during the next compute, ahead of the prefetches on the port.
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 from math import prod
 
-from mapper.core.arith import ceil_div
 from mapper.core.box import Box, Range
 from mapper.core.mapping import Mapping
 from mapper.core.spec import DIMS, RELEVANT_DIMS, SLIDING_AXIS, Accelerator, Layer
+from mapper.referee.decoder_state import Channel, Resident
 from mapper.referee.replay_state import VisitedTiles
 from mapper.referee.schedule import (
     Op,
@@ -53,32 +55,6 @@ from mapper.referee.schedule import (
 GLB, ARRAY = "GLB", "ARRAY"
 
 
-@dataclass
-class Resident:
-    """The resident tile of one tensor in one buffer: its loop ranges ``work``,
-    its region ``box`` and the allocations (``pieces``) that hold it: one, or for
-    an input tile that slid, the kept rows of earlier tiles and the new ones."""
-
-    work: dict[str, Range]
-    box: Box
-    pieces: list[Box]
-    ready: int
-    last_use: int = 0
-    freed: bool = False  # a dormant input's GLB tile, freed after its only fill but still the current tile
-
-
-class _Channel:
-    """One transfer at a time at ``bandwidth`` words per cycle."""
-
-    def __init__(self, bandwidth: int):
-        self.bandwidth, self.free = bandwidth, 0
-
-    def move(self, earliest: int, words: int) -> tuple[int, int]:
-        start = max(self.free, earliest)
-        self.free = start + ceil_div(words, self.bandwidth)
-        return start, self.free
-
-
 class LockStepDecoder:
     """The decoder's state: residents and slots per buffer, both channels, the clock."""
 
@@ -87,11 +63,15 @@ class LockStepDecoder:
         self.schedule = single_layer_schedule(layer)
         self.inputs = [t for t in layer.tensors if t != "O"]
         levels = accelerator.levels
-        self.dma = _Channel(levels["DRAM"].bandwidth_words_per_cycle)
-        self.port = _Channel(levels["GLB"].bandwidth_words_per_cycle)
+        self.dma = Channel(levels["DRAM"].bandwidth_words_per_cycle)
+        self.port = Channel(levels["GLB"].bandwidth_words_per_cycle)
         self.double = {GLB: levels["GLB"].double_buffered, ARRAY: levels["RF"].double_buffered}
+        self.double_out = mapping.output_double("RF")
         self.slots = {
-            buffer: {t: [0] * (levels[level].copies if t != "O" else 1) for t in layer.tensors}
+            buffer: {
+                t: [0] * (levels[level].copies if t != "O" or self.double_out and buffer == ARRAY else 1)
+                for t in layer.tensors
+            }
             for buffer, level in ((GLB, "GLB"), (ARRAY, "RF"))
         }
         self.resident: dict[str, dict[str, Resident]] = {GLB: {}, ARRAY: {}}
@@ -191,10 +171,28 @@ class LockStepDecoder:
 
     def close_output(self, buffer: str, at: int) -> int:
         """Write the resident output tile out (drain to the GLB, store to DRAM) and free it."""
-        old = self.resident[buffer]["O"]
+        return self.write_out(buffer, self.resident[buffer].pop("O"), at)
+
+    def write_out(self, buffer: str, old: Resident, at: int) -> int:
+        """Drain (store) the output tile ``old`` from ``at`` and free it at the end."""
         old.last_use = self.transfer("store" if buffer == GLB else "drain", buffer, "O", old.box, at)
-        self.release(buffer, "O")
+        self.free(buffer, "O", old)
         return old.last_use
+
+    def change_array_output(self, inner: dict[str, Range]) -> int:
+        """The array's output tile changes before ``inner``'s compute; returns the
+        serial cycles. In place: drain the old tile, then read back the new one.
+        Double-buffered: once the other copy is free (its drain is done), read back
+        the new tile, then drain the old one while the new one is computed."""
+        if not self.double_out:
+            before = self.clock
+            self.clock = self.open_output(ARRAY, inner, self.close_output(ARRAY, self.clock))
+            return self.clock - before
+        old = self.resident[ARRAY].pop("O")
+        self.clock = before = max(self.clock, min(self.slots[ARRAY]["O"]))
+        self.clock = self.open_output(ARRAY, inner, self.clock)
+        self.write_out(ARRAY, old, self.clock)
+        return self.clock - before
 
     # ------------------------------------------------------------------ the nest
 
@@ -204,14 +202,12 @@ class LockStepDecoder:
 
     def glb_nest(self, work: dict[str, Range]) -> tuple[int, int]:
         """Decode the GLB nest of one DRAM iteration from the clock; returns its end
-        and the cycles of its serial output transfers."""
+        (its last compute or drain) and the cycles of its serial output transfers."""
         iterations = list(self.glb_iterations(work))
         output_cycles = 0
         for j, inner in enumerate(iterations):
             if j and self.changed(ARRAY, "O", inner):
-                before = self.clock
-                self.clock = self.open_output(ARRAY, inner, self.close_output(ARRAY, self.clock))
-                output_cycles += self.clock - before
+                output_cycles += self.change_array_output(inner)
             start = max([self.clock] + [r.ready for r in self.resident[ARRAY].values()])
             end = start + prod(hi - lo for lo, hi in inner.values()) // self.used_pes
             box = Box(tuple(inner[d] for d in DIMS))
@@ -224,7 +220,7 @@ class LockStepDecoder:
                 for t in self.inputs:
                     if self.changed(ARRAY, t, iterations[j + 1]):
                         self.clock = max(self.clock, self.bring_input(ARRAY, t, iterations[j + 1], prefetch))
-        return self.clock, output_cycles
+        return max(self.clock, self.port.free), output_cycles  # the nest ends with its last drain
 
     def boundary(self, work: dict[str, Range], first_inner: dict[str, Range]) -> None:
         """Serially, before DRAM iteration ``work``: drain and store the outputs that

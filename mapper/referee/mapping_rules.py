@@ -14,7 +14,8 @@ from mapper.referee.report import VerifyReport, join
 
 
 def layer_mapping_rules(report: VerifyReport, layer: Layer, accelerator: Accelerator, mapping: Mapping, path: str):
-    """Each dim's factors multiply to its bound; the ROW and COL unrollings fit the array."""
+    """Each dim's factors multiply to its bound; the ROW and COL unrollings fit the array;
+    a double-buffered output tile only in a double-buffered RF (the decoder's only such level)."""
     factors = join(path, "factors")
     products = {d: prod(mapping.factors[lv][d] for lv in LOOP_LEVELS) for d in DIMS}
     ok = report.check("mapping.factors multiply to the layer's bounds", products, dict(layer.bounds), fields=factors)
@@ -23,6 +24,15 @@ def layer_mapping_rules(report: VerifyReport, layer: Layer, accelerator: Acceler
         ok &= report.check(
             f"mapping.factors.{level} unroll <= {limit} PEs", used, limit, used <= limit, join(factors, level)
         )
+    allowed = ["RF"] if accelerator.levels["RF"].double_buffered else []
+    double = list(mapping.double_outputs)
+    ok &= report.check(
+        f"mapping.double_outputs within {allowed}",
+        double,
+        allowed,
+        set(double) <= set(allowed),
+        join(path, "double_outputs"),
+    )
     return ok
 
 

@@ -9,7 +9,8 @@ what its own decoding and replay produced, never from the cost model:
   than once in the replay), once otherwise (an output accumulates in place);
   summed over tensors;
 * single layer, RF: the same rule on the RF tiles and RF fills counted by the
-  array replay;
+  array replay, and a refilled output tile twice where the mapping
+  double-buffers it;
 * fused group: the reservation rule of docs/fusion.md stated again here on
   the decoded tensors (their row sizes and weight sizes) and the row windows
   of ``mapper.core.stripes``; every load of the replay waits for this space.
@@ -27,9 +28,10 @@ from mapper.referee.array_replay import ArrayCounts
 from mapper.referee.schedule import Schedule
 
 
-def _reserved(tile: dict[str, int], fills: dict[str, int], copies: int) -> int:
-    """Each tile once, a refilled input tile ``copies`` times."""
-    return sum(words * (copies if fills[t] > 1 and t != "O" else 1) for t, words in tile.items())
+def _reserved(tile: dict[str, int], fills: dict[str, int], copies: int, double_output: bool = False) -> int:
+    """Each tile once, a refilled input tile ``copies`` times (and a refilled output
+    tile, ``double_output``)."""
+    return sum(words * (copies if fills[t] > 1 and (t != "O" or double_output) else 1) for t, words in tile.items())
 
 
 def glb_loads(ops) -> tuple[tuple[str, int], ...]:
@@ -60,7 +62,7 @@ def layer_glb_reserved(schedule: Schedule, accelerator: Accelerator) -> int:
 
 
 def layer_rf_reserved(array: ArrayCounts, accelerator: Accelerator) -> int:
-    return _reserved(array.rf_tile_words, array.rf_fills, accelerator.levels["RF"].copies)
+    return _reserved(array.rf_tile_words, array.rf_fills, accelerator.levels["RF"].copies, array.double_output)
 
 
 def _row_words(schedule: Schedule, tensor: str) -> int:

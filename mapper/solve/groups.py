@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from formulations.fusion import FusedModel
-from formulations.layer import LayerModel
+from formulations.layer_search import LayerSearch
 from mapper.core.enums import Status
 from mapper.core.group import FusedGroup
 from mapper.core.mapping import Mapping, all_dram_mapping
@@ -44,7 +44,7 @@ def solve_single_layer(
     """Solve one layer; returns (solution, cost, note). The all-DRAM mapping is
     the default hint, so even the shortest time limit returns a mapping (then
     ``note`` says so and the status is FEASIBLE with CP-SAT's bound)."""
-    model = LayerModel(layer, accelerator, weights)
+    model = LayerSearch(layer, accelerator, weights)
     if pins:
         model.add_pins(pins)
     if hint is None and evaluate(layer, accelerator, all_dram_mapping(layer)).valid:

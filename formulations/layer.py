@@ -112,7 +112,7 @@ class LayerModel(LayerLatency):
         (less the kept rows of a sliding tile: LayerTiles._sliding);
         ARRAY(T) = |T| * (prod_{d irrelevant} f_DRAM[d] * miss_GLB(T) if some_glb(T) else miss_DRAM(T)),
         ARRAY(I) = N G C rowsA colsA f_DRAM[K] miss_GLB(I) if some_glb(I) else DRAM(I) without sliding,
-        rowsA = outer[P] outer[R] span_ARRAY(P, R).
+        rowsA = outer[P] outer[R] span_ARRAY(P, R) (less the kept rows of an array tile sliding at the GLB).
         dram_words = DRAM(W) + DRAM(I) + 2 DRAM(O) - |O|; array_words likewise."""
         m = self.model
         b = self.layer.bounds
@@ -125,9 +125,10 @@ class LayerModel(LayerLatency):
                 rows_d, cols_d = (self._input_rows_times_visits("GLB", axis) for axis in Axis)
                 rows_a, cols_a = (self._input_rows_times_visits("ARRAY", axis) for axis in Axis)
                 whole = product_var(m, [ngc, rows_d, cols_d, self.miss["DRAM"][t]], "dram_I_whole", self.cap)
-                slid = [self._sliding(axis, rows) for axis, rows in zip(Axis, (rows_d, cols_d), strict=True)]
+                slid = [self._sliding("DRAM", axis, rows) for axis, rows in zip(Axis, (rows_d, cols_d), strict=True)]
                 dram[t] = product_var(m, [ngc, *slid, self.miss["DRAM"][t]], "dram_I", self.cap)
-                glb_case = product_var(m, [ngc, rows_a, cols_a, reuse_glb], "array_I_glb", self.cap)
+                slid_a = [self._sliding("GLB", axis, rows) for axis, rows in zip(Axis, (rows_a, cols_a), strict=True)]
+                glb_case = product_var(m, [ngc, *slid_a, reuse_glb], "array_I_glb", self.cap)
             else:
                 words = self.layer.tensor_words(t)
                 dram[t] = whole = product_var(m, [words, self.miss["DRAM"][t]], f"dram_{t}", self.cap)
@@ -186,14 +187,18 @@ class LayerModel(LayerLatency):
     def add_energy(self) -> None:
         """Only when weighted: energy_fJ = e_DRAM dram_words + e_GLB (dram_words +
         array_words) + e_RF rf_accesses + e_MAC MACs, with rf_accesses =
-        used_pes (sum_{W,I} vC(T) tile_RF(T) + (2 vC(O) - prod_{d in O} outer[d]) tile_RF(O))."""
+        used_pes (vC(W) tile_RF(W) + fills_RF(I) + (2 vC(O) - prod_{d in O} outer[d]) tile_RF(O)),
+        fills_RF(I) less the kept rows of a sliding array tile (LayerTiles._rf_input_fills)."""
         self.energy = None
         if self.weights.energy == 0:
             return
         m, acc = self.model, self.accelerator
         rf_terms = []
         for t in self.tensors:
-            rf_terms.append(product_var(m, [self._combined_visits(t), self.tile["RF"][t]], f"rf_{t}", self.cap))
+            if t == "I":
+                rf_terms.append(self._rf_input_fills(self._combined_visits(t)))
+            else:
+                rf_terms.append(product_var(m, [self._combined_visits(t), self.tile["RF"][t]], f"rf_{t}", self.cap))
         distinct_out = product_var(
             m, [self.dims[d].outer for d in sorted(RELEVANT_DIMS["O"])], "distinct_rf_O", self.cap
         )

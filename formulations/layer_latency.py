@@ -104,29 +104,33 @@ class LayerLatency(LayerTiles):
                 stalls.append(product_var(m, [counted, stall], f"{label}_stalls{subset}", self.cap))
         return sum(stalls)
 
-    def _input_dram_marks(self, load: dict) -> list[tuple]:
-        """(visits, cycles, requires) of the DRAM prefetches: each input's whole
-        tile, or for an input sliding along an axis, the slid rows at every change
-        and the rest of the tile where the sliding loop wraps (every f_DRAM[o] changes)."""
+    def _input_marks(self, level: str, cycles: dict) -> list[tuple]:
+        """(visits, cycles, requires) of the input prefetches over ``level``'s loops
+        (DRAM: GLB tiles on the DMA; GLB: array tiles on the port): each input's
+        whole tile, or for an input sliding along an axis, the slid rows at every
+        change and the rest of the tile where the sliding loop wraps (every f_L[o] changes)."""
         m, marks = self.model, []
+        tile, channel = ("GLB", "DRAM") if level == "DRAM" else ("ARRAY", "GLB")
         for t in self.tensors:
             if t == "O":
                 continue
-            visits, whole = self._visits("DRAM", t), load[t]
-            if t != "I" or not self.slide:
+            visits, whole = self._visits(level, t), cycles[t]
+            if t != "I" or not self.slide[level]:
                 marks.append((visits, whole, None))
                 continue
             slid_cycles, wraps = whole, 1
-            for axis, slide in self.slide.items():
-                other = self.tile_span["GLB"][Axis.COLS if axis is Axis.ROWS else Axis.ROWS]
-                ngc = [self.dims[d].glb_tile for d in ("N", "G", "C")]
-                words = product_var(m, [*ngc, other, self.slide_step[axis]], f"slid_words_{axis}", self.cap)
-                cycles = self._cycles(words, "DRAM", f"slid_{axis}")
-                slid_cycles = choose_var(m, slide, cycles, slid_cycles, f"slid_cycles_{axis}")
-                wraps = choose_var(m, slide, self.dims[AXIS_DIMS[axis][0]].factor["DRAM"], wraps, f"wraps_{axis}")
-            whole_visits = m.new_int_var(1, upper_bound(visits), "visits_DRAM_I_whole")
+            for axis, slide in self.slide[level].items():
+                other = self.tile_span[tile][Axis.COLS if axis is Axis.ROWS else Axis.ROWS]
+                ngc = [self.dims[d].glb_tile if level == "DRAM" else self.dims[d].array for d in ("N", "G", "C")]
+                step = self.slide_step[level][axis]
+                words = product_var(m, [*ngc, other, step], f"slid_words_{level}_{axis}", self.cap)
+                slid = self._cycles(words, channel, f"slid_{level}_{axis}")
+                slid_cycles = choose_var(m, slide, slid, slid_cycles, f"slid_cycles_{level}_{axis}")
+                factor = self.dims[AXIS_DIMS[axis][0]].factor[level]
+                wraps = choose_var(m, slide, factor, wraps, f"wraps_{level}_{axis}")
+            whole_visits = m.new_int_var(1, upper_bound(visits), f"visits_{level}_I_whole")
             m.add_multiplication_equality(visits, [whole_visits, wraps])
-            rest = m.new_int_var(0, upper_bound(whole), "load_I_rest")
+            rest = m.new_int_var(0, upper_bound(whole), f"fetch_{level}_I_rest")
             m.add(rest == whole - slid_cycles)
             marks += [(visits, slid_cycles, None), (whole_visits, rest, len(marks))]
         return marks
@@ -145,7 +149,7 @@ class LayerLatency(LayerTiles):
         n_glb = product_var(m, [self.dims[d].factor["GLB"] for d in DIMS], "glb_iterations", self.cap)
         inputs = [t for t in self.tensors if t != "O"]
         send = {t: self._cycles(self.tile["ARRAY"][t], "GLB", f"send_{t}") for t in self.tensors}
-        glb_marks = [(self._visits("GLB", t), send[t], None) for t in inputs]
+        glb_marks = self._input_marks("GLB", send)
         if self.double_out:  # the drains: a mark where O changes at every iteration
             every = {t: self._changes_every_iteration(self._visits("GLB", t), n_glb, t) for t in self.tensors}
             drains = choose_var(m, every["O"], send["O"], 0, "drains")
@@ -157,7 +161,7 @@ class LayerLatency(LayerTiles):
         nest_compute = product_var(m, [n_glb, compute], "nest_compute", self.cap)
         m.add(nest == nest_compute + stalls)
         load = {t: self._cycles(self.tile["GLB"][t], "DRAM", f"load_{t}") for t in self.tensors}
-        dram_marks = self._input_dram_marks(load)
+        dram_marks = self._input_marks("DRAM", load)
         n_dram = self.dram_iterations
         inner_stalls = m.new_int_var(0, self.cap, "inner_stalls")
         m.add(inner_stalls == stalls)

@@ -1,6 +1,7 @@
 """Tile words of the single-layer model and the input's geometry: the boxes a
 tile covers at every level, the input rows (cols) a tile spans or touches,
-and the rows a sliding input tile keeps. A base of ``LayerModel``
+and the rows a sliding input tile keeps (GLB tiles at the DRAM loops, array
+tiles at the GLB loops). A base of ``LayerModel``
 (formulations.layer), over the variables of ``formulations.layer_vars``."""
 
 from __future__ import annotations
@@ -48,8 +49,10 @@ class LayerTiles(LayerVariables):
         """tile_GLB(T), tile_ARRAY(T), tile_RF(T): words of T in the boxes of
         extents glb_tile[d], array[d] and f_RF[d]."""
         self.tile_span: dict[str, list] = {}
-        self.slide: dict[Axis, object] = {}  # axis -> [the input tile slides along it at the DRAM loops]
-        self.slide_step: dict[Axis, object] = {}  # axis -> new rows (cols) a slide fetches
+        # level -> axis -> [the input tile held below the level's loops slides along it], its new rows (cols)
+        self.slide: dict[str, dict[Axis, object]] = {"DRAM": {}, "GLB": {}}
+        self.slide_step: dict[str, dict[Axis, object]] = {"DRAM": {}, "GLB": {}}
+        self.slide_rows: dict[str, dict[Axis, object]] = {"DRAM": {}, "GLB": {}}  # span + (f_L[o] - 1) step
         self.tile = {
             "GLB": {t: self._tile(t, lambda d: self.dims[d].glb_tile, "tileGLB") for t in self.tensors},
             "ARRAY": {t: self._tile(t, lambda d: self.dims[d].array, "tileARRAY") for t in self.tensors},
@@ -67,28 +70,64 @@ class LayerTiles(LayerVariables):
             factors = [self.dims[d].outer for d in dims]
         return product_var(self.model, [*factors, self.tile_span[level][axis]], f"input_{level}_{axis}", self.cap)
 
-    def _sliding(self, axis: Axis, whole):
-        """The rows (cols) term of DRAM(I) with sliding-window reuse: when the
-        output dim o of ``axis`` (P or Q) is the innermost input-relevant DRAM
-        loop with f > 1, slide(o) = big_DRAM[o] and no relevant e with
-        big_DRAM[e] sits inside o, and the term is
-        f_DRAM[k] (span + (f_DRAM[o] - 1) min(span, stride glb_tile[o])), k the
-        kernel dim; else ``whole`` = f_DRAM[o] f_DRAM[k] span (mapper.cost.layer.input_dram_reads)."""
+    def _flat(self, dim: str):
+        """A literal: [f_ROW[d] f_COL[d] = 1] (the PE array does not unroll d)."""
+        flat = self.model.new_bool_var(f"flat_{dim}")
+        self.model.add(self.dims[dim].spatial == 1).only_enforce_if(flat)
+        self.model.add(self.dims[dim].spatial >= 2).only_enforce_if(flat.Not())
+        return flat
+
+    def _sliding(self, level: str, axis: Axis, whole):
+        """The rows (cols) term of the input's words fetched below ``level``'s loops
+        with sliding-window reuse (``mapper.cost.loops.input_fetch_words``). The tile
+        slides when the output dim o of ``axis`` (P or Q) is the innermost
+        input-relevant loop of ``level`` with f > 1: slide_L(o) = big_L[o], no
+        relevant e with big_L[e] inside o, and at the GLB neither o nor the kernel
+        dim k unrolled on the array. The term is then outer(o) outer(k) (span +
+        (f_L[o] - 1) min(span, stride e_o)) / f_L[o] (outer: the factors above the
+        tile, DRAM f_DRAM, GLB f_DRAM f_GLB; span, e the tile's), else ``whole``
+        = outer(o) outer(k) span. Sets ``slide[level][axis]`` and ``slide_step``."""
         if self.layer.windows_disjoint(axis):
             return whole
         m, (o, k) = self.model, AXIS_DIMS[axis]
-        dram = {d: self.dims[d].factor["DRAM"] for d in (o, k)}
         inside = [
-            and_var(m, self.dims[e].big["DRAM"], self.before["DRAM"][o, e], f"inside_{o}_{e}")
+            and_var(m, self.dims[e].big[level], self.before[level][o, e], f"inside_{level}_{o}_{e}")
             for e in sorted(RELEVANT_DIMS["I"] - {o})
         ]
-        slide = and_var(m, self.dims[o].big["DRAM"], or_var(m, inside, f"inside_{o}").Not(), f"slide_{o}")
-        span = self.tile_span["GLB"][axis]
-        step = m.new_int_var(0, upper_bound(span), f"slide_step_{o}")
-        m.add_min_equality(step, [span, self.layer.stride[axis] * self.dims[o].glb_tile])
-        self.slide[axis], self.slide_step[axis] = slide, step
-        more = m.new_int_var(0, self.layer.bounds[o], f"slides_{o}")
-        m.add(more == dram[o] - 1)
-        rows = m.new_int_var(0, self.cap, f"slide_rows_{o}")
-        m.add(rows == span + product_var(m, [more, step], f"slide_new_{o}", self.cap))
-        return choose_var(m, slide, product_var(m, [dram[k], rows], f"slid_{o}", self.cap), whole, f"rows_dram_{o}")
+        slide = and_var(
+            m, self.dims[o].big[level], or_var(m, inside, f"inside_{level}_{o}").Not(), f"slide_{level}_{o}"
+        )
+        if level == "GLB":
+            flat = and_var(m, self._flat(o), self._flat(k), f"flat_{axis}")
+            slide = and_var(m, slide, flat, f"slide_glb_flat_{o}")
+        tile, extent = ("GLB", self.dims[o].glb_tile) if level == "DRAM" else ("ARRAY", self.dims[o].array)
+        span = self.tile_span[tile][axis]
+        step = m.new_int_var(0, upper_bound(span), f"slide_step_{level}_{o}")
+        m.add_min_equality(step, [span, self.layer.stride[axis] * extent])
+        self.slide[level][axis], self.slide_step[level][axis] = slide, step
+        more = m.new_int_var(0, self.layer.bounds[o], f"slides_{level}_{o}")
+        m.add(more == self.dims[o].factor[level] - 1)
+        rows = m.new_int_var(0, self.cap, f"slide_rows_{level}_{o}")
+        m.add(rows == span + product_var(m, [more, step], f"slide_new_{level}_{o}", self.cap))
+        self.slide_rows[level][axis] = rows
+        outer = [self.dims[k].factor["DRAM"]] if level == "DRAM" else [self.dims[o].factor["DRAM"], self.dims[k].outer]
+        slid = product_var(m, [*outer, rows], f"slid_{level}_{o}", self.cap)
+        return choose_var(m, slide, slid, whole, f"rows_{level}_{o}")
+
+    def _rf_input_fills(self, visits):
+        """fills_RF(I) per PE: vC(I) tile_RF(I) (``visits`` = vC(I)), or with the array
+        tile sliding along an axis at the GLB, vC(I) / f_GLB[o] * (tile_RF / span) *
+        (span + (f_GLB[o] - 1) step): the PE holds the array tile's whole extent
+        along the axis, so its span and step are the array tile's."""
+        m = self.model
+        fills = product_var(m, [visits, self.tile["RF"]["I"]], "rf_I_whole", self.cap)
+        for axis, slide in self.slide["GLB"].items():
+            o, other = AXIS_DIMS[axis][0], Axis.COLS if axis is Axis.ROWS else Axis.ROWS
+            runs = m.new_int_var(0, upper_bound(visits), f"rf_I_runs_{axis}")
+            steps = choose_var(m, slide, self.dims[o].factor["GLB"], 1, f"rf_I_steps_{axis}")
+            m.add_multiplication_equality(visits, [runs, steps])
+            ngc = [self.dims[d].factor["RF"] for d in ("N", "G", "C")]
+            row = [*ngc, self.tile_span["RF"][other], self.slide_rows["GLB"][axis]]
+            slid = product_var(m, [runs, *row], f"rf_I_slid_{axis}", self.cap)
+            fills = choose_var(m, slide, slid, fills, f"rf_I_fills_{axis}")
+        return fills

@@ -16,14 +16,17 @@ extent of the GLB tile (one DRAM-loop iteration).
 * Combined visits of the RF tile over the DRAM+GLB nest:
   vC(T) = visits_GLB(T) * (prod f_DRAM if some relevant GLB factor > 1 else visits_DRAM(T)).
 * DRAM reads of W, I = visits_DRAM(T) * tile_GLB(T), less the rows an input
-  tile sliding along P or Q keeps (``input_dram_reads``). Outputs: writes =
-  visits_DRAM(O) * tile_GLB(O); reads (partial sums) = writes - |O|.
+  tile sliding along P or Q keeps (``mapper.cost.loops.input_fetch_words``).
+  Outputs: writes = visits_DRAM(O) * tile_GLB(O); reads (partial sums) =
+  writes - |O|.
 * GLB -> array reads of W, I = vC(T) * tile_array(T) (multicast: identical
-  words read once for all PEs); array -> GLB writes of O = vC(O) * tile_array(O),
+  words read once for all PEs), less the rows an input array tile sliding at
+  the GLB loops keeps; array -> GLB writes of O = vC(O) * tile_array(O),
   and GLB -> array psum reads = that - |O| (spatial reductions happen in the
   array before the GLB).
-* RF boundary accesses = used PEs * (vC(W) tile_RF(W) + vC(I) tile_RF(I)
-  + (2 vC(O) - distinct_RF(O)) tile_RF(O)); the MAC energy covers the RF
+* RF boundary accesses = used PEs * (vC(W) tile_RF(W) + fills_RF(I)
+  + (2 vC(O) - distinct_RF(O)) tile_RF(O)), fills_RF(I) = vC(I) tile_RF(I)
+  less the kept rows of a sliding array tile; the MAC energy covers the RF
   operand accesses of every MAC.
 * Capacity: an input's tile takes ``copies`` (2 when double-buffered) times
   its words in a level where it is refilled (visits_DRAM(T) > 1 for the GLB,
@@ -41,11 +44,9 @@ from math import prod
 
 from mapper.core.mapping import DOUBLE_OUTPUT_LEVELS, Mapping
 from mapper.core.spec import (
-    AXIS_DIMS,
     DIMS,
     LOOP_LEVELS,
     RELEVANT_DIMS,
-    SLIDING_AXIS,
     SPATIAL_LEVELS,
     Accelerator,
     Layer,
@@ -53,27 +54,7 @@ from mapper.core.spec import (
     ObjectiveWeights,
 )
 from mapper.cost.layer_latency import layer_latency
-from mapper.cost.loops import combined_visits, innermost_relevant, loop_visits
-
-
-def input_dram_reads(layer: Layer, mapping: Mapping, glb_ext: dict[str, int], visits: int) -> int:
-    """Input words read from DRAM: ``visits`` GLB tiles, except that with
-    sliding-window reuse (DESIGN 4.1) a tile that moves one step along P (Q),
-    its other coordinates unchanged, keeps the overlap and fetches only
-    min(span, stride * e_P) new rows (cols). That happens when P (Q) is the
-    innermost input-relevant DRAM loop with a factor > 1: of every f_DRAM[P]
-    consecutive tiles the first is whole and the others slide."""
-    order, factors = mapping.orders["DRAM"], mapping.factors["DRAM"]
-    tile = layer.tile_words("I", glb_ext)
-    position = innermost_relevant(order, factors, RELEVANT_DIMS["I"])
-    axis = SLIDING_AXIS.get(order[position]) if position >= 0 else None
-    if axis is None or layer.windows_disjoint(axis):
-        return visits * tile
-    out_dim, kernel_dim = AXIS_DIMS[axis]
-    span = layer.input_extent(glb_ext[out_dim], glb_ext[kernel_dim], axis)
-    step = min(span, layer.stride[axis] * glb_ext[out_dim])
-    steps = factors[out_dim]
-    return visits // steps * (tile + (steps - 1) * (tile // span) * step)
+from mapper.cost.loops import combined_visits, input_fetch_words, loop_visits
 
 
 @dataclass(frozen=True)
@@ -187,19 +168,19 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> LayerC
 
     out_words = layer.tensor_words("O")
     dram_reads = {t: visits_dram[t] * tiles["GLB"][t] for t in tensors if t != "O"}
-    dram_reads["I"] = input_dram_reads(layer, mapping, glb_ext, visits_dram["I"])
+    dram_reads["I"] = input_fetch_words(layer, mapping, "DRAM", glb_ext, visits_dram["I"], tiles["GLB"]["I"])
     dram_writes = {"O": visits_dram["O"] * tiles["GLB"]["O"]}
     dram_reads["O"] = dram_writes["O"] - out_words
     glb_to_array = {t: visits_rf[t] * tiles["ARRAY"][t] for t in tensors if t != "O"}
+    glb_to_array["I"] = input_fetch_words(layer, mapping, "GLB", array_ext, visits_rf["I"], tiles["ARRAY"]["I"])
+    rf_fills = {t: visits_rf[t] * tiles["RF"][t] for t in tensors if t != "O"}
+    rf_fills["I"] = input_fetch_words(layer, mapping, "GLB", array_ext, visits_rf["I"], tiles["RF"]["I"])
     array_to_glb = {"O": visits_rf["O"] * tiles["ARRAY"]["O"]}
     glb_to_array["O"] = array_to_glb["O"] - out_words
 
     used_pes = mapping.used_pes
     distinct_rf_out = prod(f["DRAM"][d] * f["GLB"][d] for d in RELEVANT_DIMS["O"])
-    rf_accesses = used_pes * (
-        sum(visits_rf[t] * tiles["RF"][t] for t in tensors if t != "O")
-        + (2 * visits_rf["O"] - distinct_rf_out) * tiles["RF"]["O"]
-    )
+    rf_accesses = used_pes * (sum(rf_fills.values()) + (2 * visits_rf["O"] - distinct_rf_out) * tiles["RF"]["O"])
     dram_words = sum(dram_reads.values()) + sum(dram_writes.values())
     array_words = sum(glb_to_array.values()) + sum(array_to_glb.values())
     glb_accesses = dram_words + array_words

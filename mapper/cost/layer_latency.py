@@ -36,8 +36,8 @@ from math import prod
 
 from mapper.core.arith import ceil_div
 from mapper.core.mapping import Mapping
-from mapper.core.spec import AXIS_DIMS, DIMS, RELEVANT_DIMS, SLIDING_AXIS, Accelerator, Layer
-from mapper.cost.loops import combined_visits, glb_nest_starts, innermost_relevant, loop_visits
+from mapper.core.spec import AXIS_DIMS, DIMS, RELEVANT_DIMS, Accelerator, Layer
+from mapper.cost.loops import combined_visits, glb_nest_starts, loop_visits, slid_fetch_words, sliding_axis
 
 
 @dataclass(frozen=True)
@@ -94,26 +94,24 @@ class LatencyTerms:
         return self.prologue + self.outputs + self.boundary_fills + self.periods
 
 
-def _input_dram_marks(layer: Layer, mapping: Mapping, bw: int, tiles_glb: dict[str, int]) -> list[Mark]:
-    """Marks of the DRAM prefetches: one per input tensor, and for an input that
-    slides (DESIGN 4.1) the slid load at every change and the rest of a whole
-    load where the sliding loop wraps."""
-    order, f = mapping.orders["DRAM"], mapping.factors["DRAM"]
-    glb_ext = mapping.extents_below("DRAM")
+def _input_marks(layer: Layer, mapping: Mapping, level: str, cycles: dict[str, int], bw: int) -> list[Mark]:
+    """Marks of the input prefetches over ``level``'s loops (``cycles`` a whole
+    tile's transfer each): one per input, and for an input that slides
+    (``sliding_axis``) the slid rows at every change and the rest of a whole
+    tile where the sliding loop wraps."""
+    order, f = mapping.orders[level], mapping.factors[level]
+    extents = mapping.extents_below(level)
+    axis = sliding_axis(layer, mapping, level)
     marks = []
     for t in layer.tensors:
         if t == "O":
             continue
-        visits, whole = loop_visits(order, f, RELEVANT_DIMS[t]), ceil_div(tiles_glb[t], bw)
-        position = innermost_relevant(order, f, RELEVANT_DIMS[t])
-        axis = SLIDING_AXIS.get(order[position]) if t == "I" and position >= 0 else None
-        if axis is None or layer.windows_disjoint(axis):
+        visits, whole = loop_visits(order, f, RELEVANT_DIMS[t]), cycles[t]
+        if t != "I" or axis is None:
             marks.append(Mark(visits, whole))
             continue
-        out_dim, kernel_dim = AXIS_DIMS[axis]
-        span = layer.input_extent(glb_ext[out_dim], glb_ext[kernel_dim], axis)
-        slid = ceil_div(tiles_glb[t] // span * min(span, layer.stride[axis] * glb_ext[out_dim]), bw)
-        marks += [Mark(visits, slid), Mark(visits // f[out_dim], whole - slid)]
+        slid = ceil_div(slid_fetch_words(layer, extents, axis, layer.tile_words(t, extents)), bw)
+        marks += [Mark(visits, slid), Mark(visits // f[AXIS_DIMS[axis][0]], whole - slid)]
     return marks
 
 
@@ -127,14 +125,14 @@ def layer_latency(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> L
     n_dram, n_glb = (prod(f[lv][d] for d in DIMS) for lv in ("DRAM", "GLB"))
     compute = prod(f["RF"][d] for d in DIMS)
     inputs = [t for t in layer.tensors if t != "O"]
-    glb_marks = [Mark(loop_visits(mapping.orders["GLB"], f["GLB"], RELEVANT_DIMS[t]), send[t]) for t in inputs]
+    glb_marks = _input_marks(layer, mapping, "GLB", send, bw_glb)
     nest = prefix_class_sum(n_glb, glb_marks, compute, levels["RF"].double_buffered) + compute
     out_visits = loop_visits(mapping.orders["GLB"], f["GLB"], RELEVANT_DIMS["O"])
     overlapped = 0  # drains of the output's array tile that overlap a compute (double_outputs)
     if mapping.output_double("RF") and out_visits > 1:
         nest += overlapped_drain_cycles(n_glb, glb_marks, compute, out_visits, send["O"])
         overlapped = n_dram * (out_visits - 1)
-    dram_marks = _input_dram_marks(layer, mapping, bw_dram, glb_tile)
+    dram_marks = _input_marks(layer, mapping, "DRAM", {t: ceil_div(glb_tile[t], bw_dram) for t in inputs}, bw_dram)
     periods = prefix_class_sum(n_dram, dram_marks, nest, levels["GLB"].double_buffered) + nest
     boundary = sum(send[t] * (glb_nest_starts(mapping, RELEVANT_DIMS[t]) - 1) for t in inputs)
     out_rel = RELEVANT_DIMS["O"]

@@ -19,10 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import prod
 
+from mapper.core.enums import Axis
 from mapper.core.mapping import Mapping
-from mapper.core.spec import DIMS, RELEVANT_DIMS, Layer
-from mapper.referee.replay_state import ScheduleViolation, VisitedTiles
-from mapper.referee.schedule import dram_iterations, nest_iterations, operand_region, tile_key
+from mapper.core.spec import AXIS_DIMS, DIMS, RELEVANT_DIMS, Layer
+from mapper.referee.replay_state import ScheduleViolation, VisitedTiles, overlap
+from mapper.referee.schedule import dram_iterations, nest_iterations, operand_region, slide_axis, tile_key
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,21 @@ def _relative(tensor: str, key: tuple, origin: dict[str, int], sign: int = -1) -
     return tuple((lo + sign * origin[d], hi + sign * origin[d]) for d, (lo, hi) in zip(dims, key, strict=True))
 
 
+def _kept_words(layer: Layer, old: tuple | None, new: tuple, rf_ext: dict[str, int], slides: set) -> int:
+    """Input words one PE's RF keeps when its array tile moves from tile key ``old``
+    to ``new`` inside a GLB nest: the overlap of the two RF tiles where the tile
+    slides along an axis in ``slides`` (``mapper.referee.decode_layer``), else 0."""
+    dims = sorted(RELEVANT_DIMS["I"])
+    if old is None:
+        return 0
+    before, after = dict(zip(dims, old, strict=True)), dict(zip(dims, new, strict=True))
+    if slide_axis(layer, before, after) not in slides:
+        return 0
+    boxes = [operand_region(layer, "I", {d: (w[d][0], w[d][0] + rf_ext[d]) for d in dims}) for w in (before, after)]
+    kept = overlap(*boxes)
+    return kept.words if kept is not None else 0
+
+
 def replay_array(layer: Layer, mapping: Mapping, memo: bool = True, limit: int | None = None) -> ArrayCounts:
     array_ext = mapping.extents_below("GLB")
     rf_ext = mapping.extents_below("COL")
@@ -48,6 +64,7 @@ def replay_array(layer: Layer, mapping: Mapping, memo: bool = True, limit: int |
     fills = dict.fromkeys(layer.tensors, 0)
     rf = walked = 0
     seen: dict[tuple, tuple] = {}
+    slides = {a for a in Axis if all(mapping.spatial(d) == 1 for d in AXIS_DIMS[a])}  # as the decoder's
     glb_nest = prod(mapping.factors["GLB"].values())
     for work in dram_iterations(mapping, mapping.extents_below("DRAM")):
         origin = {d: work[d][0] for d in DIMS}
@@ -64,14 +81,15 @@ def replay_array(layer: Layer, mapping: Mapping, memo: bool = True, limit: int |
         if limit is not None and walked > limit:
             raise ScheduleViolation(f"not replayed: the RF replay would walk over {limit:,} iterations one by one")
         before, rf_before = dict(fills), rf
-        for inner in nest_iterations(mapping, "GLB", origin, array_ext):
+        for j, inner in enumerate(nest_iterations(mapping, "GLB", origin, array_ext)):
             for t in layer.tensors:
                 tile = tile_key(t, inner)
                 if current.get(t) == tile:
                     continue
                 fills[t] += 1
                 if t != "O":
-                    rf += used_pes * rf_words[t]
+                    kept = _kept_words(layer, current.get(t), tile, rf_ext, slides) if j and t == "I" else 0
+                    rf += used_pes * (rf_words[t] - kept)
                 else:
                     if "O" in current:  # evict: every PE drains
                         rf += used_pes * rf_words["O"]

@@ -4,10 +4,10 @@ The decoder walks the DRAM loop nest and, inside every DRAM iteration, the
 GLB loop nest, each in the mapping's order, and compares the operand regions
 of consecutive iterations: a tile whose region changes is (re)loaded; an
 output tile is written out when it changes and read back first when it is a
-revisit. An input tile that moves one step along P or Q at the DRAM loops
-keeps its overlap with the previous one and fetches only the new rows or
-cols (sliding-window reuse): the rows left behind are freed, the rest stay.
-It never uses the cost model's closed-form counts.
+revisit. An input tile that moves one step along P or Q at the DRAM loops, or
+inside a GLB nest along an axis the PE array does not unroll (P nor R, Q nor
+S), keeps its overlap and fetches only the new rows or cols (sliding-window
+reuse). It never uses the cost model's closed-form counts.
 
 Timing, the lock-step schedule of docs/cost_model.md (``mapper.cost.layer_latency``
 states its makespan in closed form; the referee measures this one):
@@ -35,8 +35,9 @@ import itertools
 from math import prod
 
 from mapper.core.box import Box, Range
+from mapper.core.enums import Axis
 from mapper.core.mapping import Mapping
-from mapper.core.spec import DIMS, RELEVANT_DIMS, SLIDING_AXIS, Accelerator, Layer
+from mapper.core.spec import AXIS_DIMS, DIMS, RELEVANT_DIMS, SLIDING_AXIS, Accelerator, Layer
 from mapper.referee.decoder_state import Channel, Resident
 from mapper.referee.replay_state import VisitedTiles
 from mapper.referee.schedule import (
@@ -81,6 +82,9 @@ class LockStepDecoder:
         cols = prod(mapping.factors["COL"][d] for d in DIMS)
         self.pes, self.used_pes = (0, rows, 0, cols), rows * cols
         self.array_extents = mapping.extents_below("GLB")
+        # axes along which every PE holds its array tile's whole extent: an array tile sliding along one
+        # keeps its overlap in every PE's RF (elsewhere the overlap sits in other PEs)
+        self.array_slides = {a for a in Axis if all(mapping.spatial(d) == 1 for d in AXIS_DIMS[a])}
         self.clock = 0
         slides = any(mapping.factors["DRAM"][d] > 1 and not layer.windows_disjoint(a) for d, a in SLIDING_AXIS.items())
         self.dormant = {  # inputs whose GLB tile is sent to the array once: no GLB loop moves their array tile
@@ -121,14 +125,17 @@ class LockStepDecoder:
         old.freed = True
         return kept
 
-    def bring_input(self, buffer: str, tensor: str, work: dict[str, Range], earliest: int) -> int:
+    def bring_input(self, buffer: str, tensor: str, work: dict[str, Range], earliest: int, nest: bool = False) -> int:
         """Load (GLB) or fill (array) the tile of input ``tensor`` for ``work`` into a
-        free slot, from ``earliest``; an input tile sliding at the DRAM loops keeps its
-        overlap. Returns the end of the transfer."""
+        free slot, from ``earliest``; an input tile sliding at the DRAM loops, or at
+        the GLB loops (``nest``: inside a GLB nest) along an axis the array does not
+        unroll, keeps its overlap. Returns the end of the transfer."""
         old = self.resident[buffer].get(tensor)
         box = fetch = operand_region(self.layer, tensor, work)
         kept = []
-        slide = slide_axis(self.layer, old.work, work) if old is not None and buffer == GLB and tensor == "I" else None
+        slide = slide_axis(self.layer, old.work, work) if old is not None and tensor == "I" else None
+        if buffer == ARRAY and not (nest and slide in self.array_slides):
+            slide = None
         if slide is not None:
             axis = input_axis_position(self.layer, slide)
             kept = self.release(buffer, tensor, axis, box.ranges[axis][0])
@@ -219,7 +226,8 @@ class LockStepDecoder:
                 prefetch = start if self.double[ARRAY] else end
                 for t in self.inputs:
                     if self.changed(ARRAY, t, iterations[j + 1]):
-                        self.clock = max(self.clock, self.bring_input(ARRAY, t, iterations[j + 1], prefetch))
+                        ready = self.bring_input(ARRAY, t, iterations[j + 1], prefetch, nest=True)
+                        self.clock = max(self.clock, ready)
         return max(self.clock, self.port.free), output_cycles  # the nest ends with its last drain
 
     def boundary(self, work: dict[str, Range], first_inner: dict[str, Range]) -> None:

@@ -151,13 +151,14 @@ class LayerLatency(LayerTiles):
         send = {t: self._cycles(self.tile["ARRAY"][t], "GLB", f"send_{t}") for t in self.tensors}
         glb_marks = self._input_marks("GLB", send)
         if self.double_out:  # the drains: a mark where O changes at every iteration
-            every = {t: self._changes_every_iteration(self._visits("GLB", t), n_glb, t) for t in self.tensors}
-            drains = choose_var(m, every["O"], send["O"], 0, "drains")
+            input_marks = list(glb_marks)
+            every_out = self._changes_every_iteration(self._visits("GLB", "O"), n_glb, "O")
+            drains = choose_var(m, every_out, send["O"], 0, "drains")
             glb_marks.append((self._visits("GLB", "O"), drains, None))
         nest = m.new_int_var(0, self.cap, "nest_cycles")
         stalls = self._stalls(n_glb, glb_marks, compute, levels["RF"].double_buffered, "glb")
         if self.double_out:
-            stalls += self._overlapped_drains(compute, send, every)
+            stalls += self._overlapped_drains(compute, send["O"], input_marks, n_glb, every_out)
         nest_compute = product_var(m, [n_glb, compute], "nest_compute", self.cap)
         m.add(nest == nest_compute + stalls)
         load = {t: self._cycles(self.tile["GLB"][t], "DRAM", f"load_{t}") for t in self.tensors}
@@ -183,9 +184,9 @@ class LayerLatency(LayerTiles):
         port_idle = sum(load[t] for t in inputs) + dram_outputs
         self._add_channel_bounds(dma_idle, port_idle)
 
-    def _changes_every_iteration(self, visits, iterations, tensor: str):
-        """A literal: visits_GLB(T) = n_G (R_T = 1: the array tile changes at every GLB iteration)."""
-        every = self.model.new_bool_var(f"every_{tensor}")
+    def _changes_every_iteration(self, visits, iterations, label: str):
+        """A literal: ``visits`` = n_G (R = 1: the mark changes at every GLB iteration)."""
+        every = self.model.new_bool_var(f"every_{label}")
         self.model.add(visits == iterations).only_enforce_if(every)
         self.model.add(visits < iterations).only_enforce_if(every.Not())
         return every
@@ -197,25 +198,29 @@ class LayerLatency(LayerTiles):
         changes = self._var(out_visits - 1, upper_bound(out_visits), "O_changes")
         return product_var(self.model, [n_dram, changes], "overlapped_drains", self.cap)
 
-    def _overlapped_drains(self, compute, send, every: dict):
+    def _overlapped_drains(self, compute, drain, input_marks: list[tuple], n_glb, every_out):
         """What double-buffered outputs add to the GLB nest beyond the drain mark
-        (``mapper.cost.layer_latency.overlapped_drain_cycles``): with F1 the fills of
-        the inputs with R_T = 1, h = max(C, D + F1) - max(C, F1), (v_O - 1) h if R_O > 1,
+        (``mapper.cost.layer_latency.overlapped_drain_cycles``): with F1 the cycles of
+        the input marks with R = 1 (a slid input's slid rows; the rest of its tile
+        changes less often), h = max(C, D + F1) - max(C, F1), (v_O - 1) h if R_O > 1,
         else max(C, D) - C - h (the first window has no drain, the last ends the nest)."""
         m, out_visits = self.model, self._visits("GLB", "O")
-        inputs = [t for t in self.tensors if t != "O"]
-        every_fill = sum(choose_var(m, every[t], send[t], 0, f"every_fill_{t}") for t in inputs)
+        every_fill = 0
+        for i, (visits, cycles, requires) in enumerate(input_marks):
+            if requires is None:  # a wrap mark changes every f_GLB[o] >= 2 iterations, or moves 0 cycles
+                every = self._changes_every_iteration(visits, n_glb, f"mark{i}")
+                every_fill += choose_var(m, every, cycles, 0, f"every_fill{i}")
         with_drain, without, last = (m.new_int_var(0, self.cap, name) for name in ("h_with", "h_without", "h_last"))
-        m.add_max_equality(with_drain, [compute, send["O"] + every_fill])
+        m.add_max_equality(with_drain, [compute, drain + every_fill])
         m.add_max_equality(without, [compute, every_fill])
-        m.add_max_equality(last, [compute, send["O"]])
+        m.add_max_equality(last, [compute, drain])
         shared = self._var(with_drain - without, self.cap, "drain_shared")
         repeated = product_var(
             m, [self._var(out_visits - 1, upper_bound(out_visits), "O_later"), shared], "drains_shared", self.cap
         )
         extra = m.new_int_var(-self.cap, self.cap, "overlapped_extra")
-        m.add(extra == last - compute - shared).only_enforce_if(every["O"])
-        m.add(extra == repeated).only_enforce_if(every["O"].Not())
+        m.add(extra == last - compute - shared).only_enforce_if(every_out)
+        m.add(extra == repeated).only_enforce_if(every_out.Not())
         return extra
 
     def _output_cycles(self, send, load, visits_dram, overlapped) -> tuple:

@@ -70,11 +70,25 @@ ACCELERATORS = [
 ]
 
 
-def sliding_mappings(seed: int, count: int):
+DOUBLE_RF = [*ACCELERATORS[::2], tiny_accelerator(glb=800, rf=120, rf_double=True, glb_bw=1)]
+
+
+def innermost_slides(m: Mapping) -> bool:
+    """The innermost GLB loop with f > 1 is P or Q: the input and the output change
+    at every GLB iteration (each drain shares its window with a slide)."""
+    loops = [d for d in m.orders["GLB"] if m.factors["GLB"][d] > 1]
+    return bool(loops) and loops[-1] in ("P", "Q")
+
+
+def sliding_mappings(seed: int, count: int, double: bool = False):
+    """Valid random mappings whose array tile slides at the GLB loops (and, if
+    ``double``, whose output tile is double-buffered and changes at every GLB iteration)."""
     rng, found = random.Random(seed), 0
     while found < count:
-        layer, accelerator = rng.choice(LAYERS), rng.choice(ACCELERATORS)
+        layer, accelerator = rng.choice(LAYERS), rng.choice(DOUBLE_RF if double else ACCELERATORS)
         m = sample_mapping(layer, accelerator, rng)
+        if double and not (m.double_outputs and innermost_slides(m)):
+            continue
         if evaluate(layer, accelerator, m).valid and sliding_axis(layer, m, "GLB") is not None:
             found += 1
             yield layer, accelerator, m
@@ -90,9 +104,13 @@ def test_sliding_mappings_replay_to_the_modelled_counts():
         assert array.rf_accesses == cost.rf_accesses, m
 
 
-def test_the_cpsat_objective_equals_the_cost_model_on_pinned_sliding_mappings():
+@pytest.mark.parametrize("double", [False, True], ids=["in place", "double-buffered outputs"])
+def test_the_cpsat_objective_equals_the_cost_model_on_pinned_sliding_mappings(double):
+    """With the output double-buffered too, the fills that share a drain's window
+    are the slid rows (mobilenet_v2 block1_dw on 16x16 found the CP-SAT model
+    counting the whole input tile there: 1 cycle below the cost model)."""
     weights = ObjectiveWeights(3, 2, 1)
-    for layer, accelerator, m in sliding_mappings(5, 12):
+    for layer, accelerator, m in sliding_mappings(5, 16, double):
         model = LayerModel(layer, accelerator, weights, double_out=bool(m.double_outputs))
         orders = {lv: [d for d in m.orders[lv] if m.factors[lv][d] > 1] for lv in ORDERED_LEVELS}
         model.add_pins({"factors": m.factors, "orders": orders})

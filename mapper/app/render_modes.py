@@ -40,6 +40,8 @@ def _order_lines(mapping: dict) -> list[str]:
         f"{d}{mapping['factors'][lv][d]}@{lv}" for lv in ("ROW", "COL") for d in DIMS if mapping["factors"][lv][d] > 1
     ]
     lines.append(f"spatial unrolling: {' '.join(spatial) if spatial else '(none)'}")
+    double = mapping.get("double_outputs", [])
+    lines.append(f"output tile: {'double-buffered in ' + ', '.join(double) if double else 'accumulates in place'}")
     return lines
 
 

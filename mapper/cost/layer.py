@@ -110,7 +110,7 @@ def resident_words(
 ) -> dict[str, int]:
     """Words each tensor holds in ``level``: an input's tile times ``level.copies``
     when it is refilled (visited more than once), since the next tile then arrives
-    while the current one is in use; a tile loaded once once. An output tile once
+    while the current one is in use, and a tile loaded once, once. An output tile once
     (it accumulates in place and is written out before the next one comes in),
     or, ``double_output``, ``level.copies`` times when it changes (the next tile
     accumulates while the last one drains)."""

@@ -12,7 +12,10 @@ referee measures its makespan; docs/cost_model.md draws it):
   double-buffered level; after the compute in a single-buffered one).
   Outputs accumulate in place (one copy at every level): when the output
   tile changes, the old one is written out and the new one read back if it
-  is a revisit (partial sums), serially, before the next compute.
+  is a revisit (partial sums), serially, before the next compute. A
+  double-buffered RF output tile (``Mapping.double_outputs``) drains during
+  the next compute instead (``overlapped_drain_cycles``). An input tile that
+  slides (``mapper.cost.loops.sliding_axis``) moves its new rows only.
 * Prologue (not hidden): the DRAM loads of iteration 0, then its array
   tiles. At every DRAM boundary J -> J+1, serially: drain the array's
   output tile, store / read back the GLB output tile, send the input array

@@ -197,14 +197,19 @@ def run_sides(
     then ``second`` (a model, its decode and its objective) restricted to objectives
     below the first side's answer (on a clone). The answer is the better of the two;
     its bound the lower of the sides' bounds (a second side proven to hold nothing
-    below the first answer bounds nothing below it). Without a first-side answer
-    the first side's outcome stands: the caller's sides are such that the second
-    is infeasible when the first is. The second solve gets the time left, at
-    least ``MIN_SECOND_S``."""
+    below the first answer bounds nothing below it), and no bound where the second
+    side's is unknown (stopped before it, or no bound from it): the first side's
+    bound says nothing of the second. A first side proven infeasible is the whole
+    answer: the caller's second side is infeasible when the first is. The second
+    solve gets the time left, at least ``MIN_SECOND_S``."""
     model, decode = first
     one = run_solver(model, settings, decode, finite_bound)
-    if one.objective is None or stop.requested():
+    if one.status in (Status.INFEASIBLE.value, Status.MODEL_INVALID.value):
         return one
+    if one.objective is None:
+        return replace(one, bound=None)
+    if stop.requested():
+        return replace(one, status=Status.FEASIBLE.value, bound=None)
     model, decode, objective = second
     cut = model.clone()  # a constraint over the original's variables applies to its clone
     cut.add(objective <= one.objective - 1)
@@ -217,5 +222,5 @@ def run_sides(
         return Solution(status, two.objective, min(one.bound, two.bound), two.mapping, facts)
     if two.status == Status.INFEASIBLE.value:
         return replace(one, facts=facts)
-    bound = one.bound if two.bound is None else min(one.bound, two.bound)
+    bound = None if two.bound is None else min(one.bound, two.bound)
     return replace(one, status=Status.FEASIBLE.value, bound=bound, facts=facts)

@@ -135,7 +135,8 @@ def output_buffering_options(accelerator: Accelerator, mapping: Mapping) -> tupl
     double-buffered and the output's array tile changes inside the GLB nest (else the
     second copy only takes space)."""
     changes = any(mapping.factors["GLB"][d] > 1 for d in RELEVANT_DIMS["O"])
-    return ((), ("RF",)) if changes and accelerator.levels["RF"].double_buffered else ((),)
+    doubled = tuple(lv for lv in DOUBLE_OUTPUT_LEVELS if accelerator.levels[lv].double_buffered)
+    return ((), doubled) if changes and doubled else ((),)
 
 
 def enumerate_mappings(layer: Layer, accelerator: Accelerator):

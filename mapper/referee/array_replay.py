@@ -19,11 +19,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import prod
 
-from mapper.core.enums import Axis
 from mapper.core.mapping import Mapping
-from mapper.core.spec import AXIS_DIMS, DIMS, RELEVANT_DIMS, Layer
+from mapper.core.spec import DIMS, RELEVANT_DIMS, Layer
 from mapper.referee.replay_state import ScheduleViolation, VisitedTiles, overlap
-from mapper.referee.schedule import dram_iterations, nest_iterations, operand_region, slide_axis, tile_key
+from mapper.referee.schedule import (
+    array_slide_axes,
+    dram_iterations,
+    nest_iterations,
+    operand_region,
+    slide_axis,
+    tile_key,
+)
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,7 @@ def replay_array(layer: Layer, mapping: Mapping, memo: bool = True, limit: int |
     fills = dict.fromkeys(layer.tensors, 0)
     rf = walked = 0
     seen: dict[tuple, tuple] = {}
-    slides = {a for a in Axis if all(mapping.spatial(d) == 1 for d in AXIS_DIMS[a])}  # as the decoder's
+    slides = array_slide_axes(mapping)
     glb_nest = prod(mapping.factors["GLB"].values())
     for work in dram_iterations(mapping, mapping.extents_below("DRAM")):
         origin = {d: work[d][0] for d in DIMS}

@@ -35,14 +35,14 @@ import itertools
 from math import prod
 
 from mapper.core.box import Box, Range
-from mapper.core.enums import Axis
 from mapper.core.mapping import Mapping
-from mapper.core.spec import AXIS_DIMS, DIMS, RELEVANT_DIMS, SLIDING_AXIS, Accelerator, Layer
+from mapper.core.spec import DIMS, RELEVANT_DIMS, SLIDING_AXIS, Accelerator, Layer
 from mapper.referee.decoder_state import Channel, Resident
 from mapper.referee.replay_state import VisitedTiles
 from mapper.referee.schedule import (
     Op,
     Schedule,
+    array_slide_axes,
     dram_iterations,
     input_axis_position,
     nest_iterations,
@@ -82,9 +82,7 @@ class LockStepDecoder:
         cols = prod(mapping.factors["COL"][d] for d in DIMS)
         self.pes, self.used_pes = (0, rows, 0, cols), rows * cols
         self.array_extents = mapping.extents_below("GLB")
-        # axes along which every PE holds its array tile's whole extent: an array tile sliding along one
-        # keeps its overlap in every PE's RF (elsewhere the overlap sits in other PEs)
-        self.array_slides = {a for a in Axis if all(mapping.spatial(d) == 1 for d in AXIS_DIMS[a])}
+        self.array_slides = array_slide_axes(mapping)
         self.clock = 0
         slides = any(mapping.factors["DRAM"][d] > 1 and not layer.windows_disjoint(a) for d, a in SLIDING_AXIS.items())
         self.dormant = {  # inputs whose GLB tile is sent to the array once: no GLB loop moves their array tile

@@ -8,7 +8,7 @@ from __future__ import annotations
 from math import prod
 
 from mapper.core.group import FusedGroup, FusedMapping, spatial_options, weight_words
-from mapper.core.mapping import Mapping
+from mapper.core.mapping import DOUBLE_OUTPUT_LEVELS, Mapping
 from mapper.core.spec import DIMS, LOOP_LEVELS, Accelerator, Layer
 from mapper.referee.report import VerifyReport, join
 
@@ -24,7 +24,7 @@ def layer_mapping_rules(report: VerifyReport, layer: Layer, accelerator: Acceler
         ok &= report.check(
             f"mapping.factors.{level} unroll <= {limit} PEs", used, limit, used <= limit, join(factors, level)
         )
-    allowed = ["RF"] if accelerator.levels["RF"].double_buffered else []
+    allowed = [level for level in DOUBLE_OUTPUT_LEVELS if accelerator.levels[level].double_buffered]
     double = list(mapping.double_outputs)
     ok &= report.check(
         f"mapping.double_outputs within {allowed}",

@@ -150,6 +150,14 @@ def dram_iterations(mapping: Mapping, extents: dict[str, int]):
     return nest_iterations(mapping, "DRAM", dict.fromkeys(DIMS, 0), extents)
 
 
+def array_slide_axes(mapping: Mapping) -> set[Axis]:
+    """Axes along which every PE holds its array tile's whole extent (the array
+    unrolls neither the output dim nor the kernel dim): an array tile sliding
+    along one inside a GLB nest keeps its overlap in every PE's RF (elsewhere
+    the overlap sits in other PEs)."""
+    return {a for a in Axis if all(mapping.spatial(d) == 1 for d in AXIS_DIMS[a])}
+
+
 def slide_axis(layer: Layer, old: dict[str, Range], new: dict[str, Range]) -> Axis | None:
     """The input axis along which the input tile of ``new`` is that of ``old``
     moved one step along P (Q), its other coordinates unchanged: the overlap

@@ -29,6 +29,11 @@ from mapper.core.spec import (
     SolverSettings,
 )
 
+# CP-SAT's probing at presolve level 1 instead of 2: on 29 layers of the five networks on the
+# Eyeriss-like and 16x16 presets (2 workers, one run), median 0.84x the time, 85 s against 101 s
+# in all, every optimum the same.
+TUNING = {"cp_model_probing_level": 1}
+
 
 class LayerModel(LayerLatency):
     """Builds the model on construction; ``solve`` runs CP-SAT and decodes."""
@@ -227,4 +232,4 @@ class LayerModel(LayerLatency):
     def solve(self, settings: SolverSettings) -> Solution[Mapping]:
         """Without a solution, an UNKNOWN status still reports CP-SAT's bound when
         it is finite (below 1000 x the traffic cap)."""
-        return run_solver(self.model, settings, self.decode, finite_bound=self.cap * 1e3)
+        return run_solver(self.model, settings, self.decode, self.cap * 1e3, TUNING)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 import ortools
@@ -28,7 +28,6 @@ from mapper.core.spec import SolverSettings
 Decoded = TypeVar("Decoded")
 
 POLL_S = 0.1  # how often a waiting solve looks for a stop request
-MIN_SECOND_S = 0.5  # the least wall time the second side of a split solve gets
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +57,7 @@ class _SolutionWatch(cp_model.CpSolverSolutionCallback):
         self.seconds = None
         self.solutions = 0
         self.best: float | None = None
+        self.bound: float | None = None  # the best bound reported so far
 
     def on_solution_callback(self) -> None:
         if self.seconds is None:
@@ -71,6 +71,7 @@ class _SolutionWatch(cp_model.CpSolverSolutionCallback):
         self._report(bound)
 
     def _report(self, bound: float) -> None:
+        self.bound = bound
         if self.best is None:
             detail = f"no solution yet, bound {bound:,.0f}"
         else:
@@ -85,32 +86,86 @@ def new_solver() -> cp_model.CpSolver:
     return solver
 
 
-def solve_stoppable(solver: cp_model.CpSolver, model: cp_model.CpModel, callback=None) -> int:
-    """``solver.solve(model, callback)``, stopped when a stop is requested (or a
-    KeyboardInterrupt arrives: the search stops, then it is raised again)."""
-    outcome = {}
+class SolverRun:
+    """One CP-SAT solve of ``model`` with the time limit, workers, seed and
+    deterministic time of ``settings`` and the model's own ``tuning`` (CP-SAT
+    parameters by name): its solver, its watch and, once it has run
+    (``solve_runs``), its status name."""
 
-    def work() -> None:
+    def __init__(self, model: cp_model.CpModel, settings: SolverSettings, tuning: dict | None = None):
+        self.model, self.settings = model, settings
+        self.solver, self.watch = new_solver(), _SolutionWatch()
+        self.solver.best_bound_callback = self.watch.on_bound
+        self.status: str | None = None
+        p = self.solver.parameters
+        p.max_time_in_seconds = settings.time_limit_s
+        p.num_workers = settings.workers
+        p.random_seed = settings.seed
+        if settings.deterministic_time is not None:
+            p.max_deterministic_time = settings.deterministic_time
+        for name, value in (tuning or {}).items():
+            setattr(p, name, value)
+
+    def facts(self) -> SolverFacts:
+        solver, settings = self.solver, self.settings
+        return SolverFacts(
+            wall_time_s=solver.wall_time,
+            deterministic_time=solver.deterministic_time,
+            workers=settings.workers,
+            seed=settings.seed,
+            time_limit_s=settings.time_limit_s,
+            ortools_version=ortools.__version__,
+            branches=solver.num_branches,
+            conflicts=solver.num_conflicts,
+            first_solution_s=self.watch.seconds,
+        )
+
+    def answer(self, decode: Callable[[cp_model.CpSolver], Decoded], finite_bound: float | None) -> Solution[Decoded]:
+        """With a solution: its rounded objective and bound and ``decode(solver)``.
+        Without one: no objective or mapping, and a bound only when the status is
+        UNKNOWN, ``finite_bound`` is given and CP-SAT's bound is below it in
+        magnitude (else None)."""
+        solver, status = self.solver, self.status
+        if Status(status).has_solution:
+            objective = solution_objective(self.model, solver)
+            return Solution(status, objective, round(solver.best_objective_bound), decode(solver), self.facts())
+        bound = None
+        if status == Status.UNKNOWN and finite_bound is not None and abs(solver.best_objective_bound) < finite_bound:
+            bound = round(solver.best_objective_bound)
+        return Solution(status, None, bound, None, self.facts())
+
+
+def solve_runs(runs: list[SolverRun], settle: Callable[[list[SolverRun]], list[SolverRun]] | None = None) -> None:
+    """Run every solve of ``runs`` at once, each in a worker thread (CP-SAT leaves
+    the GIL while it searches), while this thread waits in ``POLL_S`` steps: a stop
+    request (or a KeyboardInterrupt: then it is raised again) stops them all, and
+    ``settle(runs)``, asked at every step, names the runs whose answer is no longer
+    needed, which stop too. Sets each run's ``status``."""
+    errors: list[BaseException] = []
+
+    def work(run: SolverRun) -> None:
         try:
-            outcome["status"] = solver.solve(model, callback)
+            run.status = run.solver.status_name(run.solver.solve(run.model, run.watch))
         except BaseException as err:  # handed to the waiting thread
-            outcome["error"] = err
+            errors.append(err)
 
-    worker = threading.Thread(target=work, name="cp-sat", daemon=True)
+    workers = [threading.Thread(target=work, args=(run,), name="cp-sat", daemon=True) for run in runs]
     try:
-        worker.start()
-        while worker.is_alive():
-            worker.join(POLL_S)
-            if stop.requested():
-                solver.stop_search()  # repeated until the solve has started and taken it
+        for worker in workers:
+            worker.start()
+        while any(worker.is_alive() for worker in workers):
+            next(worker for worker in workers if worker.is_alive()).join(POLL_S)
+            stopping = runs if stop.requested() else (settle(runs) if settle else [])
+            for run in stopping:
+                run.solver.stop_search()  # repeated until the solve has started and taken it
     except BaseException:
-        while worker.is_alive():
-            solver.stop_search()
-            worker.join(POLL_S)
+        while any(worker.is_alive() for worker in workers):
+            for run in runs:
+                run.solver.stop_search()
+            next(worker for worker in workers if worker.is_alive()).join(POLL_S)
         raise
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["status"]
+    if errors:
+        raise errors[0]
 
 
 def solution_objective(model: cp_model.CpModel, solver: cp_model.CpSolver) -> int:
@@ -133,94 +188,16 @@ def run_solver(
     settings: SolverSettings,
     decode: Callable[[cp_model.CpSolver], Decoded],
     finite_bound: float | None = None,
+    tuning: dict | None = None,
 ) -> Solution[Decoded]:
-    """Solve ``model`` with the time limit, workers, seed and deterministic time
-    of ``settings``. With a solution: its rounded objective and bound and
-    ``decode(solver)``. Without one: no objective or mapping, and a bound only
-    when the status is UNKNOWN, ``finite_bound`` is given and CP-SAT's bound is
-    below it in magnitude (else None). After a stop request the model is not
-    solved at all: UNKNOWN, no bound."""
+    """Solve ``model`` under ``settings`` and ``tuning`` (``SolverRun``,
+    ``SolverRun.answer``). After a stop request the model is not solved at all:
+    UNKNOWN, no bound."""
     if stop.requested():
         facts = SolverFacts(0.0, 0.0, settings.workers, settings.seed, settings.time_limit_s, ortools.__version__)
         return Solution(Status.UNKNOWN.value, None, None, None, facts)
-    solver = new_solver()
-    watch = _SolutionWatch()
-    solver.best_bound_callback = watch.on_bound
-    p = solver.parameters
-    p.max_time_in_seconds = settings.time_limit_s
-    p.num_workers = settings.workers
-    p.random_seed = settings.seed
-    if settings.deterministic_time is not None:
-        p.max_deterministic_time = settings.deterministic_time
+    run = SolverRun(model, settings, tuning)
     size = (len(model.proto.variables), len(model.proto.constraints), settings.workers, settings.time_limit_s)
     log.info("CP-SAT: solving %d variables, %d constraints (%d workers, %g s limit)", *size)
-    status = solver.status_name(solve_stoppable(solver, model, watch))
-    facts = SolverFacts(
-        wall_time_s=solver.wall_time,
-        deterministic_time=solver.deterministic_time,
-        workers=settings.workers,
-        seed=settings.seed,
-        time_limit_s=settings.time_limit_s,
-        ortools_version=ortools.__version__,
-        branches=solver.num_branches,
-        conflicts=solver.num_conflicts,
-        first_solution_s=watch.seconds,
-    )
-    if Status(status).has_solution:
-        objective = solution_objective(model, solver)
-        return Solution(status, objective, round(solver.best_objective_bound), decode(solver), facts)
-    bound = None
-    if status == Status.UNKNOWN and finite_bound is not None and abs(solver.best_objective_bound) < finite_bound:
-        bound = round(solver.best_objective_bound)
-    return Solution(status, None, bound, None, facts)
-
-
-def _merged_facts(first: SolverFacts, second: SolverFacts) -> SolverFacts:
-    """The facts of two solves run one after the other."""
-    return replace(
-        first,
-        wall_time_s=first.wall_time_s + second.wall_time_s,
-        deterministic_time=first.deterministic_time + second.deterministic_time,
-        branches=first.branches + second.branches,
-        conflicts=first.conflicts + second.conflicts,
-        interrupted_by=first.interrupted_by or second.interrupted_by,
-    )
-
-
-def run_sides(
-    first: tuple[cp_model.CpModel, Callable[[cp_model.CpSolver], Decoded]],
-    second: tuple[cp_model.CpModel, Callable[[cp_model.CpSolver], Decoded], object],
-    settings: SolverSettings,
-    finite_bound: float | None = None,
-) -> Solution[Decoded]:
-    """Minimise over a space split in two sides: ``first`` (a model and its decode),
-    then ``second`` (a model, its decode and its objective) restricted to objectives
-    below the first side's answer (on a clone). The answer is the better of the two;
-    its bound the lower of the sides' bounds (a second side proven to hold nothing
-    below the first answer bounds nothing below it), and no bound where the second
-    side's is unknown (stopped before it, or no bound from it): the first side's
-    bound says nothing of the second. A first side proven infeasible is the whole
-    answer: the caller's second side is infeasible when the first is. The second
-    solve gets the time left, at least ``MIN_SECOND_S``."""
-    model, decode = first
-    one = run_solver(model, settings, decode, finite_bound)
-    if one.status in (Status.INFEASIBLE.value, Status.MODEL_INVALID.value):
-        return one
-    if one.objective is None:
-        return replace(one, bound=None)
-    if stop.requested():
-        return replace(one, status=Status.FEASIBLE.value, bound=None)
-    model, decode, objective = second
-    cut = model.clone()  # a constraint over the original's variables applies to its clone
-    cut.add(objective <= one.objective - 1)
-    left = max(MIN_SECOND_S, settings.time_limit_s - one.facts.wall_time_s)
-    two = run_solver(cut, replace(settings, time_limit_s=left), decode, finite_bound)
-    facts = _merged_facts(one.facts, two.facts)
-    proven = one.status == Status.OPTIMAL.value
-    if two.objective is not None:
-        status = two.status if proven else Status.FEASIBLE.value
-        return Solution(status, two.objective, min(one.bound, two.bound), two.mapping, facts)
-    if two.status == Status.INFEASIBLE.value:
-        return replace(one, facts=facts)
-    bound = None if two.bound is None else min(one.bound, two.bound)
-    return replace(one, status=Status.FEASIBLE.value, bound=bound, facts=facts)
+    solve_runs([run])
+    return run.answer(decode, finite_bound)

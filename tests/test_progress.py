@@ -8,7 +8,6 @@ import re
 
 from conftest import DETERMINISTIC
 from verify_helpers import PROBLEMS as PROBLEM_FILES
-from verify_helpers import solved  # noqa: F401 (a fixture)
 
 from formulations.solution import PROGRESS_TASK
 from mapper.app.cli import main
@@ -29,10 +28,15 @@ def recorded(run):
     return value, steps
 
 
-def test_a_network_search_reports_every_candidate_it_solves(solved):  # noqa: F811
-    problem = load_problem(PROBLEMS / PROBLEM_FILES["network"])
+def test_a_network_search_reports_every_candidate_it_solves(tmp_path):
+    problem_file = tmp_path / "range.yaml"  # two layers of the bundled network problem: its candidates in seconds
+    problem_file.write_text(
+        (PROBLEMS / PROBLEM_FILES["network"]).read_text().replace("mode: network", "mode: network\nlayers: [C3, S4]")
+    )
+    problem = load_problem(problem_file)
     result, steps = recorded(lambda: solve(problem, DETERMINISTIC))
     candidates = result.details["candidates"]
+    assert len(candidates) == 3
     assert {s.task for s in steps} == {"candidate groups", PROGRESS_TASK}  # each candidate's solve too
     steps = [s for s in steps if s.task == "candidate groups"]
     assert all(s.total == len(candidates) for s in steps)
@@ -40,8 +44,9 @@ def test_a_network_search_reports_every_candidate_it_solves(solved):  # noqa: F8
     solved_here = [c for c in candidates if c["reused_from"] is None and c["status"] != "SKIPPED"]
     assert len(steps) == len(solved_here)
     assert all(":" in s.detail for s in steps)
-    _, unheard = solved("network")  # the same problem solved without a listener (the verify tests' fixture)
-    assert result.proven_optimal and unheard["proven_optimal"] and unheard["objective"] == result.objective
+    unheard = solve(problem, DETERMINISTIC)  # the same problem solved without a listener
+    assert result.proven_optimal and unheard.proven_optimal and unheard.objective == result.objective
+    assert [c["metrics"] for c in unheard.details["candidates"]] == [c["metrics"] for c in candidates]
 
 
 def test_a_single_solve_reports_each_solution_and_bound():

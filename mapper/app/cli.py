@@ -161,9 +161,10 @@ def add_solver_options(parser: argparse.ArgumentParser, run_budget: bool = False
         type=options.TIME_LIMIT,
         help="seconds > 0 (default: the problem's solver.time_limit_s)" + (network if run_budget else ""),
     )
-    parser.add_argument(
-        "--workers", type=options.CP_WORKERS, help=f"CP-SAT workers, 1-{options.MAX_WORKERS} (default: the problem's)"
-    )
+    workers = f"CP-SAT workers, 1-{options.MAX_WORKERS} (default: the problem's)"
+    if run_budget:
+        workers += "; on a network problem, candidate groups solved at once, one worker each"
+    parser.add_argument("--workers", type=options.CP_WORKERS, help=workers)
     parser.add_argument("--seed", type=options.SEED, help=f"random seed, 0-{options.MAX_SEED} (default: the problem's)")
 
 

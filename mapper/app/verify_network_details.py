@@ -2,7 +2,7 @@
 follow from them.
 
 The candidate groups are re-solved with the result's solver settings
-(``mapper.solve.candidates.solve_candidates``); each claimed candidate must
+(``mapper.solve.candidate_search.solve_candidates``); each claimed candidate must
 equal its re-solve (status, objective, bound, proof, model, metrics, reuse,
 note; the wall time is not a claim). Everything else follows from the
 claimed candidates by its definition: the objective and bound are the best
@@ -28,7 +28,8 @@ from mapper.cost.limits import compulsory_limits, consumers_of
 from mapper.io.limits import MAX_SECONDS
 from mapper.referee.claims import Claims, shown
 from mapper.referee.report import VerifyReport
-from mapper.solve.candidates import FALLBACK, SKIPPED, solve_candidates
+from mapper.solve.candidate_search import solve_candidates
+from mapper.solve.candidates import FALLBACK, SKIPPED
 from mapper.solve.network import allowed_runs
 from mapper.solve.partition import best_partition, greedy_partition
 

@@ -1,35 +1,30 @@
-"""The candidate groups of network mode, each solved on its own (DESIGN 4.3,
+"""A candidate group of network mode solved on its own (DESIGN 4.3,
 docs/network.md): with each cost model that can run it (one layer: the
 single-layer model and a one-layer row-stripe group; a longer run: the fused
-model), the best kept and its bound raised to the compulsory limits; equal
-groups solved once. A time budget bounds the whole search: the layers alone
-share it first (each at most the per-group time limit), then each longer
-group may take what is left. Past the budget, or after a stop request
-(Ctrl-C, ``mapper.core.stop``), no group is solved any more: longer groups
-are skipped, and a layer alone takes a fallback mapping (every loop at DRAM,
-a greedy one, or one-row stripes), as does a layer whose solve found no
-mapping in its time limit, or a worse one, so a partition still exists; both
-are bounded by their compulsory limits (or the solve's bound).
+model), the best kept and its bound raised to the compulsory limits. A group
+left unsolved (time budget, stop request: ``mapper.solve.candidate_search``)
+is skipped, and a layer alone takes a fallback mapping (every loop at DRAM, a
+greedy one, or one-row stripes), as does a layer whose solve found no mapping
+in its time limit, or a worse one, so a partition still exists; both are
+bounded by their compulsory limits (or the solve's bound).
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, replace
 
-from mapper.core import progress, stop
+from mapper.core import stop
 from mapper.core.enums import Policy, Status
 from mapper.core.group import FusedMapping, build_group
 from mapper.core.mapping import Mapping, all_dram_mapping
-from mapper.core.problem import PartitionSearch, Problem
+from mapper.core.problem import Problem
 from mapper.core.spec import SolverSettings
 from mapper.cost.fused import evaluate_fused
 from mapper.cost.layer import evaluate
-from mapper.cost.limits import compulsory_limits, consumers_of
 from mapper.heuristics.inward import inward_mapping
 from mapper.solve.explain import explain_infeasible
 from mapper.solve.groups import solve_group, solve_single_layer
-from mapper.solve.partition import Candidate, Run, candidate_runs
+from mapper.solve.partition import Candidate
 
 SKIPPED = "SKIPPED"  # a group's status when the time budget ran out (or a stop came) before it
 FALLBACK = "a fallback mapping"  # in the note of a layer that took one instead of a solve
@@ -173,7 +168,7 @@ def unsolved_answer(candidate: Candidate, problem: Problem, bound: int, why: str
     return GroupAnswer(candidate.names, model, status, objective, bound, mapping, metrics, 0.0, 0.0, note=note)
 
 
-def _with_fallback(answer: GroupAnswer, candidate: Candidate, problem: Problem) -> GroupAnswer:
+def with_fallback(answer: GroupAnswer, candidate: Candidate, problem: Problem) -> GroupAnswer:
     """A layer's unproven answer, or its fallback mapping (with the solve's bound) where
     the solve ended without a mapping (time limit, stop) or with a worse one."""
     if stop.requested():
@@ -199,51 +194,3 @@ def reuse(answer: GroupAnswer, candidate: Candidate, problem: Problem) -> GroupA
     return replace(
         answer, names=candidate.names, metrics=metrics, seconds=0.0, deterministic_time=0.0, reused_from=answer.names
     )
-
-
-def _report(candidates: list, answers: dict, candidate, answer: GroupAnswer) -> None:
-    """One candidate solved: how many of all, and what this one found."""
-    detail = f"{'+'.join(candidate.names)}: {answer.status}"
-    if answer.objective is not None:
-        detail += f" {answer.objective:,}, bound {answer.bound:,}"
-    progress.report("candidate groups", len(answers), len(candidates), detail)
-
-
-def solve_candidates(problem: Problem, settings: SolverSettings, search: PartitionSearch):
-    """Every candidate's answer, singletons first; returns (candidates, answers,
-    seconds until every layer alone was solved)."""
-    consumers = consumers_of(problem.network)
-    candidates = candidate_runs(problem.layers, consumers, search.max_group_layers)
-    start = time.perf_counter()
-    answers: dict[Run, GroupAnswer] = {}
-    solved: dict[tuple, GroupAnswer] = {}
-    singletons_done = None
-    singles = {c.signature() for c in candidates if len(c.layers) == 1}
-    for candidate in candidates:
-        if singletons_done is None and len(candidate.layers) > 1:
-            singletons_done = time.perf_counter() - start
-        floor = compulsory_limits(candidate.layers, consumers, problem.accelerator).objective(problem.objective)
-        key = candidate.signature()
-        if key in solved:
-            answers[candidate.run] = reuse(solved[key], candidate, problem)
-            continue
-        if stop.requested():
-            answers[candidate.run] = unsolved_answer(candidate, problem, floor, f"stopped by {stop.reason()}")
-            continue
-        left = None if search.time_budget_s is None else search.time_budget_s - (time.perf_counter() - start)
-        if left is not None and left <= 0:  # a layer alone takes a fallback mapping: a partition always exists
-            answers[candidate.run] = unsolved_answer(candidate, problem, floor, "time budget spent")
-            continue
-        group_settings = settings
-        if left is not None:  # the layers alone share the budget; then each longer group may take what is left
-            share = left / len(singles - set(solved)) if len(candidate.layers) == 1 else left
-            per_model = share / len(candidate.models)  # solve_candidate solves each of its models
-            group_settings = replace(settings, time_limit_s=min(settings.time_limit_s, per_model))
-        answer = solve_candidate(candidate, problem, group_settings, floor)
-        if len(candidate.layers) == 1 and answer.bound is not None and not answer.proven_optimal:
-            answer = _with_fallback(answer, candidate, problem)
-        solved[key] = answers[candidate.run] = answer
-        _report(candidates, answers, candidate, answer)
-    if singletons_done is None:
-        singletons_done = time.perf_counter() - start
-    return candidates, answers, singletons_done

@@ -22,7 +22,8 @@ from mapper.core.problem import PartitionSearch, Problem
 from mapper.core.result import SolveResult, SolverFacts
 from mapper.core.spec import SolverSettings
 from mapper.cost.limits import compulsory_limits, consumers_of
-from mapper.solve.candidates import FALLBACK, SKIPPED, GroupAnswer, group_cost, solve_candidates
+from mapper.solve.candidate_search import solve_candidates
+from mapper.solve.candidates import FALLBACK, SKIPPED, GroupAnswer, group_cost
 from mapper.solve.partition import Run, best_partition, greedy_partition
 
 __all__ = ["GroupAnswer", "allowed_runs", "group_cost", "partition_summary", "solve_candidates", "solve_network"]

@@ -113,8 +113,10 @@ _RESULTS: dict = {}  # mode -> (result file, its JSON): solved once per test ses
 
 @pytest.fixture(scope="module")
 def solved(tmp_path_factory):
-    """mode -> (result file, its JSON), solved with one worker and seed 0 on first
-    use (once for all modules). While a module runs, the referee's replays and the
+    """mode -> (result file, its JSON), solved with one CP-SAT worker per solve and
+    seed 0 on first use (once for all modules; a network problem with two workers,
+    which network mode spends on two candidate solves at once, one worker each, so
+    every solve is as reproducible as with one). While a module runs, the referee's replays and the
     problem loading answer repeated identical calls from a cache: hundreds of
     perturbed copies of one result replay the same mappings. Every copy still goes
     through the whole verify; a perturbed mapping or problem path is a new call."""
@@ -126,7 +128,8 @@ def solved(tmp_path_factory):
             if mode not in _RESULTS:
                 path = tmp_path_factory.mktemp("solved") / f"{mode}.json"
                 problem = library_root() / "problems" / PROBLEMS[mode]
-                assert main(["solve", str(problem), "--workers", "1", "--seed", "0", "--json", str(path)]) == 0
+                workers = "2" if mode == "network" else "1"  # network: two candidates at once, one worker each
+                assert main(["solve", str(problem), "--workers", workers, "--seed", "0", "--json", str(path)]) == 0
                 _RESULTS[mode] = (path, json.loads(path.read_text()))
             return _RESULTS[mode]
 

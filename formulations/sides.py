@@ -78,6 +78,8 @@ def _at_once(first: Side, second: Side, settings: SolverSettings, finite_bound, 
     half = settings.workers // 2
     runs = [SolverRun(first[0], replace(settings, workers=settings.workers - half), tuning)]
     runs.append(SolverRun(second[0], replace(settings, workers=half), tuning))
+    for run in runs:
+        run.watch.peers = [r.watch for r in runs]  # progress reports the best and bound over both
     solve_runs(runs, _settled)
     one, two = runs[0].answer(first[1], finite_bound), runs[1].answer(second[1], finite_bound)
     facts = _merged_facts(one.facts, two.facts, at_once=True)

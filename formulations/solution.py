@@ -12,6 +12,7 @@ stayed installed after a solve, so a later Ctrl-C aborted the process
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,18 +47,22 @@ class Solution(Generic[Decoded]):
 
 
 PROGRESS_TASK = "CP-SAT search"  # the progress line of the solve under way (mapper.core.progress)
+_REPORTING = threading.Lock()
 
 
 class _SolutionWatch(cp_model.CpSolverSolutionCallback):
     """Records the wall time of the first solution; reports every solution, and
-    every better bound (``on_bound``), as the progress of ``PROGRESS_TASK``."""
+    every better bound (``on_bound``), as the progress of ``PROGRESS_TASK``: the
+    best and the bound over every watch of ``peers`` (the solves of one space run
+    at once, ``formulations.sides``; a bound only once each of them has one)."""
 
     def __init__(self):
         super().__init__()
         self.seconds = None
         self.solutions = 0
         self.best: float | None = None
-        self.bound: float | None = None  # the best bound reported so far
+        self.bound: float | None = None  # the best bound reported so far (inf once proven infeasible)
+        self.peers: list[_SolutionWatch] = [self]
 
     def on_solution_callback(self) -> None:
         if self.seconds is None:
@@ -71,12 +76,18 @@ class _SolutionWatch(cp_model.CpSolverSolutionCallback):
         self._report(bound)
 
     def _report(self, bound: float) -> None:
-        self.bound = bound
-        if self.best is None:
-            detail = f"no solution yet, bound {bound:,.0f}"
-        else:
-            detail = f"best {self.best:,.0f}, bound {bound:,.0f}, gap {relative_gap(self.best, bound):.2%}"
-        progress.report(PROGRESS_TASK, self.solutions, None, detail)
+        with _REPORTING:  # peers report from their own threads: one at a time, so the reports stay in order
+            self.bound = bound
+            bests = [p.best for p in self.peers if p.best is not None]
+            bounds = [p.bound for p in self.peers]
+            best, low = (min(bests) if bests else None), (None if None in bounds else min(bounds))
+            if best is None:
+                detail = "no solution yet" + ("" if low is None else f", bound {low:,.0f}")
+            elif low is None:
+                detail = f"best {best:,.0f}, no bound yet"
+            else:
+                detail = f"best {best:,.0f}, bound {low:,.0f}, gap {relative_gap(best, low):.2%}"
+            progress.report(PROGRESS_TASK, sum(p.solutions for p in self.peers), None, detail)
 
 
 def new_solver() -> cp_model.CpSolver:
@@ -123,15 +134,18 @@ class SolverRun:
     def answer(self, decode: Callable[[cp_model.CpSolver], Decoded], finite_bound: float | None) -> Solution[Decoded]:
         """With a solution: its rounded objective and bound and ``decode(solver)``.
         Without one: no objective or mapping, and a bound only when the status is
-        UNKNOWN, ``finite_bound`` is given and CP-SAT's bound is below it in
-        magnitude (else None)."""
+        UNKNOWN and either ``finite_bound`` is given and CP-SAT's bound is below it in
+        magnitude, or CP-SAT reported a finite bound during the search (else None)."""
         solver, status = self.solver, self.status
         if Status(status).has_solution:
             objective = solution_objective(self.model, solver)
             return Solution(status, objective, round(solver.best_objective_bound), decode(solver), self.facts())
         bound = None
-        if status == Status.UNKNOWN and finite_bound is not None and abs(solver.best_objective_bound) < finite_bound:
-            bound = round(solver.best_objective_bound)
+        if status == Status.UNKNOWN:
+            if finite_bound is not None and abs(solver.best_objective_bound) < finite_bound:
+                bound = round(solver.best_objective_bound)
+            elif self.watch.bound is not None and math.isfinite(self.watch.bound):
+                bound = round(self.watch.bound)  # a bound reported during the search holds at its end
         return Solution(status, None, bound, None, self.facts())
 
 
@@ -145,9 +159,13 @@ def solve_runs(runs: list[SolverRun], settle: Callable[[list[SolverRun]], list[S
 
     def work(run: SolverRun) -> None:
         try:
-            run.status = run.solver.status_name(run.solver.solve(run.model, run.watch))
+            status = run.solver.status_name(run.solver.solve(run.model, run.watch))
         except BaseException as err:  # handed to the waiting thread
             errors.append(err)
+            return
+        if status == Status.INFEASIBLE.value:
+            run.watch.bound = math.inf  # the peers' bound no longer waits for this one
+        run.status = status
 
     workers = [threading.Thread(target=work, args=(run,), name="cp-sat", daemon=True) for run in runs]
     try:

@@ -5,13 +5,16 @@ reach stdout."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
-from conftest import DETERMINISTIC
+from conftest import DETERMINISTIC, make_layer, tiny_accelerator
 from verify_helpers import PROBLEMS as PROBLEM_FILES
 
+from formulations.layer_search import LayerSearch
 from formulations.solution import PROGRESS_TASK
 from mapper.app.cli import main
 from mapper.core import progress
+from mapper.core.spec import ObjectiveWeights
 from mapper.cost.taskgraph_builder import problem_graph
 from mapper.io.library import library_root
 from mapper.io.loading import load_problem
@@ -77,3 +80,17 @@ def test_quiet_solve_prints_the_same_and_nothing_on_stderr(capsys, tmp_path):
     loud = capsys.readouterr()
     assert quiet.err == "" and loud.err == ""  # not a terminal: no bars either way
     assert quiet.out.split("wall time")[0] == loud.out.split("wall time")[0]
+
+
+def test_two_sides_at_once_report_one_best_and_one_bound():
+    """A layer whose RF is double-buffered, solved on two workers: both sides at
+    once, each reporting the best over both and the lower of their bounds, so the
+    bests never rise, the bounds never fall and neither passes the answer."""
+    layer = make_layer(K=4, C=4, P=4, Q=4, R=3, S=3)
+    search = LayerSearch(layer, tiny_accelerator(rf=24, rf_double=True), ObjectiveWeights())
+    result, steps = recorded(lambda: search.solve(replace(DETERMINISTIC, workers=2)))
+    assert result.status == "OPTIMAL" and result.objective == result.bound
+    bests = [int(m.group(1).replace(",", "")) for s in steps if (m := re.search(r"best ([\d,]+)", s.detail))]
+    bounds = [int(m.group(1).replace(",", "")) for s in steps if (m := re.search(r"bound ([\d,]+)", s.detail))]
+    assert bests and bests == sorted(bests, reverse=True) and bests[-1] >= result.objective
+    assert bounds == sorted(bounds) and all(b <= result.objective for b in bounds)

@@ -124,3 +124,17 @@ def test_a_first_side_proven_infeasible_settles_the_second():
     runs = [SolverRun(first, DETERMINISTIC), SolverRun(second, DETERMINISTIC)]
     solve_runs(runs[:1])
     assert runs[0].status == "INFEASIBLE" and _settled(runs) == [runs[1]]
+
+
+def test_a_run_stopped_before_a_solution_keeps_the_bound_it_reported():
+    """A side settled early may have no solution: the bound its search reported
+    still holds (and is what settled it); none is made up where none was reported."""
+    ((model, decode), _) = side(5, 9)
+    run = SolverRun(model, DETERMINISTIC)
+    solve_runs([run])
+    run.status, run.watch.bound = "UNKNOWN", None  # as if stopped before its first solution and bound
+    assert run.answer(decode, None).bound is None
+    run.watch.bound = 5.0
+    assert run.answer(decode, None).bound == 5
+    run.watch.bound = float("-inf")
+    assert run.answer(decode, None).bound is None

@@ -171,19 +171,28 @@ def solve_runs(runs: list[SolverRun], settle: Callable[[list[SolverRun]], list[S
     try:
         for worker in workers:
             worker.start()
-        while any(worker.is_alive() for worker in workers):
-            next(worker for worker in workers if worker.is_alive()).join(POLL_S)
+        while _waited(workers):
             stopping = runs if stop.requested() else (settle(runs) if settle else [])
             for run in stopping:
                 run.solver.stop_search()  # repeated until the solve has started and taken it
     except BaseException:
-        while any(worker.is_alive() for worker in workers):
+        for run in runs:
+            run.solver.stop_search()
+        while _waited(workers):
             for run in runs:
                 run.solver.stop_search()
-            next(worker for worker in workers if worker.is_alive()).join(POLL_S)
         raise
     if errors:
         raise errors[0]
+
+
+def _waited(workers: list[threading.Thread]) -> bool:
+    """Wait up to ``POLL_S`` for the first worker still alive; False once none is
+    (a worker may end at any moment, so the live ones are taken once)."""
+    alive = [worker for worker in workers if worker.is_alive()]
+    if alive:
+        alive[0].join(POLL_S)
+    return bool(alive)
 
 
 def solution_objective(model: cp_model.CpModel, solver: cp_model.CpSolver) -> int:

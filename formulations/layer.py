@@ -17,7 +17,7 @@ from formulations.layer_latency import LayerLatency
 from formulations.layer_vars import DimVars
 from formulations.solution import Solution, run_solver
 from formulations.variables import and_var, choose_var, or_var, product_var
-from mapper.core.enums import Axis
+from mapper.core.enums import Axis, Factors
 from mapper.core.mapping import Mapping
 from mapper.core.spec import (
     DIMS,
@@ -29,18 +29,28 @@ from mapper.core.spec import (
     SolverSettings,
 )
 
-# CP-SAT's probing at presolve level 1 instead of 2: on 29 layers of the five networks on the
-# Eyeriss-like and 16x16 presets (2 workers, one run), median 0.84x the time, 85 s against 101 s
-# in all, every optimum the same.
-TUNING = {"cp_model_probing_level": 1}
+# CP-SAT's probing at presolve level 0 instead of 2. Level 1 on 29 layers of the five networks on
+# the Eyeriss-like and 16x16 presets (2 workers, one run): median 0.84x the time, 85 s against
+# 101 s in all, every optimum the same. Level 0 against 1 with the uneven splits, on 6 ResNet-18
+# and VGG16 layers on the Eyeriss-like preset: 26.5 s against 37.0 s in all (divisors only:
+# 13.0 s against 13.2 s), the same optima.
+TUNING = {"cp_model_probing_level": 0}
 
 
 class LayerModel(LayerLatency):
     """Builds the model on construction; ``solve`` runs CP-SAT and decodes."""
 
-    def __init__(self, layer: Layer, accelerator: Accelerator, weights: ObjectiveWeights, double_out: bool = False):
+    def __init__(
+        self,
+        layer: Layer,
+        accelerator: Accelerator,
+        weights: ObjectiveWeights,
+        double_out: bool = False,
+        factors: Factors = Factors.UNEVEN,
+    ):
         self.layer, self.accelerator, self.weights = layer, accelerator, weights
         self.double_out = double_out  # the output's RF tile double-buffered (LayerSearch has both sides)
+        self.factors = factors  # the factor space (uneven channel splits or divisors only)
         self.model = cp_model.CpModel()
         self.tensors = layer.tensors
         # Every traffic term is at most (DRAM iterations) * (GLB tile) <= MACs * (stride + dilation)^2.
@@ -110,8 +120,9 @@ class LayerModel(LayerLatency):
         }
 
     def add_traffic(self) -> None:
-        """With relevant-dim factors cancelling against tile extents (f_DRAM[d] *
-        glb_tile[d] = B_d):
+        """With relevant-dim factors cancelling against tile extents (the f_DRAM[d] GLB
+        tiles along d cut B_d, a remainder tile of an uneven split included, so their
+        extents sum to B_d; likewise the outer[d] array tiles):
         DRAM(T) = |T| miss_DRAM(T) for W and O (O: writes; reads = writes - |O|);
         DRAM(I) = N G C * rowsD * colsD * miss_DRAM(I), rowsD = f_DRAM[P] f_DRAM[R] span_GLB(P, R)
         (less the kept rows of a sliding tile: LayerTiles._sliding);

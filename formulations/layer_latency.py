@@ -17,7 +17,7 @@ from itertools import combinations
 
 from formulations.layer_tiles import LayerTiles
 from formulations.variables import ceil_div_var, choose_var, product_var, upper_bound
-from mapper.core.enums import Axis
+from mapper.core.enums import Axis, Factors
 from mapper.core.spec import AXIS_DIMS, DIMS, RELEVANT_DIMS
 
 
@@ -144,7 +144,10 @@ class LayerLatency(LayerTiles):
         send(O) (2 vC(O) - prod_{O dims} outer) + load(O) (2 visits_DRAM(O) - prod_{O dims} f_DRAM)."""
         m, levels = self.model, self.accelerator.levels
         self.compute_cycles = product_var(m, [self.dims[d].temporal for d in DIMS], "compute_cycles", self.cap)
-        m.add_multiplication_equality(self.layer.macs, [self.compute_cycles, self.used_pes])  # redundant
+        if self.factors is Factors.DIVISORS:  # redundant: every window is whole
+            m.add_multiplication_equality(self.layer.macs, [self.compute_cycles, self.used_pes])
+        else:  # redundant: a remainder window takes a whole one's cycles
+            m.add(product_var(m, [self.compute_cycles, self.used_pes], "pe_cycles", self.cap) >= self.layer.macs)
         compute = product_var(m, [self.dims[d].factor["RF"] for d in DIMS], "rf_cycles", self.cap)
         n_glb = product_var(m, [self.dims[d].factor["GLB"] for d in DIMS], "glb_iterations", self.cap)
         inputs = [t for t in self.tensors if t != "O"]

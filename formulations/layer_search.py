@@ -21,6 +21,7 @@ import logging
 from formulations.layer import TUNING, LayerModel
 from formulations.sides import run_sides
 from formulations.solution import Solution
+from mapper.core.enums import Factors
 from mapper.core.mapping import Mapping
 from mapper.core.spec import Accelerator, Layer, ObjectiveWeights, SolverSettings
 
@@ -30,11 +31,13 @@ log = logging.getLogger(__name__)
 class LayerSearch:
     """``add_pins``, ``add_hint`` and ``solve`` over both sides of the space."""
 
-    def __init__(self, layer: Layer, accelerator: Accelerator, weights: ObjectiveWeights):
-        self.in_place = LayerModel(layer, accelerator, weights)
+    def __init__(
+        self, layer: Layer, accelerator: Accelerator, weights: ObjectiveWeights, factors: Factors = Factors.UNEVEN
+    ):
+        self.in_place = LayerModel(layer, accelerator, weights, factors=factors)
         self.double = None
         if accelerator.levels["RF"].double_buffered:
-            self.double = LayerModel(layer, accelerator, weights, double_out=True)
+            self.double = LayerModel(layer, accelerator, weights, double_out=True, factors=factors)
 
     @property
     def sides(self) -> list[LayerModel]:

@@ -8,11 +8,11 @@ adds the cost terms over these variables.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import prod
 
 from ortools.sat.python import cp_model
 
 from formulations.solution import new_solver
+from mapper.core.enums import Factors
 from mapper.core.mapping import Mapping, canonical_order, dim_factorisations
 from mapper.core.spec import DIMS, LOOP_LEVELS, ORDERED_LEVELS, Accelerator, Layer
 
@@ -23,7 +23,7 @@ DERIVED = ("spatial", "array", "glb_tile", "temporal", "outer", "big_DRAM", "big
 @dataclass
 class DimVars:
     """The table row chosen for one dim: ``factor[level]`` and derived extents:
-    spatial = f_ROW f_COL, array = spatial f_RF, glb_tile = f_GLB array,
+    spatial = f_ROW f_COL, array = spatial f_RF, glb_tile = min(f_GLB array, B_d),
     temporal = f_DRAM f_GLB f_RF, outer = f_DRAM f_GLB, big_L = [f_L > 1]."""
 
     factor: dict
@@ -37,13 +37,14 @@ class DimVars:
 
 class LayerVariables:
     """The decisions of the layer model (a base of ``LayerModel``, which sets
-    ``model``, ``layer``, ``accelerator`` and empty ``dims``, ``position``,
+    ``model``, ``layer``, ``accelerator``, ``factors`` and empty ``dims``, ``position``,
     ``before``): a DimVars per dim, and per ordered level a loop position per
     dim with the pairwise ``before`` literals."""
 
     model: cp_model.CpModel
     layer: Layer
     accelerator: Accelerator
+    factors: Factors
     dims: dict[str, DimVars]
     position: dict[str, dict[str, cp_model.IntVar]]
     before: dict[str, dict[tuple[str, str], object]]
@@ -53,15 +54,18 @@ class LayerVariables:
     def add_factorisation_tables(self) -> None:
         """For every dim d: (f_DRAM, f_GLB, f_ROW, f_COL, f_RF) is a row of the
         table of ordered factorisations of B_d (prod = B_d, f_ROW <= rows,
-        f_COL <= cols), together with its derived columns (see DimVars)."""
+        f_COL <= cols; under Factors.UNEVEN also the uneven splits of a channel dim,
+        ``mapper.core.mapping.uneven_factorisations``), together with its derived
+        columns (see DimVars; glb_tile at most B_d)."""
         m = self.model
         for d in DIMS:
             rows = []
-            for t in dim_factorisations(self.layer.bounds[d], self.accelerator):
+            bound = self.layer.bounds[d]
+            for t in dim_factorisations(d, bound, self.accelerator, self.factors):
                 fd, fg, fr, fc, frf = t
                 sp = fr * fc
-                rows.append(t + (sp, sp * frf, fg * sp * frf, fd * fg * frf, fd * fg, int(fd > 1), int(fg > 1)))
-            bound = self.layer.bounds[d]
+                glb = min(fg * sp * frf, bound)
+                rows.append(t + (sp, sp * frf, glb, fd * fg * frf, fd * fg, int(fd > 1), int(fg > 1)))
             factor = {lv: m.new_int_var(1, bound, f"f_{lv}_{d}") for lv in LOOP_LEVELS}
             derived = {name: m.new_int_var(1, bound, f"{name}_{d}") for name in DERIVED[:5]}
             big = {lv: m.new_bool_var(f"big_{lv}_{d}") for lv in ORDERED_LEVELS}
@@ -139,5 +143,6 @@ class LayerVariables:
         orders = {
             lv: tuple(sorted(DIMS, key=lambda d, lv=lv: solver.value(self.position[lv][d]))) for lv in ORDERED_LEVELS
         }
-        assert all(prod(factors[lv][d] for lv in LOOP_LEVELS) == self.layer.bounds[d] for d in DIMS)
-        return Mapping(factors, orders, ("RF",) if self.double_out else ())
+        mapping = Mapping(factors, orders, ("RF",) if self.double_out else ())
+        assert not mapping.factor_violations(self.layer.bounds)
+        return mapping

@@ -3,7 +3,7 @@
 Solves every conv and FC layer of the bundled networks on the Eyeriss-like and
 16x16 presets and records each proven optimum with its mapping:
 
-    python scripts/benchmark_semantics.py solve --out new.json
+    python scripts/benchmark_semantics.py solve --out new.json [--factors divisors]
 
 Run the same command with ``PYTHONPATH`` pointing at a checkout of the old
 semantics to record the old optima. Then
@@ -34,6 +34,7 @@ import statistics
 import time
 from pathlib import Path
 
+from mapper.core.enums import Factors
 from mapper.core.mapping import Mapping
 from mapper.core.spec import SolverSettings
 from mapper.io.library import library_root
@@ -67,13 +68,13 @@ def problems():
                 yield net, name, acc, parse_problem(spec, root / "problems" / "layer" / "x.yaml")
 
 
-def solve(out: Path, workers: int, time_limit: float) -> None:
+def solve(out: Path, workers: int, time_limit: float, factors: Factors) -> None:
     from mapper.solve.api import solve_layer
 
     rows = []
     for net, name, acc, problem in problems():
         started = time.perf_counter()
-        result = solve_layer(problem, SolverSettings(time_limit, workers, 0))
+        result = solve_layer(problem, SolverSettings(time_limit, workers, 0, factors=factors))
         rows.append(
             {
                 "network": net,
@@ -88,7 +89,8 @@ def solve(out: Path, workers: int, time_limit: float) -> None:
             }
         )
         print(f"{net} {name} {acc}: {result.status} {result.objective} ({rows[-1]['wall_s']:.2f} s)", flush=True)
-    out.write_text(json.dumps({"workers": workers, "time_limit_s": time_limit, "rows": rows}, indent=1) + "\n")
+    settings = {"workers": workers, "time_limit_s": time_limit, "factors": factors}
+    out.write_text(json.dumps({**settings, "rows": rows}, indent=1) + "\n")
 
 
 def compare(old_path: Path, new_path: Path, out: Path) -> None:
@@ -204,6 +206,7 @@ def main() -> None:
     run.add_argument("--out", type=Path, required=True)
     run.add_argument("--workers", type=int, default=2)
     run.add_argument("--time-limit", type=float, default=60.0)
+    run.add_argument("--factors", type=Factors, choices=list(Factors), default=Factors.UNEVEN)
     cmp = sub.add_parser("compare")
     cmp.add_argument("old", type=Path)
     cmp.add_argument("new", type=Path)
@@ -215,7 +218,7 @@ def main() -> None:
     check.add_argument("--out", type=Path, default=Path("docs/results/verify_bundled.json"))
     args = parser.parse_args()
     if args.command == "solve":
-        solve(args.out, args.workers, args.time_limit)
+        solve(args.out, args.workers, args.time_limit, args.factors)
     elif args.command == "timeloop":
         timeloop(args.results)
     elif args.command == "verify":

@@ -27,6 +27,7 @@ LAYERS = [
     ("strided", make_layer(K=4, C=2, P=6, Q=4, R=3, S=1, stride=(2, 1))),
     ("fc", make_layer("fc", K=16, C=24)),
     ("depthwise", make_layer("depthwise", G=8, P=8, Q=2, R=3)),
+    ("uneven", make_layer(K=5, C=3, P=6, R=3)),  # K 5 on 2 or 4 PEs: remainder tiles
 ]
 ACCELERATORS = [
     ("double", tiny_accelerator(glb=400, rf=40)),
@@ -194,13 +195,14 @@ def test_dram_iterations_that_never_repeat_stop_at_the_op_by_op_limit():
 
 @pytest.mark.parametrize("limit", ["MAX_WAITING", "MAX_KEPT"])
 def test_without_keys_or_memory_for_repeats_the_answer_is_the_same(monkeypatch, limit):
-    """Over MAX_WAITING waiting ops an iteration is not keyed; past MAX_KEPT remembered
-    iterations no new one is kept: either way replayed op by op, the same answer."""
+    """Over MAX_WAITING waiting ops an iteration is not keyed (-1: none is, even with no
+    op waiting); past MAX_KEPT remembered iterations no new one is kept (0: none is):
+    either way replayed op by op, the same answer."""
     layer, accelerator = LAYERS[0][1], ACCELERATORS[0][1]
     mapping = sampled(layer, accelerator, 1, seed=5)[0]
     expected = batch(layer, accelerator, mapping)
     assert streamed(layer, accelerator, mapping, memo=True)[1] > 0
-    monkeypatch.setattr(aggregate, limit, 0)
+    monkeypatch.setattr(aggregate, limit, -1 if limit == "MAX_WAITING" else 0)
     result, repeated = streamed(layer, accelerator, mapping, memo=True)
     assert result == expected and repeated == 0
 

@@ -65,7 +65,7 @@ def test_pinned_layer_decisions_are_kept_and_their_regret_reported(tmp_path):
 
 
 def test_bad_pins_are_one_line_errors(tmp_path, capsys):
-    assert main(["solve", str(problem_files(tmp_path, pin={"factors": {"DRAM": {"K": 3}}}))]) == 2
-    assert "pin.factors.DRAM.K: 3 does not divide K=4; use a divisor" in capsys.readouterr().err
+    assert main(["solve", str(problem_files(tmp_path, pin={"factors": {"RF": {"K": 3}}}))]) == 2
+    assert "pin.factors.RF.K: 3 does not divide K=4; use a divisor" in capsys.readouterr().err
     assert main(["solve", str(problem_files(tmp_path, pin={"factors": {"L2": {"K": 2}}}))]) == 2
     assert "pin.factors.L2: unknown loop level" in capsys.readouterr().err

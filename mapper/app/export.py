@@ -10,6 +10,7 @@ microseconds (1 cycle = 1 us in the viewer).
 from __future__ import annotations
 
 import json
+from math import prod
 from pathlib import Path
 
 import yaml
@@ -163,6 +164,14 @@ def timeloop_mapping(result: dict, source: str) -> dict:
     factors, orders = result["mapping"]["factors"], result["mapping"]["orders"]
     if any(factors[level]["G"] > 1 for level in factors):
         raise SpecError(source, "mapping", "Timeloop's CNN problem has no groups dim", "export a layer with one group")
+    covered = prod(factors[level][d] for level in factors for d in DIMS)
+    if covered != result.get("metrics", {}).get("macs", covered):  # the factors cover more than the bounds
+        raise SpecError(
+            source,
+            "mapping.factors",
+            "an uneven split (a remainder tile) has no Timeloop mapping of perfect factors",
+            "solve the layer with solver: {factors: divisors} to export it",
+        )
     mapping = [_temporal(level, factors[level], orders[level]) for level in ORDERED_LEVELS]
     rows, cols = factors["ROW"], factors["COL"]
     if any(rows[d] > 1 and cols[d] > 1 for d in _TIMELOOP_ORDER):

@@ -1,4 +1,4 @@
-"""Named choices: modes, PE policies, solver statuses and feature-map axes.
+"""Named choices: modes, PE policies, factor spaces, solver statuses and feature-map axes.
 
 ``Mode``, ``Policy`` and ``Status`` are string enums whose values are their
 spelling in YAML and JSON, so ``Mode.LAYER == "layer"`` and a result's JSON
@@ -31,6 +31,13 @@ class Policy(Named):
 
     PARTITIONED = "partitioned"  # each layer owns a block of PE columns; a pipeline over stripes
     TIME_SHARED = "time_shared"  # each layer uses the whole array in turn, stripe by stripe
+
+
+class Factors(Named):
+    """Which factors of a dim's bound the search explores (docs/mapping_space.md)."""
+
+    UNEVEN = "uneven"  # also a remainder at the array's split of the channel dims N, G, K, C
+    DIVISORS = "divisors"  # every factor divides the bound
 
 
 class Status(Named):

@@ -4,6 +4,11 @@ The mapping space (documented in docs/mapping_space.md):
 
 * every ordered factorisation of every dim bound B_d over the loop levels
   DRAM, GLB, ROW, COL, RF (f_DRAM * f_GLB * f_ROW * f_COL * f_RF = B_d);
+* with ``Factors.UNEVEN``, also an uneven split of a channel dim (N, G, K, C)
+  at the PE array: f_RF divides B_d, the array holds s = f_ROW f_COL <= q =
+  B_d / f_RF RF tiles along d, and the DRAM and GLB loops walk
+  f_DRAM f_GLB = ceil(q / s) positions, the last of which is a remainder
+  (only its first q - (positions - 1) s PE positions along d work);
 * the product of ROW factors <= PE rows, of COL factors <= PE cols;
 * any permutation of the dims at the DRAM and GLB temporal levels (only the
   relative order of loops with factor > 1 matters; the canonical order puts
@@ -22,7 +27,9 @@ from dataclasses import dataclass
 from functools import cache
 from math import prod
 
-from mapper.core.spec import DIMS, LOOP_LEVELS, ORDERED_LEVELS, RELEVANT_DIMS, Accelerator, Layer
+from mapper.core.arith import ceil_div
+from mapper.core.enums import Factors
+from mapper.core.spec import CHANNEL_DIMS, DIMS, LOOP_LEVELS, ORDERED_LEVELS, RELEVANT_DIMS, Accelerator, Layer
 
 DOUBLE_OUTPUT_LEVELS = ("RF",)  # memory levels whose output tile a mapping may double-buffer
 
@@ -41,14 +48,38 @@ class Mapping:
     def factor(self, level: str, dim: str) -> int:
         return self.factors[level][dim]
 
-    def extents_below(self, level: str) -> dict[str, int]:
-        """Extent of every dim covered by one iteration of ``level``'s loops,
-        i.e. the product of the factors of all levels inside ``level``."""
+    def extents_below(self, level: str, bounds: dict[str, int]) -> dict[str, int]:
+        """Extent of every dim covered by one iteration of ``level``'s loops: the
+        product of the factors of all levels inside ``level``, at most the bound
+        (the whole tile; a remainder tile of an uneven dim is smaller)."""
         inner = LOOP_LEVELS[LOOP_LEVELS.index(level) + 1 :]
-        return {d: prod(self.factors[lv][d] for lv in inner) for d in DIMS}
+        return {d: min(prod(self.factors[lv][d] for lv in inner), bounds[d]) for d in DIMS}
 
     def spatial(self, dim: str) -> int:
         return self.factors["ROW"][dim] * self.factors["COL"][dim]
+
+    def positions(self, dim: str) -> int:
+        """Array-tile positions along ``dim``: f_DRAM f_GLB."""
+        return self.factors["DRAM"][dim] * self.factors["GLB"][dim]
+
+    def factor_violations(self, bounds: dict[str, int]) -> list[str]:
+        """Each dim's factors multiply to its bound, or split a channel dim unevenly
+        at the array (module docstring): f_RF | B, s <= B / f_RF, positions = ceil(B / (f_RF s))."""
+        problems = []
+        for d in DIMS:
+            bound, got = bounds[d], prod(self.factors[lv][d] for lv in LOOP_LEVELS)
+            if got == bound:
+                continue
+            rf, s = self.factors["RF"][d], self.spatial(d)
+            if d not in CHANNEL_DIMS or bound % rf or s > bound // rf:
+                only = "" if d in CHANNEL_DIMS else f" (an uneven split is for {', '.join(sorted(CHANNEL_DIMS))} only)"
+                problems.append(f"factors of {d} multiply to {got}, bound is {bound}{only}")
+            elif self.positions(d) != ceil_div(bound // rf, s):
+                problems.append(
+                    f"factors of {d}: DRAM x GLB = {self.positions(d)}, an uneven split needs "
+                    f"ceil({bound} / ({rf} RF x {s} PEs)) = {ceil_div(bound // rf, s)}"
+                )
+        return problems
 
     @property
     def used_pes(self) -> int:
@@ -114,8 +145,32 @@ def ordered_factorisations(bound: int, parts: int) -> tuple[tuple[int, ...], ...
     )
 
 
-def dim_factorisations(bound: int, accelerator: Accelerator) -> tuple[tuple[int, ...], ...]:
-    """Factorisations of one dim over LOOP_LEVELS that fit the PE array alone."""
+@cache
+def uneven_factorisations(bound: int, rows: int, cols: int) -> tuple[tuple[int, ...], ...]:
+    """(f_DRAM, f_GLB, f_ROW, f_COL, f_RF) of every split of a channel dim of ``bound`` at
+    an array of at most ``rows`` x ``cols``: f_RF | bound, s = f_ROW f_COL <= q = bound / f_RF,
+    f_DRAM f_GLB = ceil(q / s); the divisor splits among them. Left out: a split whose
+    f_ROW - 1 or f_COL - 1 gives as many positions, since that one is never worse (the
+    same loops, traffic and compute cycles; tiles, transfer slots and used PEs no larger)."""
+    found = []
+    for rf in divisors(bound):
+        q = bound // rf
+        for r in range(1, min(rows, q) + 1):
+            for c in range(1, min(cols, q // r) + 1):
+                m = ceil_div(q, r * c)
+                if (r > 1 and ceil_div(q, (r - 1) * c) == m) or (c > 1 and ceil_div(q, r * (c - 1)) == m):
+                    continue
+                found += [(n, m // n, r, c, rf) for n in divisors(m)]
+    return tuple(found)
+
+
+def dim_factorisations(
+    dim: str, bound: int, accelerator: Accelerator, factors: Factors = Factors.UNEVEN
+) -> tuple[tuple[int, ...], ...]:
+    """Factorisations of one dim over LOOP_LEVELS that fit the PE array alone
+    (uneven ones too for a channel dim under ``Factors.UNEVEN``)."""
+    if factors is Factors.UNEVEN and dim in CHANNEL_DIMS:
+        return uneven_factorisations(bound, accelerator.pe_rows, accelerator.pe_cols)
     row, col = LOOP_LEVELS.index("ROW"), LOOP_LEVELS.index("COL")
     return tuple(
         t
@@ -139,10 +194,10 @@ def output_buffering_options(accelerator: Accelerator, mapping: Mapping) -> tupl
     return ((), doubled) if changes and doubled else ((),)
 
 
-def enumerate_mappings(layer: Layer, accelerator: Accelerator):
+def enumerate_mappings(layer: Layer, accelerator: Accelerator, factors: Factors = Factors.UNEVEN):
     """Every mapping of the space (canonical loop orders only; a double-buffered
     output only where it can matter). Exponential: for tests and tiny layers."""
-    per_dim = [dim_factorisations(layer.bounds[d], accelerator) for d in DIMS]
+    per_dim = [dim_factorisations(d, layer.bounds[d], accelerator, factors) for d in DIMS]
     for combo in itertools.product(*per_dim):
         choice = dict(zip(DIMS, combo, strict=True))
         if prod(c[LOOP_LEVELS.index("ROW")] for c in combo) > accelerator.pe_rows:

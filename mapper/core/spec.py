@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from math import prod
 
-from mapper.core.enums import Axis
+from mapper.core.enums import Axis, Factors
 
 DIMS: tuple[str, ...] = ("N", "G", "K", "C", "P", "Q", "R", "S")
 TENSORS: tuple[str, ...] = ("W", "I", "O")
@@ -29,6 +29,10 @@ RELEVANT_DIMS: dict[str, frozenset[str]] = {
     "I": frozenset({"N", "G", "C", "P", "Q", "R", "S"}),
     "O": frozenset({"N", "G", "K", "P", "Q"}),
 }
+
+# Dims that index every tensor as a plain product (no halo): an uneven spatial split of one
+# cuts a remainder tile that is a smaller box of the same kind (docs/mapping_space.md).
+CHANNEL_DIMS: frozenset[str] = frozenset({"N", "G", "K", "C"})
 
 # Loop levels, outermost first. DRAM and GLB are temporal levels whose tiles
 # live in the buffer below them; ROW and COL unroll over the PE array; RF
@@ -235,7 +239,10 @@ class ObjectiveWeights:
 
 @dataclass(frozen=True)
 class SolverSettings:
+    """How the search runs; ``factors``: the factor space it explores (``Factors``)."""
+
     time_limit_s: float = 60.0
     workers: int = 2
     seed: int = 0
     deterministic_time: float | None = None
+    factors: Factors = Factors.UNEVEN

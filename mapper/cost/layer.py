@@ -44,8 +44,8 @@ from math import prod
 
 from mapper.core.mapping import DOUBLE_OUTPUT_LEVELS, Mapping
 from mapper.core.spec import (
+    CHANNEL_DIMS,
     DIMS,
-    LOOP_LEVELS,
     RELEVANT_DIMS,
     SPATIAL_LEVELS,
     Accelerator,
@@ -118,6 +118,24 @@ def resident_words(
     return {t: words * (level.copies if doubled[t] else 1) for t, words in tiles.items()}
 
 
+def remainders_cut(layer: Layer, mapping: Mapping, level: str, words: dict[str, int]) -> dict[str, int]:
+    """``words`` of each tensor moved below ``level``'s loops counted with whole tiles,
+    less what the remainder tiles of uneven dims do not hold: along a channel dim d
+    relevant to T, the tiles of the positions the count walks sum to B_d (the positions
+    cut the bound), where the whole-tile count has positions_L(d) x e_L(d) (DRAM: f_DRAM
+    positions of the GLB tile's extent; GLB: f_DRAM f_GLB of the array tile's). The
+    count is a product with that factor, so the division is exact."""
+    f, bounds = mapping.factors, layer.bounds
+    extents = mapping.extents_below(level, bounds)
+    cut = {}
+    for t, count in words.items():
+        for d in sorted(RELEVANT_DIMS[t] & CHANNEL_DIMS):
+            positions = f["DRAM"][d] * (f["GLB"][d] if level == "GLB" else 1)
+            count = count // (positions * extents[d]) * bounds[d]
+        cut[t] = count
+    return cut
+
+
 def output_buffering_violations(accelerator: Accelerator, mapping: Mapping) -> list[str]:
     """A double-buffered output tile needs a level that is double-buffered."""
     return [
@@ -144,20 +162,16 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> LayerC
     """Cost of ``mapping`` for ``layer`` on ``accelerator``; ``valid`` is False
     with reasons when a constraint of the mapping space is broken."""
     f = mapping.factors
-    violations: list[str] = []
-    for d in DIMS:
-        got = prod(f[lv][d] for lv in LOOP_LEVELS)
-        if got != layer.bounds[d]:
-            violations.append(f"factors of {d} multiply to {got}, bound is {layer.bounds[d]}")
+    violations = mapping.factor_violations(layer.bounds)
     for lv in SPATIAL_LEVELS:
         used = prod(f[lv][d] for d in DIMS)
         if used > accelerator.spatial_limit(lv):
             violations.append(f"{lv} unrolling uses {used} PEs, array has {accelerator.spatial_limit(lv)}")
     tensors = layer.tensors
 
-    rf_ext = mapping.extents_below("COL")
-    array_ext = mapping.extents_below("GLB")
-    glb_ext = mapping.extents_below("DRAM")
+    rf_ext = mapping.extents_below("COL", layer.bounds)
+    array_ext = mapping.extents_below("GLB", layer.bounds)
+    glb_ext = mapping.extents_below("DRAM", layer.bounds)
     tiles = {
         "GLB": {t: layer.tile_words(t, glb_ext) for t in tensors},
         "ARRAY": {t: layer.tile_words(t, array_ext) for t in tensors},
@@ -170,12 +184,14 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> LayerC
     dram_reads = {t: visits_dram[t] * tiles["GLB"][t] for t in tensors if t != "O"}
     dram_reads["I"] = input_fetch_words(layer, mapping, "DRAM", glb_ext, visits_dram["I"], tiles["GLB"]["I"])
     dram_writes = {"O": visits_dram["O"] * tiles["GLB"]["O"]}
+    dram_reads, dram_writes = (remainders_cut(layer, mapping, "DRAM", words) for words in (dram_reads, dram_writes))
     dram_reads["O"] = dram_writes["O"] - out_words
     glb_to_array = {t: visits_rf[t] * tiles["ARRAY"][t] for t in tensors if t != "O"}
     glb_to_array["I"] = input_fetch_words(layer, mapping, "GLB", array_ext, visits_rf["I"], tiles["ARRAY"]["I"])
+    glb_to_array = remainders_cut(layer, mapping, "GLB", glb_to_array)
     rf_fills = {t: visits_rf[t] * tiles["RF"][t] for t in tensors if t != "O"}
     rf_fills["I"] = input_fetch_words(layer, mapping, "GLB", array_ext, visits_rf["I"], tiles["RF"]["I"])
-    array_to_glb = {"O": visits_rf["O"] * tiles["ARRAY"]["O"]}
+    array_to_glb = remainders_cut(layer, mapping, "GLB", {"O": visits_rf["O"] * tiles["ARRAY"]["O"]})
     glb_to_array["O"] = array_to_glb["O"] - out_words
 
     used_pes = mapping.used_pes
@@ -193,7 +209,7 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> LayerC
     violations += _capacity_violations(rf, rf_resident)
 
     macs = layer.macs
-    compute_cycles = macs // used_pes
+    compute_cycles = mapping.nest_iterations * prod(f["RF"].values())  # a remainder window takes a whole one's
     latency = layer_latency(layer, accelerator, mapping).total
     energy = (
         dram.energy_fj_per_word * dram_words

@@ -103,7 +103,7 @@ def _input_marks(layer: Layer, mapping: Mapping, level: str, cycles: dict[str, i
     (``sliding_axis``) the slid rows at every change and the rest of a whole
     tile where the sliding loop wraps."""
     order, f = mapping.orders[level], mapping.factors[level]
-    extents = mapping.extents_below(level)
+    extents = mapping.extents_below(level, layer.bounds)
     axis = sliding_axis(layer, mapping, level)
     marks = []
     for t in layer.tensors:
@@ -122,8 +122,8 @@ def layer_latency(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> L
     """The makespan of the lock-step schedule of ``mapping`` (module docstring)."""
     f, levels = mapping.factors, accelerator.levels
     bw_dram, bw_glb = levels["DRAM"].bandwidth_words_per_cycle, levels["GLB"].bandwidth_words_per_cycle
-    glb_tile = {t: layer.tile_words(t, mapping.extents_below("DRAM")) for t in layer.tensors}
-    array_tile = {t: layer.tile_words(t, mapping.extents_below("GLB")) for t in layer.tensors}
+    glb_tile = {t: layer.tile_words(t, mapping.extents_below("DRAM", layer.bounds)) for t in layer.tensors}
+    array_tile = {t: layer.tile_words(t, mapping.extents_below("GLB", layer.bounds)) for t in layer.tensors}
     send = {t: ceil_div(array_tile[t], bw_glb) for t in layer.tensors}
     n_dram, n_glb = (prod(f[lv][d] for d in DIMS) for lv in ("DRAM", "GLB"))
     compute = prod(f["RF"][d] for d in DIMS)

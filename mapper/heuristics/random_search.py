@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 
 from mapper.core import stop
+from mapper.core.enums import Factors
 from mapper.core.mapping import (
     Mapping,
     canonical_order,
@@ -29,10 +30,12 @@ class RandomSearchResult:
     seconds: float
 
 
-def sample_mapping(layer: Layer, accelerator: Accelerator, rng: random.Random) -> Mapping:
-    """One uniformly chosen factorisation per dim, random loop orders and, where it
-    can matter, a double-buffered output tile or not."""
-    choice = {d: rng.choice(dim_factorisations(layer.bounds[d], accelerator)) for d in DIMS}
+def sample_mapping(
+    layer: Layer, accelerator: Accelerator, rng: random.Random, factors: Factors = Factors.UNEVEN
+) -> Mapping:
+    """One uniformly chosen factorisation per dim (of the ``factors`` space), random loop
+    orders and, where it can matter, a double-buffered output tile or not."""
+    choice = {d: rng.choice(dim_factorisations(d, layer.bounds[d], accelerator, factors)) for d in DIMS}
     orders = {}
     for lv in ORDERED_LEVELS:
         dims = list(DIMS)
@@ -49,6 +52,7 @@ def random_search(
     seconds: float,
     seed: int = 0,
     max_samples: int | None = None,
+    factors: Factors = Factors.UNEVEN,
 ) -> RandomSearchResult:
     rng = random.Random(seed)
     start = time.perf_counter()
@@ -57,7 +61,7 @@ def random_search(
     while time.perf_counter() - start < seconds and (max_samples is None or samples < max_samples):
         if stop.requested():
             break
-        mapping = sample_mapping(layer, accelerator, rng)
+        mapping = sample_mapping(layer, accelerator, rng, factors)
         samples += 1
         cost = evaluate(layer, accelerator, mapping)
         if not cost.valid:

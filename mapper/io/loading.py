@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from mapper.core.enums import Mode, Policy
+from mapper.core.enums import Factors, Mode, Policy
 from mapper.core.group import POLICIES, build_group
 from mapper.core.problem import Problem
 from mapper.core.spec import TENSORS, Accelerator, MemoryLevel, Network, ObjectiveWeights, SolverSettings
@@ -102,9 +102,14 @@ def load_problem(path: Path | str) -> Problem:
 
 
 def parse_solver(f: Fields) -> SolverSettings:
-    """A ``solver:`` section (of a problem or a suite): time limit, workers, seed, deterministic time."""
-    f.reject_unknown({"time_limit_s", "workers", "seed", "deterministic_time"})
+    """A ``solver:`` section (of a problem or a suite): time limit, workers, seed, deterministic
+    time, and the factor space searched (``factors``: uneven or divisors)."""
+    f.reject_unknown({"time_limit_s", "workers", "seed", "deterministic_time", "factors"})
+    factors = f.text("factors", Factors.UNEVEN.value)
+    if factors not in [x.value for x in Factors]:
+        raise f.fail("factors", f"unknown factor space {factors!r}", "use uneven or divisors")
     return SolverSettings(
+        factors=Factors(factors),
         time_limit_s=f.seconds("time_limit_s", 60.0),
         workers=f.integer("workers", 2, maximum=MAX_WORKERS),
         seed=f.integer("seed", 0, minimum=0, maximum=MAX_SEED),

@@ -9,7 +9,7 @@ from math import prod
 
 from mapper.core.enums import Mode
 from mapper.core.problem import PartitionSearch, Platform, TaskGraphSpec
-from mapper.core.spec import DIMS, LOOP_LEVELS, ORDERED_LEVELS, Network
+from mapper.core.spec import CHANNEL_DIMS, DIMS, LOOP_LEVELS, ORDERED_LEVELS, Network
 from mapper.io.limits import (
     MAX_BANDWIDTH,
     MAX_CLUSTERS,
@@ -128,7 +128,8 @@ def parse_pins(top: Fields, mode: Mode, network: Network, names: list[str], pe_c
 
 
 def _layer_pins(pin: Fields, network: Network, names: list[str], pe_cols: int) -> dict:
-    """``factors: {LEVEL: {DIM: n}}`` and ``orders: {DRAM|GLB: [dims, outer first]}``."""
+    """``factors: {LEVEL: {DIM: n}}`` (a divisor of the bound, or any value for a channel
+    dim above the RF: an uneven split) and ``orders: {DRAM|GLB: [dims, outer first]}``."""
     pin.reject_unknown({"factors", "orders"})
     layer = network.layers[names[0]]
     factors = {}
@@ -141,7 +142,8 @@ def _layer_pins(pin: Fields, network: Network, names: list[str], pe_cols: int) -
             if dim not in DIMS:
                 raise entry.fail(str(dim), "unknown dim", f"use one of {', '.join(DIMS)}")
             value = entry.integer(dim, maximum=layer.bounds[dim])
-            if layer.bounds[dim] % value:
+            uneven = dim in CHANNEL_DIMS and level != "RF"  # may split a channel dim unevenly
+            if layer.bounds[dim] % value and not uneven:
                 raise entry.fail(dim, f"{value} does not divide {dim}={layer.bounds[dim]}", "use a divisor")
             factors.setdefault(level, {})[dim] = value
     orders = {}

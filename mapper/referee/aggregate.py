@@ -12,7 +12,8 @@ minus T (an earlier time only ever meets later ones in a max or a comparison,
 so it clamps to T), the boxes of each tensor minus the iteration's origin in
 that tensor, the uses and computes still running after T, the ops waiting, the
 output tiles already visited inside the two GLB output tiles the iteration
-touches, and the step to the next iteration. Every rule the decoder and the
+touches, the step to the next iteration and the extents of both (a remainder
+tile of an uneven split is smaller than the others). Every rule the decoder and the
 simulator apply is invariant under that translation, so two iterations with the
 same packed state do the same thing, translated: the later one is applied from
 the first (its measured counts added, its times shifted, its end state unpacked
@@ -171,7 +172,7 @@ class _Streaming:
         self.sim = Simulator(self.decoder.schedule, accelerator)
         self.result = StreamedReplay(self.sim.measured)
         self.glb_nest = prod(mapping.factors["GLB"].values())
-        self.works = list(dram_iterations(mapping, mapping.extents_below("DRAM")))
+        self.works = list(dram_iterations(mapping, mapping.extents_below("DRAM", layer.bounds), layer.bounds))
 
     def flush(self, until: int | None) -> list[Op]:
         replayed = self.sim.feed(self.decoder.take_ops(), until)
@@ -194,7 +195,9 @@ class _Streaming:
         if len(self.sim.pending) > MAX_WAITING:
             return None
         step = tuple(following[d][0] - work[d][0] for d in DIMS)
-        return (_pack_decoder(self.decoder, f), _pack_simulator(self.sim, f), self.visited(work, following), step)
+        shapes = tuple(hi - lo for box in (work, following) for lo, hi in box.values())  # remainder tiles differ
+        packed = (_pack_decoder(self.decoder, f), _pack_simulator(self.sim, f))
+        return (*packed, self.visited(work, following), step, shapes)
 
     def one_by_one(self, f: _Frame, work: dict, following: dict | None, keyed: bool) -> _Repeat | None:
         """Decode and replay DRAM iteration ``work``; what it did, when ``keyed``."""

@@ -7,9 +7,9 @@ at each change and read back on revisits) and each tensor's RF tile. The
 words the GLB port moves are measured on the replayed schedule itself
 (``mapper.referee.simulator``).
 
-A DRAM iteration whose GLB nest starts from the same tiles, relative to its
-origin, and the same visited output tiles inside its GLB output tile, as an
-earlier one counts what that one counted (the rule ``mapper.referee.aggregate``
+A DRAM iteration of the same extents whose GLB nest starts from the same tiles,
+relative to its origin, and the same visited output tiles inside its GLB output
+tile, as an earlier one counts what that one counted (the rule ``mapper.referee.aggregate``
 states for the whole replay); the others are walked one by one, at most
 ``limit`` GLB iterations.
 """
@@ -61,8 +61,8 @@ def _kept_words(layer: Layer, old: tuple | None, new: tuple, rf_ext: dict[str, i
 
 
 def replay_array(layer: Layer, mapping: Mapping, memo: bool = True, limit: int | None = None) -> ArrayCounts:
-    array_ext = mapping.extents_below("GLB")
-    rf_ext = mapping.extents_below("COL")
+    array_ext = mapping.extents_below("GLB", layer.bounds)
+    rf_ext = mapping.extents_below("COL", layer.bounds)
     used_pes = mapping.used_pes
     rf_words = {t: operand_region(layer, t, {d: (0, rf_ext[d]) for d in DIMS}).words for t in layer.tensors}
     current: dict[str, tuple] = {}  # tensor -> tile key of its tile in the array
@@ -72,10 +72,11 @@ def replay_array(layer: Layer, mapping: Mapping, memo: bool = True, limit: int |
     seen: dict[tuple, tuple] = {}
     slides = array_slide_axes(mapping)
     glb_nest = prod(mapping.factors["GLB"].values())
-    for work in dram_iterations(mapping, mapping.extents_below("DRAM")):
+    for work in dram_iterations(mapping, mapping.extents_below("DRAM", layer.bounds), layer.bounds):
         origin = {d: work[d][0] for d in DIMS}
         outer = operand_region(layer, "O", work)
-        key = (tuple((t, _relative(t, k, origin)) for t, k in current.items()), visited.pattern(outer))
+        shape = tuple(hi - lo for lo, hi in work.values())  # a remainder tile of an uneven split is smaller
+        key = (tuple((t, _relative(t, k, origin)) for t, k in current.items()), visited.pattern(outer), shape)
         if memo and key in seen:
             ends, pattern, added, words = seen[key]
             current = {t: _relative(t, k, origin, 1) for t, k in ends}
@@ -87,7 +88,7 @@ def replay_array(layer: Layer, mapping: Mapping, memo: bool = True, limit: int |
         if limit is not None and walked > limit:
             raise ScheduleViolation(f"not replayed: the RF replay would walk over {limit:,} iterations one by one")
         before, rf_before = dict(fills), rf
-        for j, inner in enumerate(nest_iterations(mapping, "GLB", origin, array_ext)):
+        for j, inner in enumerate(nest_iterations(mapping, "GLB", origin, array_ext, layer.bounds)):
             for t in layer.tensors:
                 tile = tile_key(t, inner)
                 if current.get(t) == tile:

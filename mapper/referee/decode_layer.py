@@ -36,8 +36,8 @@ from math import prod
 
 from mapper.core.box import Box, Range
 from mapper.core.mapping import Mapping
-from mapper.core.spec import DIMS, RELEVANT_DIMS, SLIDING_AXIS, Accelerator, Layer
-from mapper.referee.decoder_state import Channel, Resident
+from mapper.core.spec import DIMS, RELEVANT_DIMS, SLIDING_AXIS, TENSORS, Accelerator, Layer
+from mapper.referee.decoder_state import Channel, Resident, slot_words
 from mapper.referee.replay_state import VisitedTiles
 from mapper.referee.schedule import (
     Op,
@@ -54,6 +54,7 @@ from mapper.referee.schedule import (
 )
 
 GLB, ARRAY = "GLB", "ARRAY"
+BUFFERS = ((GLB, "GLB"), (ARRAY, "RF"))  # the decoder's buffers and the memory level of each
 
 
 class LockStepDecoder:
@@ -68,20 +69,17 @@ class LockStepDecoder:
         self.port = Channel(levels["GLB"].bandwidth_words_per_cycle)
         self.double = {GLB: levels["GLB"].double_buffered, ARRAY: levels["RF"].double_buffered}
         self.double_out = mapping.output_double("RF")
-        self.slots = {
-            buffer: {
-                t: [0] * (levels[level].copies if t != "O" or self.double_out and buffer == ARRAY else 1)
-                for t in layer.tensors
-            }
-            for buffer, level in ((GLB, "GLB"), (ARRAY, "RF"))
+        self.slots = {  # a free time per copy of each tile: an output's one, but in a double-buffered RF
+            b: {t: [0] * (levels[lv].copies if t != "O" or self.double_out and b == ARRAY else 1) for t in TENSORS}
+            for b, lv in BUFFERS
         }
         self.resident: dict[str, dict[str, Resident]] = {GLB: {}, ARRAY: {}}
         self.visited_glb: set[Box] = set()
         self.visited_array = VisitedTiles()
-        rows = prod(mapping.factors["ROW"][d] for d in DIMS)
-        cols = prod(mapping.factors["COL"][d] for d in DIMS)
-        self.pes, self.used_pes = (0, rows, 0, cols), rows * cols
-        self.array_extents = mapping.extents_below("GLB")
+        self.pes = (0, prod(mapping.factors["ROW"].values()), 0, prod(mapping.factors["COL"].values()))
+        self.glb_extents = mapping.extents_below("DRAM", layer.bounds)
+        self.array_extents = mapping.extents_below("GLB", layer.bounds)
+        self.compute_cycles = prod(mapping.factors["RF"].values())  # every working PE runs its RF loops
         self.array_slides = array_slide_axes(mapping)
         self.clock = 0
         slides = any(mapping.factors["DRAM"][d] > 1 and not layer.windows_disjoint(a) for d, a in SLIDING_AXIS.items())
@@ -93,10 +91,12 @@ class LockStepDecoder:
 
     # ------------------------------------------------------------------ ops
 
-    def transfer(self, kind: str, buffer: str, tensor: str, box: Box, earliest: int) -> int:
-        """A load / store (DMA) or fill / drain (port) of ``box``; returns its end."""
+    def transfer(self, kind: str, buffer: str, tensor: str, box: Box, earliest: int, work: dict[str, Range]) -> int:
+        """A load / store (DMA) or fill / drain (port) of ``box``, of the tile of ``work``,
+        in a whole tile's time slot (``slot_words``); returns its end."""
         channel = self.dma if buffer == GLB else self.port
-        start, end = channel.move(earliest, box.words)
+        whole = self.glb_extents if buffer == GLB else self.array_extents
+        start, end = channel.move(earliest, slot_words(tensor, box, work, whole))
         self.schedule.add(Op(kind, start, end, buffer=buffer, tensor=tensor, box=box))
         return end
 
@@ -143,7 +143,8 @@ class LockStepDecoder:
             self.release(buffer, tensor)
         slots = self.slots[buffer][tensor]
         slots.sort()
-        ready = self.transfer("load" if buffer == GLB else "fill", buffer, tensor, fetch, max(earliest, slots.pop(0)))
+        kind = "load" if buffer == GLB else "fill"
+        ready = self.transfer(kind, buffer, tensor, fetch, max(earliest, slots.pop(0)), work)
         self.resident[buffer][tensor] = Resident(work, box, [*kept, fetch], ready)
         if buffer == ARRAY:  # the GLB tile is in use until the last fill from it
             source = self.resident[GLB][tensor]
@@ -167,7 +168,7 @@ class LockStepDecoder:
         else:
             revisit = self.visited_array.visit(self.resident[GLB]["O"].box, box)
         if revisit:
-            ready = self.transfer("load" if buffer == GLB else "fill", buffer, "O", box, at)
+            ready = self.transfer("load" if buffer == GLB else "fill", buffer, "O", box, at, work)
         else:
             self.schedule.add(Op("alloc", at, at, buffer=buffer, tensor="O", box=box))
             ready = at
@@ -180,7 +181,7 @@ class LockStepDecoder:
 
     def write_out(self, buffer: str, old: Resident, at: int) -> int:
         """Drain (store) the output tile ``old`` from ``at`` and free it at the end."""
-        old.last_use = self.transfer("store" if buffer == GLB else "drain", buffer, "O", old.box, at)
+        old.last_use = self.transfer("store" if buffer == GLB else "drain", buffer, "O", old.box, at, old.work)
         self.free(buffer, "O", old)
         return old.last_use
 
@@ -203,7 +204,8 @@ class LockStepDecoder:
 
     def glb_iterations(self, work: dict[str, Range]):
         """Work boxes of the GLB nest inside DRAM iteration ``work`` (the array tiles), in order."""
-        return nest_iterations(self.mapping, "GLB", {d: work[d][0] for d in DIMS}, self.array_extents)
+        origin = {d: work[d][0] for d in DIMS}
+        return nest_iterations(self.mapping, "GLB", origin, self.array_extents, self.layer.bounds)
 
     def glb_nest(self, work: dict[str, Range]) -> tuple[int, int]:
         """Decode the GLB nest of one DRAM iteration from the clock; returns its end
@@ -214,7 +216,7 @@ class LockStepDecoder:
             if j and self.changed(ARRAY, "O", inner):
                 output_cycles += self.change_array_output(inner)
             start = max([self.clock] + [r.ready for r in self.resident[ARRAY].values()])
-            end = start + prod(hi - lo for lo, hi in inner.values()) // self.used_pes
+            end = start + self.compute_cycles
             box = Box(tuple(inner[d] for d in DIMS))
             self.schedule.add(Op("compute", start, end, buffer=ARRAY, work=box, pes=self.pes, layer=self.layer.name))
             for resident in self.resident[ARRAY].values():
@@ -284,7 +286,7 @@ class LockStepDecoder:
         return ops
 
     def run(self) -> Schedule:
-        works = dram_iterations(self.mapping, self.mapping.extents_below("DRAM"))
+        works = dram_iterations(self.mapping, self.glb_extents, self.layer.bounds)
         work = next(works)
         self.prologue(work)
         for following in itertools.chain(works, [None]):

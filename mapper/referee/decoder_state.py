@@ -1,4 +1,4 @@
-"""The layer decoder's state pieces: a resident tile, a transfer channel."""
+"""The layer decoder's state pieces: a resident tile, a transfer channel, a transfer's time slot."""
 
 from __future__ import annotations
 
@@ -6,6 +6,18 @@ from dataclasses import dataclass
 
 from mapper.core.arith import ceil_div
 from mapper.core.box import Box, Range
+from mapper.core.spec import CHANNEL_DIMS, RELEVANT_DIMS
+
+
+def slot_words(tensor: str, box: Box, work: dict[str, Range], whole: dict[str, int]) -> int:
+    """The words whose time a transfer of ``box`` (of ``tensor``'s tile for ``work``) takes:
+    its own, or for a remainder tile (``work`` cut short along an uneven channel dim) those
+    of the whole tile of extents ``whole``, as the lock-step schedule gives every tile of a
+    level the same slot. The words are a product with the channel extents, so exact."""
+    words = box.words
+    for d in sorted(RELEVANT_DIMS[tensor] & CHANNEL_DIMS):
+        words = words // (work[d][1] - work[d][0]) * whole[d]
+    return words
 
 
 @dataclass

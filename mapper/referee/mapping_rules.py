@@ -14,11 +14,19 @@ from mapper.referee.report import VerifyReport, join
 
 
 def layer_mapping_rules(report: VerifyReport, layer: Layer, accelerator: Accelerator, mapping: Mapping, path: str):
-    """Each dim's factors multiply to its bound; the ROW and COL unrollings fit the array;
-    a double-buffered output tile only in a double-buffered RF (the decoder's only such level)."""
+    """Each dim's factors multiply to its bound or split a channel dim unevenly at the array
+    (``Mapping.factor_violations``); the ROW and COL unrollings fit the array; a double-buffered
+    output tile only in a double-buffered RF (the decoder's only such level)."""
     factors = join(path, "factors")
     products = {d: prod(mapping.factors[lv][d] for lv in LOOP_LEVELS) for d in DIMS}
-    ok = report.check("mapping.factors multiply to the layer's bounds", products, dict(layer.bounds), fields=factors)
+    problems = mapping.factor_violations(layer.bounds)
+    ok = report.check(
+        "mapping.factors cover the layer's bounds (divisors, or an uneven split of a channel dim)",
+        products,
+        "; ".join(problems) or dict(layer.bounds),
+        not problems,
+        factors,
+    )
     for level in ("ROW", "COL"):
         used, limit = prod(mapping.factors[level].values()), accelerator.spatial_limit(level)
         ok &= report.check(

@@ -136,18 +136,26 @@ def single_layer_schedule(layer: Layer) -> Schedule:
     )
 
 
-def nest_iterations(mapping: Mapping, level: str, origin: dict[str, int], extents: dict[str, int]):
+def nest_iterations(
+    mapping: Mapping, level: str, origin: dict[str, int], extents: dict[str, int], bounds: dict[str, int]
+):
     """Work boxes (dim -> range) of ``level``'s loop nest, in execution order,
-    from ``origin`` in steps of ``extents``."""
+    from ``origin`` in steps of ``extents``, cut at the layer's ``bounds`` (the
+    remainder tile of an uneven split); a box the cut leaves empty is skipped."""
     order, factors = mapping.orders[level], mapping.factors[level]
     for index in itertools.product(*(range(factors[d]) for d in order)):
         position = dict(zip(order, index, strict=True))
-        yield {d: (origin[d] + position[d] * extents[d], origin[d] + (position[d] + 1) * extents[d]) for d in DIMS}
+        work = {}
+        for d in DIMS:
+            lo = origin[d] + position[d] * extents[d]
+            work[d] = (lo, min(lo + extents[d], bounds[d]))
+        if all(lo < hi for lo, hi in work.values()):
+            yield work
 
 
-def dram_iterations(mapping: Mapping, extents: dict[str, int]):
+def dram_iterations(mapping: Mapping, extents: dict[str, int], bounds: dict[str, int]):
     """Work boxes of the DRAM loop nest (the GLB tiles), in execution order."""
-    return nest_iterations(mapping, "DRAM", dict.fromkeys(DIMS, 0), extents)
+    return nest_iterations(mapping, "DRAM", dict.fromkeys(DIMS, 0), extents, bounds)
 
 
 def array_slide_axes(mapping: Mapping) -> set[Axis]:

@@ -39,7 +39,9 @@ def _gap(value: int | None, bound: int | None) -> float | None:
 def _layer_rows(problem: Problem, settings: SolverSettings, reference: SolveResult) -> list[dict]:
     rows = []
     layer, accelerator = problem.layers[0], problem.accelerator
-    sampled = random_search(layer, accelerator, problem.objective, float("inf"), settings.seed, RANDOM_SAMPLES)
+    sampled = random_search(
+        layer, accelerator, problem.objective, float("inf"), settings.seed, RANDOM_SAMPLES, settings.factors
+    )
     if sampled.cost is not None:
         rows.append(
             {

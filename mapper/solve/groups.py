@@ -44,7 +44,7 @@ def solve_single_layer(
     """Solve one layer; returns (solution, cost, note). The all-DRAM mapping is
     the default hint, so even the shortest time limit returns a mapping (then
     ``note`` says so and the status is FEASIBLE with CP-SAT's bound)."""
-    model = LayerSearch(layer, accelerator, weights)
+    model = LayerSearch(layer, accelerator, weights, settings.factors)
     if pins:
         model.add_pins(pins)
     if hint is None and evaluate(layer, accelerator, all_dram_mapping(layer)).valid:

@@ -33,7 +33,8 @@ from mapper.core.spec import (
 # the Eyeriss-like and 16x16 presets (2 workers, one run): median 0.84x the time, 85 s against
 # 101 s in all, every optimum the same. Level 0 against 1 with the uneven splits, on 6 ResNet-18
 # and VGG16 layers on the Eyeriss-like preset: 26.5 s against 37.0 s in all (divisors only:
-# 13.0 s against 13.2 s), the same optima.
+# 13.0 s against 13.2 s), the same optima; on all 206 bundled layers in the divisor space, median
+# 2.10 s against 2.96 s at level 1 (docs/benchmarks.md, step 5).
 TUNING = {"cp_model_probing_level": 0}
 
 

@@ -43,7 +43,7 @@ from mapper.io.loading import parse_problem
 NETWORKS = ("resnet18", "vgg16", "mobilenet_v2", "alexnet", "lenet5")
 ACCELERATORS = ("eyeriss_like", "array16x16")
 KINDS = ("conv", "depthwise", "fc")
-RECORD = Path("docs/results/benchmark_reuse.json")  # the optima of the newest semantics (docs/benchmarks.md)
+RECORD = Path("docs/results/benchmark_uneven.json")  # the optima of the newest semantics (docs/benchmarks.md)
 
 
 def problems():
@@ -145,10 +145,16 @@ def timeloop(results: Path) -> None:
     from mapper.core.errors import SpecError
 
     rows = json.loads(results.read_text())["rows"]
+    macs = {(net, name, acc): problem.layers[0].macs for net, name, acc, problem in problems()}
     written, two_axis, refused = 0, 0, Counter()
     for r in rows:
+        result = {
+            "mode": "layer",
+            "mapping": r["mapping"],
+            "metrics": {"macs": macs[r["network"], r["layer"], r["accelerator"]]},
+        }
         try:
-            levels = timeloop_mapping({"mode": "layer", "mapping": r["mapping"]}, str(results))["mapping"]
+            levels = timeloop_mapping(result, str(results))["mapping"]
         except SpecError as err:
             refused[err.problem] += 1
             continue

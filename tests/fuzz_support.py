@@ -42,7 +42,7 @@ OPTIONAL = {  # bundled problems with every optional field (docs/problem_format.
         "glb_words": 32768,
         "pe_array": [16, 16],
         "pin": {"factors": {"DRAM": {"K": 4}, "ROW": {"C": 2}}, "orders": {"DRAM": ["K", "P"]}},
-        "solver": {"time_limit_s": 60, "workers": 2, "seed": 0, "deterministic_time": 5},
+        "solver": {"time_limit_s": 60, "workers": 2, "seed": 0, "deterministic_time": 5, "factors": "divisors"},
         "description": "optional fields",
     },
     "problems/fused/resnet18_layer1_0_block_array16x16.yaml": {

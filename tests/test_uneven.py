@@ -140,7 +140,7 @@ def test_remainder_tiles_move_only_their_words_and_replay_to_the_claim():
     layer, acc, mapping = _remainder_mapping()
     cost = evaluate(layer, acc, mapping)
     assert cost.valid, cost.violations
-    assert cost.used_pes == 6 and cost.compute_cycles == mapping.nest_iterations * 3  # 36 windows of 3 cycles
+    assert cost.used_pes == 6 and cost.compute_cycles == (3 * 2) * (3 * 2) * 3  # DRAM K, P x GLB C, P windows, RF R 3
     assert cost.macs == layer.macs < cost.used_pes * cost.compute_cycles
     assert cost.dram_reads["W"] == layer.tensor_words("W")  # each weight read once, no padding
     report = verify_layer_result(claimed_result(mapping, cost, acc, WEIGHTS), layer, acc, functional=True)

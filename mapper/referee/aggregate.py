@@ -172,7 +172,7 @@ class _Streaming:
         self.sim = Simulator(self.decoder.schedule, accelerator)
         self.result = StreamedReplay(self.sim.measured)
         self.glb_nest = prod(mapping.factors["GLB"].values())
-        self.works = list(dram_iterations(mapping, mapping.extents_below("DRAM", layer.bounds), layer.bounds))
+        self.works = list(dram_iterations(mapping, layer.bounds))
 
     def flush(self, until: int | None) -> list[Op]:
         replayed = self.sim.feed(self.decoder.take_ops(), until)

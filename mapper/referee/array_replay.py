@@ -72,7 +72,7 @@ def replay_array(layer: Layer, mapping: Mapping, memo: bool = True, limit: int |
     seen: dict[tuple, tuple] = {}
     slides = array_slide_axes(mapping)
     glb_nest = prod(mapping.factors["GLB"].values())
-    for work in dram_iterations(mapping, mapping.extents_below("DRAM", layer.bounds), layer.bounds):
+    for work in dram_iterations(mapping, layer.bounds):
         origin = {d: work[d][0] for d in DIMS}
         outer = operand_region(layer, "O", work)
         shape = tuple(hi - lo for lo, hi in work.values())  # a remainder tile of an uneven split is smaller

@@ -286,7 +286,7 @@ class LockStepDecoder:
         return ops
 
     def run(self) -> Schedule:
-        works = dram_iterations(self.mapping, self.glb_extents, self.layer.bounds)
+        works = dram_iterations(self.mapping, self.layer.bounds)
         work = next(works)
         self.prologue(work)
         for following in itertools.chain(works, [None]):

@@ -141,21 +141,18 @@ def nest_iterations(
 ):
     """Work boxes (dim -> range) of ``level``'s loop nest, in execution order,
     from ``origin`` in steps of ``extents``, cut at the layer's ``bounds`` (the
-    remainder tile of an uneven split); a box the cut leaves empty is skipped."""
+    remainder tile of an uneven split; a mapping that keeps the rule of
+    ``Mapping.factor_violations`` leaves no box empty)."""
     order, factors = mapping.orders[level], mapping.factors[level]
     for index in itertools.product(*(range(factors[d]) for d in order)):
         position = dict(zip(order, index, strict=True))
-        work = {}
-        for d in DIMS:
-            lo = origin[d] + position[d] * extents[d]
-            work[d] = (lo, min(lo + extents[d], bounds[d]))
-        if all(lo < hi for lo, hi in work.values()):
-            yield work
+        starts = {d: origin[d] + position[d] * extents[d] for d in DIMS}
+        yield {d: (lo, min(lo + extents[d], bounds[d])) for d, lo in starts.items()}
 
 
-def dram_iterations(mapping: Mapping, extents: dict[str, int], bounds: dict[str, int]):
-    """Work boxes of the DRAM loop nest (the GLB tiles), in execution order."""
-    return nest_iterations(mapping, "DRAM", dict.fromkeys(DIMS, 0), extents, bounds)
+def dram_iterations(mapping: Mapping, bounds: dict[str, int]):
+    """Work boxes of the DRAM loop nest (the GLB tiles of a layer of ``bounds``), in execution order."""
+    return nest_iterations(mapping, "DRAM", dict.fromkeys(DIMS, 0), mapping.extents_below("DRAM", bounds), bounds)
 
 
 def array_slide_axes(mapping: Mapping) -> set[Axis]:

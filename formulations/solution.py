@@ -129,6 +129,7 @@ class SolverRun:
             branches=solver.num_branches,
             conflicts=solver.num_conflicts,
             first_solution_s=self.watch.seconds,
+            factors=settings.factors.value,
         )
 
     def answer(self, decode: Callable[[cp_model.CpSolver], Decoded], finite_bound: float | None) -> Solution[Decoded]:
@@ -221,7 +222,15 @@ def run_solver(
     ``SolverRun.answer``). After a stop request the model is not solved at all:
     UNKNOWN, no bound."""
     if stop.requested():
-        facts = SolverFacts(0.0, 0.0, settings.workers, settings.seed, settings.time_limit_s, ortools.__version__)
+        facts = SolverFacts(
+            0.0,
+            0.0,
+            settings.workers,
+            settings.seed,
+            settings.time_limit_s,
+            ortools.__version__,
+            factors=settings.factors.value,
+        )
         return Solution(Status.UNKNOWN.value, None, None, None, facts)
     run = SolverRun(model, settings, tuning)
     size = (len(model.proto.variables), len(model.proto.constraints), settings.workers, settings.time_limit_s)

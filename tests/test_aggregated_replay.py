@@ -18,9 +18,10 @@ from mapper.referee import aggregate
 from mapper.referee.aggregate import replay_streaming
 from mapper.referee.array_replay import replay_array
 from mapper.referee.decode_layer import decode_layer
+from mapper.referee.layer_replay import MAX_REPLAY_ITERATIONS
 from mapper.referee.reservation import layer_glb_reserved
 from mapper.referee.simulator import ScheduleViolation, Simulator, simulate
-from mapper.referee.verify import MAX_REPLAY_ITERATIONS, verify_layer_result
+from mapper.referee.verify import verify_layer_result
 
 LAYERS = [
     ("conv", make_layer(K=4, C=4, P=8, Q=4, R=3, S=3)),

@@ -216,7 +216,7 @@ def test_a_wrong_claim_is_a_violation():
 
 def test_a_mapping_too_long_to_replay_is_not_verified_rather_than_replayed_for_hours():
     from mapper.core.mapping import all_dram_mapping
-    from mapper.referee.verify import MAX_DRAM_ITERATIONS, MAX_REPLAY_ITERATIONS, replay_layer
+    from mapper.referee.layer_replay import MAX_DRAM_ITERATIONS, MAX_REPLAY_ITERATIONS, replay_layer
 
     layer = make_layer(K=64, C=64, P=16, Q=16, R=3)  # every MAC its own DRAM iteration
     iterations = 64 * 64 * 16 * 16 * 3

@@ -10,6 +10,7 @@ import pytest
 
 import mapper.app.verify_baselines
 import mapper.app.verify_file
+import mapper.referee.tile_durations
 import mapper.referee.verify
 import mapper.referee.verify_taskgraph
 from mapper.app.cli import main
@@ -20,7 +21,7 @@ from mapper.io.library import library_root
 PROBLEMS = {  # the smallest bundled problem of each mode
     "layer": "layer/resnet18_layer4_0_down.yaml",
     "fused": "fused/resnet18_layer1_0_block_array16x16.yaml",
-    "taskgraph": "taskgraph/lenet5_c1_s2_c3.yaml",
+    "taskgraph": "taskgraph/lenet5_c1_s2_c3_array16x16.yaml",  # durations from its tiles' mappings
     "network": "network/lenet5_array32x32.yaml",
 }
 
@@ -28,12 +29,14 @@ PROBLEMS = {  # the smallest bundled problem of each mode
 def no_claim(path: str) -> bool:
     """Fields that state nothing about the answer, which verify lists as unchecked:
     ``problem_file`` (where the problem is loaded from: every check is against that
-    problem), ``explanation`` (free text), ``solver.*`` (how the run went: its
-    settings, effort, CP-SAT version and the signal that stopped it), the signal that
-    stopped a network search and its budget (a setting of the run), and the ``seconds``
-    of network groups and candidates (wall time)."""
+    problem), ``explanation`` (free text), ``solver.*`` but ``factors`` (how the run
+    went: its settings, effort, CP-SAT version and the signal that stopped it; the
+    factor space is the problem's, and checked), the signal that stopped a network
+    search and its budget (a setting of the run), and the ``seconds`` of network
+    groups and candidates (wall time)."""
     run_facts = ("problem_file", "explanation", "details.search.stopped_by", "details.search.time_budget_s")
-    return path in run_facts or path.startswith("solver.") or path.endswith(".seconds")
+    run = path.startswith("solver.") and path != "solver.factors"  # the factor space is the problem's: checked
+    return path in run_facts or run or path.endswith(".seconds")
 
 
 def path_of(keys: tuple) -> str:
@@ -102,6 +105,7 @@ PURE = [  # replays and problem loading: pure functions of their arguments
     (mapper.referee.verify, "replay_layer"),
     (mapper.referee.verify, "replay_fused"),
     (mapper.referee.verify_taskgraph, "replay_tasks"),
+    (mapper.referee.tile_durations, "replay_layer"),
     (mapper.app.verify_baselines, "replay_fused"),
     (mapper.app.verify_baselines, "replay_tasks"),
     (mapper.app.verify_file, "load_problem"),

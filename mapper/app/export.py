@@ -23,9 +23,9 @@ from mapper.core.errors import SpecError
 from mapper.core.mapping import Mapping
 from mapper.core.spec import DIMS, ORDERED_LEVELS
 from mapper.io.loading import load_problem
+from mapper.referee.layer_replay import MAX_REPLAY_ITERATIONS
 from mapper.referee.schedule import Schedule
 from mapper.referee.simulator import ORDER
-from mapper.referee.verify import MAX_REPLAY_ITERATIONS
 
 TIMELOOP_DIMS = {"N": "N", "K": "M", "C": "C", "P": "P", "Q": "Q", "R": "R", "S": "S"}
 

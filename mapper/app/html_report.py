@@ -80,6 +80,7 @@ def _proof(result: SolveResult) -> str:
         ["proven optimal", result.proven_optimal],
         ["wall time (s)", f"{facts.wall_time_s:.2f}"],
         ["workers / seed", f"{facts.workers} / {facts.seed}"],
+        ["factor space", facts.factors],
         ["ortools", facts.ortools_version],
     ]
     if facts.interrupted_by:

@@ -20,6 +20,7 @@ from pathlib import Path
 from rich.console import Console
 
 from mapper.app import plot_modes, render_modes
+from mapper.app.task_graphs import task_graph_of, verify_taskgraph
 from mapper.app.verify_baselines import check_fused_details, check_layer_details, check_taskgraph_details
 from mapper.app.verify_network_details import check_network_details
 from mapper.core.enums import Mode
@@ -42,9 +43,9 @@ from mapper.referee.verify import (
     verify_fused_result,
     verify_layer_result,
     verify_network_result,
-    verify_taskgraph_result,
 )
 from mapper.solve.api import SOLVERS, fused_pareto_front
+from mapper.solve.task_durations import problem_durations
 from mapper.solve.taskgraph import pareto_front
 
 Schedules = Callable[[dict, Problem], list[tuple[str, Schedule]]]
@@ -85,7 +86,7 @@ def _fused_schedules(result: dict, problem: Problem) -> list[tuple[str, Schedule
 
 
 def _taskgraph_schedules(result: dict, problem: Problem) -> list[tuple[str, Schedule]]:
-    group, graph, platform = problem_graph(problem)
+    group, graph, platform = task_graph_of(problem, Claims(result))
     schedule = decode_taskgraph(group, graph, platform, TaskSchedule.from_dict(graph, result["mapping"]))
     return [(result.get("problem"), schedule)]
 
@@ -115,17 +116,13 @@ def _verify_fused(result: dict, problem: Problem, functional: bool) -> VerifyRep
     return verify_fused_result(result, build_group(problem.layers), problem.accelerator, functional)
 
 
-def _verify_taskgraph(result: dict, problem: Problem, functional: bool) -> VerifyReport:
-    return verify_taskgraph_result(result, *problem_graph(problem), functional)
-
-
 def _fused_front(problem: Problem, settings: SolverSettings, max_points: int) -> tuple[list[dict], str | None, str]:
     points, ended = fused_pareto_front(problem, settings, max_points)
     return points, ended, f"Latency vs DRAM traffic: {problem.name}"
 
 
 def _taskgraph_front(problem: Problem, settings: SolverSettings, max_points: int) -> tuple[list[dict], str | None, str]:
-    _, graph, _ = problem_graph(problem)
+    _, graph, _ = problem_graph(problem, problem_durations(problem, settings))
     points, ended = pareto_front(graph, problem.taskgraph, settings, max_points)
     return points, ended, f"Makespan vs peak memory: {problem.name} ({len(graph.tasks)} tasks)"
 
@@ -167,7 +164,7 @@ MODES: dict[Mode, ModeHandlers] = {
         rules=MODE_RULES[Mode.TASKGRAPH],
         solve=SOLVERS[Mode.TASKGRAPH],
         schedules=_taskgraph_schedules,
-        verify=_verify_taskgraph,
+        verify=verify_taskgraph,
         recheck=check_taskgraph_details,
         render=render_modes.render_taskgraph,
         plots={"gantt": plot_modes.plot_taskgraph, "glb": plot_modes.plot_glb},

@@ -46,6 +46,7 @@ def render_result(result: SolveResult, console: Console, bounds: dict[str, int] 
         ("wall time (s)", f"{facts.wall_time_s:.2f}"),
         ("deterministic time", f"{facts.deterministic_time:.2f}"),
         ("workers / seed", f"{facts.workers} / {facts.seed}"),
+        ("factor space", facts.factors),
         ("ortools", facts.ortools_version),
     ):
         proof.add_row(name, value)

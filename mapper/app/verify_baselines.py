@@ -15,22 +15,27 @@ compared with, recomputed here (the app may solve; the referee may not).
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
+from mapper.app.task_graphs import task_graph_of
 from mapper.app.verify_claims import recomputed
+from mapper.core.enums import Status
 from mapper.core.group import build_group
 from mapper.core.problem import Problem
 from mapper.core.spec import SolverSettings
-from mapper.cost.taskgraph_builder import problem_graph
+from mapper.core.taskgraph import origin_box, tile_extents
 from mapper.heuristics.heft import heft, layer_by_layer
 from mapper.io.limits import MAX_SECONDS, MAX_SEED, MAX_WORKERS
 from mapper.referee.claims import Claims, fused_mapping
 from mapper.referee.mapping_rules import fused_mapping_rules
 from mapper.referee.report import VerifyReport
 from mapper.referee.simulator import ScheduleViolation
+from mapper.referee.tile_durations import FIELD, stated_durations
 from mapper.referee.verify import replay_fused
 from mapper.referee.verify_taskgraph import replay_tasks, schedule_value
 from mapper.solve.api import SOLVERS
 from mapper.solve.api import layer_by_layer as fused_layer_by_layer
+from mapper.solve.task_durations import SolvedDurations
 from mapper.solve.taskgraph import memory_cap, smallest_memheft_cap
 
 _SOLVED: dict = {}  # (what, problem, settings) -> re-solve; one verify per problem and settings solves once
@@ -183,10 +188,12 @@ def check_layer_details(report: VerifyReport, claims: Claims, problem: Problem) 
 
 
 def check_taskgraph_details(report: VerifyReport, claims: Claims, problem: Problem) -> None:
-    """Task and edge counts of the graph; each heuristic re-run and its schedule replayed."""
-    group, graph, platform = problem_graph(problem)
+    """Task and edge counts of the graph; the tile durations (``check_tile_durations``);
+    each heuristic re-run and its schedule replayed."""
+    group, graph, platform = task_graph_of(problem, claims)
     spec, details = problem.taskgraph, claims.sub("details")
-    details.keys_exactly(("tasks", "edges", "heuristics"), "detail")
+    details.keys_exactly(("tasks", "edges", "heuristics") + ((FIELD,) if problem.accelerator else ()), "detail")
+    check_tile_durations(report, claims, problem, graph, resolve_settings(claims, problem))
     report.check("details.tasks = the graph's", details.count("tasks"), len(graph.tasks), fields="details.tasks")
     report.check("details.edges = the graph's", details.count("edges"), len(graph.edges), fields="details.edges")
     cap = memory_cap(spec)
@@ -228,3 +235,31 @@ def check_taskgraph_details(report: VerifyReport, claims: Claims, problem: Probl
         entry.keys_exactly(row, "field")
         for key, value in row.items():
             recomputed(report, f"{row['method']}: {key} (re-run, replayed)", entry, key, value)
+
+
+def check_tile_durations(report: VerifyReport, claims: Claims, problem: Problem, graph, settings) -> None:
+    """The stated tiles are the graph's, one per task tile and cluster shape; and each
+    tile re-solved with the result's settings gives its stated status, and where
+    both are OPTIMAL, its stated latency (the least one)."""
+    if problem.accelerator is None:
+        return
+    details = claims.sub("details")
+    tiles = details.items(FIELD)
+    layers = problem.layers_by_name
+    stated = stated_durations(details, layers)
+    needed = {
+        (graph.layer_of[task], tile_extents(graph.work[task]), cluster)
+        for task in graph.tasks
+        for cluster in problem.taskgraph.platform.clusters
+    }
+    name = f"{FIELD}: the task tiles on the cluster shapes, each once"
+    report.check(name, sorted(map(str, stated.cycles)), sorted(map(str, needed)), fields=tiles.path)
+    solver = SolvedDurations(problem.accelerator, settings, problem.source)
+    for i, (key, cycles) in enumerate(stated.cycles.items()):
+        layer, extents, cluster = key
+        work = origin_box(extents)
+        again = resolved(f"tile {key}", problem, settings, partial(solver.solve_tile, layers[layer], work, cluster))
+        status = tiles.sub(i).text("status")
+        report.check(f"{FIELD}[{i}]: status (re-solved)", status, again.status, fields=tiles.where(i) + ".status")
+        if status == again.status == Status.OPTIMAL:
+            report.check(f"{FIELD}[{i}]: the least latency (re-solved)", cycles, again.latency_cycles)

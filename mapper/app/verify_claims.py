@@ -5,7 +5,7 @@ and the rows that compare a claim with a recomputation (``recomputed``)."""
 
 from __future__ import annotations
 
-from mapper.core.enums import Mode, Status
+from mapper.core.enums import Factors, Mode, Status
 from mapper.core.problem import Problem
 from mapper.core.result import SCHEMA_VERSION, relative_gap
 from mapper.referee.claims import Claims, is_int, shown
@@ -45,9 +45,7 @@ def expected_names(problem: Problem) -> tuple[str, str]:
         label = names[0] if len(names) == 1 else f"{names[0]}..{names[-1]}"
     else:
         label = "+".join(names)
-    if problem.mode == Mode.TASKGRAPH:
-        return label, f"{len(problem.taskgraph.platform.clusters)} PE clusters"
-    return label, problem.accelerator.name
+    return label, problem.accelerator_label
 
 
 def expected_weights(problem: Problem) -> dict:
@@ -71,7 +69,11 @@ def check_envelope(report: VerifyReport, claims: Claims, problem: Problem) -> No
     if claims.raw("explanation") is not None:
         claims.text("explanation")
     solver = claims.sub("solver")
-    solver.keys_exactly([k.partition(".")[2] for k in NOT_CLAIMS if k.startswith("solver.")], "solver fact")
+    facts = [k.partition(".")[2] for k in NOT_CLAIMS if k.startswith("solver.")]
+    solver.keys_exactly([*facts, "factors"], "solver fact")
+    space = solver.choice("factors", [f.value for f in Factors])
+    expected = problem.solver.factors.value
+    report.check("solver.factors = the problem's factor space", space, expected, fields="solver.factors")
     for key in ("wall_time_s", "deterministic_time", "time_limit_s"):
         solver.number(key)
     solver.positive("workers")

@@ -57,7 +57,7 @@ class Problem:
     mode: Mode
     network: Network
     layer_names: tuple[str, ...]
-    accelerator: Accelerator | None  # None in task-graph mode (its platform stands in)
+    accelerator: Accelerator | None  # task-graph mode: optional (its clusters' memories and task durations)
     objective: ObjectiveWeights
     solver: SolverSettings
     source: str = "<memory>"
@@ -69,3 +69,15 @@ class Problem:
     @property
     def layers(self) -> tuple[Layer, ...]:
         return tuple(self.network.layers[n] for n in self.layer_names)
+
+    @property
+    def layers_by_name(self) -> dict[str, Layer]:
+        return {layer.name: layer for layer in self.layers}
+
+    @property
+    def accelerator_label(self) -> str:
+        """What a result names as its accelerator (task graphs: the clusters, and whose they are)."""
+        if self.mode != Mode.TASKGRAPH:
+            return self.accelerator.name
+        clusters = f"{len(self.taskgraph.platform.clusters)} PE clusters"
+        return clusters + (f" of {self.accelerator.name}" if self.accelerator else "")

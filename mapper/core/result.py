@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mapper.core.enums import Status
+from mapper.core.enums import Factors, Status
 
 SCHEMA_VERSION = 1
 
@@ -38,6 +38,7 @@ class SolverFacts:
     conflicts: int = 0
     first_solution_s: float | None = None  # wall time of the first solution found
     interrupted_by: str | None = None  # "SIGINT" or "SIGTERM" when a signal stopped the solve (mapper.core.stop)
+    factors: str = Factors.UNEVEN.value  # the factor space searched (the problem's solver.factors)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ connected: P = Q = R = S = 1. Pooling: no weights, G = channels, K = C = 1.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from math import prod
 
 from mapper.core.enums import Axis, Factors
@@ -207,6 +207,11 @@ class Accelerator:
             glb.name, words, glb.bandwidth_words_per_cycle, glb.energy_fj_per_word, glb.double_buffered
         )
         return Accelerator(self.name, self.word_bits, self.pe_rows, self.pe_cols, self.mac_energy_fj, levels)
+
+    def with_array(self, rows: int, cols: int) -> Accelerator:
+        """The same memories around a PE array of ``rows`` x ``cols`` (a ``pe_array``
+        override, or one PE cluster of a task-graph platform)."""
+        return replace(self, pe_rows=rows, pe_cols=cols, name=f"{self.name}_{rows}x{cols}")
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,87 @@ memory objects, a schedule, and when each memory object is live.
 A task's output is live from the task's start until its last consumer
 finishes (until its own end if it has none); a DRAM tile is live from its
 first consumer's start until its last consumer finishes. Peak memory and the
-schedule's cost are in ``mapper.cost.taskgraph``."""
+schedule's cost are in ``mapper.cost.taskgraph``. On a platform with an
+accelerator, a task's duration on a cluster is the latency of its tile run as a
+layer on the cluster's sub-array (``tile_layer``, ``TileDuration``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from mapper.core.box import Box
+from mapper.core.mapping import Mapping
+from mapper.core.spec import DIMS, Layer
+
+Cluster = tuple[int, int]  # PE rows, cols
+TileKey = tuple[str, tuple[int, ...], Cluster]  # layer, extents along DIMS, cluster
+
+
+def tile_extents(work: Box) -> tuple[int, ...]:
+    """The extent of a work box (over DIMS) along each dim."""
+    return tuple(hi - lo for lo, hi in work.ranges)
+
+
+def origin_box(extents: tuple[int, ...]) -> Box:
+    """The work box of a tile of ``extents`` (along DIMS) at the origin: its loop nest
+    depends on its extents only (``tile_layer``)."""
+    return Box(tuple((0, e) for e in extents))
+
+
+def tile_layer(layer: Layer, work: Box) -> Layer:
+    """The loop nest of one task: ``layer`` on the extents of ``work``. Its input is
+    the span those outputs read, a border tile's padding positions included (as a
+    layer's are in layer mode)."""
+    bounds = dict(zip(DIMS, tile_extents(work), strict=True))
+    return replace(layer, name=f"{layer.name}_tile", bounds=bounds, padding=(0, 0), input_hw=None)
+
+
+@dataclass(frozen=True)
+class TileDuration:
+    """The cycles of a task tile on a cluster shape: the latency of ``mapping`` for the
+    tile run as a layer on the accelerator's memories around the cluster's PEs;
+    ``status`` is the solve's that chose the mapping (OPTIMAL: the least latency)."""
+
+    layer: str
+    extents: tuple[int, ...]
+    cluster: Cluster
+    latency_cycles: int
+    status: str
+    mapping: Mapping
+
+    @property
+    def key(self) -> TileKey:
+        return self.layer, self.extents, self.cluster
+
+    def to_dict(self) -> dict:
+        return {
+            "layer": self.layer,
+            "extents": dict(zip(DIMS, self.extents, strict=True)),
+            "cluster": list(self.cluster),
+            "latency_cycles": self.latency_cycles,
+            "status": self.status,
+            "mapping": self.mapping.to_dict(),
+        }
+
+
+class MissingDuration(LookupError):
+    """A task tile on a cluster shape that a duration table does not hold."""
+
+
+@dataclass
+class DurationTable:
+    """Task durations by tile and cluster shape, usable as the ``duration`` of
+    ``mapper.cost.taskgraph_builder.build_task_graph``."""
+
+    cycles: dict[TileKey, int] = field(default_factory=dict)
+
+    def __call__(self, layer: Layer, work: Box, cluster: Cluster) -> int:
+        key = (layer.name, tile_extents(work), cluster)
+        if key not in self.cycles:
+            extents = " x ".join(f"{d}{e}" for d, e in zip(DIMS, key[1], strict=True) if e > 1)
+            rows, cols = cluster
+            raise MissingDuration(f"no duration of the {layer.name} tile {extents} on a {rows}x{cols} cluster")
+        return self.cycles[key]
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,16 @@ as possible). A task computes one tile. Edges carry the exact number of words
 of the producer tile inside the consumer's receptive field. DRAM tensors
 (the group input, an add operand from outside) are cut into row tiles with
 the consumer's row count; they become memory objects read by the tasks that
-overlap them. A task's duration on a cluster of n PEs is ceil(MACs / n): the
-compute bound, with the mapping inside a task not modelled.
+overlap them. A task's duration on each cluster comes from a ``Duration``: on a
+platform with an accelerator, the latency of the task's tile run as a layer on
+the cluster's sub-array (``mapper.solve.task_durations``); without one,
+``compute_bound``, ceil(MACs / PEs).
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from math import ceil, prod
 
@@ -19,7 +22,15 @@ from mapper.core.box import Box, fmap_region
 from mapper.core.group import FusedGroup, build_group
 from mapper.core.problem import Platform, Problem
 from mapper.core.spec import DIMS, Layer
-from mapper.core.taskgraph import MemoryObject, TaskGraph
+from mapper.core.taskgraph import Cluster, MemoryObject, TaskGraph
+
+# A task's cycles on one cluster: (its layer, its work box over DIMS, the cluster).
+Duration = Callable[[Layer, Box, Cluster], int]
+
+
+def compute_bound(layer: Layer, work: Box, cluster: Cluster) -> int:
+    """ceil(MACs / PEs): a task's cycles on a platform without an accelerator."""
+    return ceil(work.words / (cluster[0] * cluster[1]))
 
 
 @dataclass(frozen=True)
@@ -57,7 +68,9 @@ def tile_work(layer: Layer, slicing: Slicing) -> list[dict[str, tuple[int, int]]
     return works
 
 
-def build_task_graph(group: FusedGroup, slicings: dict[str, Slicing], platform: Platform) -> TaskGraph:
+def build_task_graph(
+    group: FusedGroup, slicings: dict[str, Slicing], platform: Platform, duration: Duration = compute_bound
+) -> TaskGraph:
     """Tasks, edges, durations and memory objects of ``group`` sliced by ``slicings``."""
     tasks, durations, layer_of, regions, work_of = [], {}, {}, {}, {}
     tile_regions: dict[str, list[tuple[str, Box]]] = {}  # tensor -> [(task or memory name, region)]
@@ -74,8 +87,7 @@ def build_task_graph(group: FusedGroup, slicings: dict[str, Slicing], platform: 
             layer_of[task] = layer.name
             work_of[task] = Box(tuple(work[d] for d in DIMS))
             regions[task] = fmap_region(layer, "O", work)
-            macs = prod(hi - lo for lo, hi in work.values())
-            durations[task] = tuple(ceil(macs / (r * c)) for r, c in platform.clusters)
+            durations[task] = tuple(duration(layer, work_of[task], cluster) for cluster in platform.clusters)
             for role, tensor in sources.items():
                 needed = fmap_region(layer, role, work)
                 if tensor not in tile_regions:  # a DRAM tensor: row tiles like this consumer's
@@ -113,9 +125,9 @@ def build_task_graph(group: FusedGroup, slicings: dict[str, Slicing], platform: 
     )
 
 
-def problem_graph(problem: Problem) -> tuple[FusedGroup, TaskGraph, Platform]:
+def problem_graph(problem: Problem, duration: Duration = compute_bound) -> tuple[FusedGroup, TaskGraph, Platform]:
     spec = problem.taskgraph
     group = build_group(problem.layers, problem.source)
     platform = spec.platform
     slicings = {name: Slicing(*parts) for name, parts in spec.slicing.items()}
-    return group, build_task_graph(group, slicings, platform), platform
+    return group, build_task_graph(group, slicings, platform, duration), platform

@@ -7,7 +7,6 @@ got 0; use 1 or more``.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -154,7 +153,7 @@ def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
             accelerator = accelerator.with_glb_words(top.integer("glb_words", maximum=MAX_WORDS))
         if top.has("pe_array") and top.raw("pe_array") is not None:
             rows, cols = top.pair("pe_array", maximum=MAX_PE)
-            accelerator = replace(accelerator, pe_rows=rows, pe_cols=cols, name=f"{accelerator.name}_{rows}x{cols}")
+            accelerator = accelerator.with_array(rows, cols)
         if rules.fused_groups and accelerator.levels["GLB"].is_split:
             raise top.fail(
                 "accelerator",
@@ -178,7 +177,7 @@ def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
     if rules.chain:
         build_group(tuple(network.layers[n] for n in names), source)
     if mode == Mode.TASKGRAPH:
-        taskgraph = parse_taskgraph(top.sub("taskgraph"), names)
+        taskgraph = parse_taskgraph(top.sub("taskgraph"), names, accelerator)
     if mode == Mode.FUSED:
         fusion = top.sub("fusion", {})
         fusion.reject_unknown({"policy"})

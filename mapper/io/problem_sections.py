@@ -9,7 +9,7 @@ from math import prod
 
 from mapper.core.enums import Mode
 from mapper.core.problem import PartitionSearch, Platform, TaskGraphSpec
-from mapper.core.spec import CHANNEL_DIMS, DIMS, LOOP_LEVELS, ORDERED_LEVELS, Network
+from mapper.core.spec import CHANNEL_DIMS, DIMS, LOOP_LEVELS, ORDERED_LEVELS, Accelerator, Network
 from mapper.io.limits import (
     MAX_BANDWIDTH,
     MAX_CLUSTERS,
@@ -27,7 +27,9 @@ from mapper.io.yaml_fields import Fields
 TASKGRAPH_OBJECTIVES = ("makespan", "memory", "weighted", "lexicographic")
 
 
-def parse_taskgraph(f: Fields, layer_names: list[str]) -> TaskGraphSpec:
+def parse_taskgraph(f: Fields, layer_names: list[str], accelerator: Accelerator | None = None) -> TaskGraphSpec:
+    """The ``taskgraph`` section; with an ``accelerator`` the clusters must fit its PE
+    array side by side along the columns (their tasks run on it, docs/taskgraph.md)."""
     f.reject_unknown({"slicing", "platform", "objective", "weights", "memory_cap"})
     slicing_fields = f.sub("slicing", {})
     for name in slicing_fields.data:
@@ -52,6 +54,15 @@ def parse_taskgraph(f: Fields, layer_names: list[str]) -> TaskGraphSpec:
     if len(raw) > MAX_CLUSTERS:
         raise platform.fail("clusters", f"{len(raw)} clusters; at most {MAX_CLUSTERS} are supported", "use fewer")
     clusters = tuple(_cluster(platform, i, c) for i, c in enumerate(raw))
+    if accelerator is not None:
+        rows, cols = max(r for r, _ in clusters), sum(c for _, c in clusters)
+        if rows > accelerator.pe_rows or cols > accelerator.pe_cols:
+            raise platform.fail(
+                "clusters",
+                f"side by side the clusters need {rows} x {cols} PEs; {accelerator.name} has "
+                f"{accelerator.pe_rows} x {accelerator.pe_cols}",
+                "use smaller clusters or a larger accelerator",
+            )
     tasks = sum(prod(parts) for parts in slicing.values())
     if tasks * len(clusters) > MAX_TASK_CLUSTER_PAIRS:
         raise f.fail(

@@ -46,15 +46,22 @@ def replay_tasks(
 
 
 def verify_taskgraph_result(
-    result: dict, group: FusedGroup, graph: TaskGraph, platform: Platform, functional: bool = False, seed: int = 0
+    result: dict,
+    group: FusedGroup,
+    graph: TaskGraph,
+    platform: Platform,
+    functional: bool = False,
+    seed: int = 0,
+    report: VerifyReport | None = None,
 ) -> VerifyReport:
     """Replay a task schedule of ``graph`` (the tasks of ``group`` on ``platform``);
     every task's end, the makespan, the peak memory and its profile, the task
-    count and the objective must equal the replay's."""
+    count and the objective must equal the replay's. The rows go to ``report``
+    (one that holds the rows of the graph's measured durations) or a new one."""
     claims = Claims(result)
     if claims.raw("mapping") is None:
         return VerifyReport(violation=f"the result has nothing to verify (status {result.get('status')})")
-    report = VerifyReport()
+    report = report if report is not None else VerifyReport()
     mapping = claims.sub("mapping")
     schedule = task_schedule(mapping, graph)
     metrics = claims.sub("metrics")

@@ -72,6 +72,7 @@ def solve_network(problem: Problem, settings: SolverSettings | None = None) -> S
         time_limit_s=settings.time_limit_s,
         ortools_version=_ortools_version(),
         first_solution_s=singletons_s if best is not None else None,
+        factors=settings.factors.value,
     )
     names = problem.layer_names
     label = names[0] if n == 1 else f"{names[0]}..{names[-1]}"

@@ -15,6 +15,7 @@ from mapper.core.taskgraph import TaskGraph, TaskSchedule, memory_lifetimes
 from mapper.cost.taskgraph import evaluate_schedule, memory_profile, schedule_objective
 from mapper.cost.taskgraph_builder import problem_graph
 from mapper.heuristics.heft import heft, layer_by_layer, memory_aware_heft
+from mapper.solve.task_durations import SolvedDurations, problem_durations
 
 
 def memory_cap(spec: TaskGraphSpec) -> int | None:
@@ -118,7 +119,8 @@ def pareto_front(
 def solve_taskgraph(problem: Problem, settings: SolverSettings | None = None) -> SolveResult:
     settings = settings or problem.solver
     spec = problem.taskgraph
-    group, graph, platform = problem_graph(problem)
+    durations = problem_durations(problem, settings)
+    group, graph, platform = problem_graph(problem, durations)
     cap = memory_cap(spec)
     rows = [
         (name, schedule, None) for name, schedule in (("HEFT", heft(graph)), ("layer-by-layer", layer_by_layer(graph)))
@@ -141,7 +143,7 @@ def solve_taskgraph(problem: Problem, settings: SolverSettings | None = None) ->
         problem_file=problem.source,
         mode="taskgraph",
         layer="+".join(group.names),
-        accelerator=f"{len(platform.clusters)} PE clusters",
+        accelerator=problem.accelerator_label,
         status=certified.status,
         objective=certified.objective,
         bound=certified.bound,
@@ -167,6 +169,8 @@ def solve_taskgraph(problem: Problem, settings: SolverSettings | None = None) ->
             }
         )
     details = {"tasks": len(graph.tasks), "edges": len(graph.edges), "heuristics": comparison}
+    if isinstance(durations, SolvedDurations):
+        details["tile_durations"] = [tile.to_dict() for tile in durations.tiles]
     if best is None:
         return replace(result, details=details)
     metrics = {

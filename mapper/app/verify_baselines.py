@@ -23,7 +23,7 @@ from mapper.core.enums import Status
 from mapper.core.group import build_group
 from mapper.core.problem import Problem
 from mapper.core.spec import SolverSettings
-from mapper.core.taskgraph import origin_box, tile_extents
+from mapper.core.taskgraph import origin_box, tile_key
 from mapper.heuristics.heft import heft, layer_by_layer
 from mapper.io.limits import MAX_SECONDS, MAX_SEED, MAX_WORKERS
 from mapper.referee.claims import Claims, fused_mapping
@@ -248,7 +248,7 @@ def check_tile_durations(report: VerifyReport, claims: Claims, problem: Problem,
     layers = problem.layers_by_name
     stated = stated_durations(details, layers)
     needed = {
-        (graph.layer_of[task], tile_extents(graph.work[task]), cluster)
+        tile_key(graph.layer_of[task], graph.work[task], cluster)
         for task in graph.tasks
         for cluster in problem.taskgraph.platform.clusters
     }

@@ -25,6 +25,11 @@ def tile_extents(work: Box) -> tuple[int, ...]:
     return tuple(hi - lo for lo, hi in work.ranges)
 
 
+def tile_key(layer: str, work: Box, cluster: Cluster) -> TileKey:
+    """What a task's duration depends on: its layer, its tile's extents, its cluster."""
+    return layer, tile_extents(work), cluster
+
+
 def origin_box(extents: tuple[int, ...]) -> Box:
     """The work box of a tile of ``extents`` (along DIMS) at the origin: its loop nest
     depends on its extents only (``tile_layer``)."""
@@ -52,10 +57,6 @@ class TileDuration:
     status: str
     mapping: Mapping
 
-    @property
-    def key(self) -> TileKey:
-        return self.layer, self.extents, self.cluster
-
     def to_dict(self) -> dict:
         return {
             "layer": self.layer,
@@ -79,7 +80,7 @@ class DurationTable:
     cycles: dict[TileKey, int] = field(default_factory=dict)
 
     def __call__(self, layer: Layer, work: Box, cluster: Cluster) -> int:
-        key = (layer.name, tile_extents(work), cluster)
+        key = tile_key(layer.name, work, cluster)
         if key not in self.cycles:
             extents = " x ".join(f"{d}{e}" for d, e in zip(DIMS, key[1], strict=True) if e > 1)
             rows, cols = cluster

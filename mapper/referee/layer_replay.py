@@ -13,6 +13,7 @@ from mapper.referee.array_replay import replay_array
 from mapper.referee.decode_layer import decode_layer
 from mapper.referee.executor import execute
 from mapper.referee.metric_rows import LayerReplay
+from mapper.referee.report import VerifyReport
 from mapper.referee.reservation import layer_glb_reserved
 from mapper.referee.simulator import Measurement, ScheduleViolation, simulate
 
@@ -60,3 +61,15 @@ def replay_layer(layer: Layer, accelerator: Accelerator, mapping: Mapping, funct
         + accelerator.mac_energy_fj * measured.macs
     )
     return LayerReplay(measured, reserved, array, latency, energy, repeated)
+
+
+def replayed(report: VerifyReport, path: str, run, name: str = "mapping: the schedule replays without violation"):
+    """``run()``'s replay, its verdict a row ``name`` covering the whole mapping at ``path``;
+    None on a violation."""
+    try:
+        measured = run()
+    except ScheduleViolation as err:
+        report.fail(name, "valid", str(err), path)
+        return None
+    report.check(name, "valid", "valid", fields=path)
+    return measured

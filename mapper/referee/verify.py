@@ -19,12 +19,11 @@ from mapper.core.stripes import group_consumers
 from mapper.cost.fused import pipeline_latency
 from mapper.referee.claims import Claims, fused_mapping, layer_mapping, weights_of
 from mapper.referee.decode_fused import decode_fused
-from mapper.referee.layer_replay import replay, replay_layer
+from mapper.referee.layer_replay import replay, replay_layer, replayed
 from mapper.referee.mapping_rules import fused_mapping_rules, layer_mapping_rules
 from mapper.referee.metric_rows import FusedReplay, fused_rows, layer_rows
 from mapper.referee.report import VerifyReport
 from mapper.referee.reservation import fused_reserved
-from mapper.referee.simulator import ScheduleViolation
 from mapper.referee.verify_network import verify_groups
 from mapper.referee.verify_taskgraph import verify_taskgraph_result
 
@@ -46,18 +45,6 @@ def verify_layer_result(
     report = VerifyReport()
     check_layer(report, claims, weights_of(claims), layer, accelerator, functional, seed)
     return report
-
-
-def _replayed(report: VerifyReport, path: str, run):
-    """``run()``'s replay, its verdict a row covering the whole mapping at ``path``; None on a violation."""
-    name = "mapping: the schedule replays without violation"
-    try:
-        replayed = run()
-    except ScheduleViolation as err:
-        report.fail(name, "valid", str(err), path)
-        return None
-    report.check(name, "valid", "valid", fields=path)
-    return replayed
 
 
 def replay_fused(group: FusedGroup, accelerator: Accelerator, mapping: FusedMapping, functional=False, seed=0):
@@ -100,10 +87,10 @@ def check_layer(report, claims: Claims, weights, layer, accelerator, functional=
     path = claims.where("mapping")
     if not layer_mapping_rules(report, layer, accelerator, mapping, path):
         return
-    replayed = _replayed(report, path, lambda: replay_layer(layer, accelerator, mapping, functional, seed))
-    if replayed is None:
+    measured = replayed(report, path, lambda: replay_layer(layer, accelerator, mapping, functional, seed))
+    if measured is None:
         return
-    layer_rows(report, claims, weights, layer, accelerator, replayed, functional, seed)
+    layer_rows(report, claims, weights, layer, accelerator, measured, functional, seed)
 
 
 def check_fused(report, claims: Claims, weights: ObjectiveWeights, group, accelerator, functional=False, seed=0):
@@ -111,7 +98,7 @@ def check_fused(report, claims: Claims, weights: ObjectiveWeights, group, accele
     mapping = fused_mapping(claims.sub("mapping"), group)
     if not fused_mapping_rules(report, group, accelerator, mapping, claims.where("mapping")):
         return
-    fused = _replayed(
+    fused = replayed(
         report, claims.where("mapping"), lambda: replay_fused(group, accelerator, mapping, functional, seed)
     )
     if fused is None:

@@ -12,7 +12,7 @@ from mapper.core.box import Box
 from mapper.core.errors import SpecError
 from mapper.core.problem import Problem
 from mapper.core.spec import Accelerator, ObjectiveWeights, SolverSettings
-from mapper.core.taskgraph import Cluster, DurationTable, TileDuration, tile_extents, tile_layer
+from mapper.core.taskgraph import Cluster, DurationTable, TileDuration, tile_extents, tile_key, tile_layer
 from mapper.cost.taskgraph_builder import Duration, compute_bound
 from mapper.solve.groups import solve_single_layer
 
@@ -31,7 +31,7 @@ class SolvedDurations(DurationTable):
         self.tiles: list[TileDuration] = []
 
     def __call__(self, layer, work: Box, cluster: Cluster) -> int:
-        key = (layer.name, tile_extents(work), cluster)
+        key = tile_key(layer.name, work, cluster)
         if key not in self.cycles:
             self.cycles[key] = self.solve_tile(layer, work, cluster).latency_cycles
         return self.cycles[key]

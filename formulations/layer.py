@@ -130,7 +130,8 @@ class LayerModel(LayerLatency):
         ARRAY(T) = |T| * (prod_{d irrelevant} f_DRAM[d] * miss_GLB(T) if some_glb(T) else miss_DRAM(T)),
         ARRAY(I) = N G C rowsA colsA f_DRAM[K] miss_GLB(I) if some_glb(I) else DRAM(I) without sliding,
         rowsA = outer[P] outer[R] span_ARRAY(P, R) (less the kept rows of an array tile sliding at the GLB).
-        dram_words = DRAM(W) + DRAM(I) + 2 DRAM(O) - |O|; array_words likewise."""
+        dram_words = DRAM(W) + DRAM(I) + 2 DRAM(O) - |O|; array_words likewise. A tensor
+        held on chip (``Layer.on_chip``) moves no DRAM words."""
         m = self.model
         b = self.layer.bounds
         ngc = b["N"] * b["G"] * b["C"]
@@ -151,12 +152,15 @@ class LayerModel(LayerLatency):
                 dram[t] = whole = product_var(m, [words, self.miss["DRAM"][t]], f"dram_{t}", self.cap)
                 glb_case = product_var(m, [words, reuse_glb], f"array_{t}_glb", self.cap)
             array[t] = choose_var(m, self.some_glb[t], glb_case, whole, f"array_{t}")
-            m.add(dram[t] >= self.layer.needed_words(t))  # redundant: compulsory traffic
+            if t in self.layer.on_chip:  # held in the GLB: no DRAM words
+                dram[t] = 0
+            else:
+                m.add(dram[t] >= self.layer.needed_words(t))  # redundant: compulsory traffic
         self.dram_of, self.array_of = dram, array
         out_words = self.layer.tensor_words("O")
         self.dram_words = m.new_int_var(0, self.cap, "dram_words")
         self.array_words = m.new_int_var(0, self.cap, "array_words")
-        m.add(self.dram_words == sum(dram[t] for t in self.tensors if t != "O") + 2 * dram["O"] - out_words)
+        m.add(self.dram_words == sum(dram[t] for t in self.tensors if t != "O") + self._output_dram_words())
         m.add(self.array_words == sum(array[t] for t in self.tensors if t != "O") + 2 * array["O"] - out_words)
 
     def add_output_buffering(self) -> None:
@@ -174,7 +178,8 @@ class LayerModel(LayerLatency):
         in place; copies_RF tile_RF(O) if double_out), copies = 2 for a double-buffered level, with
         refilled_GLB(T) = [some relevant f_DRAM > 1] (visits_DRAM(T) > 1) and
         refilled_RF(T) = refilled_GLB(T) or some_glb(T) (vC(T) > 1);
-        sum_T resident_L(T) <= capacity (each tensor's, if the level is split)."""
+        sum_T resident_L(T) <= capacity (each tensor's, if the level is split); a tensor
+        held on chip takes |T| in the GLB."""
         m = self.model
         refilled = {
             "GLB": {
@@ -190,7 +195,9 @@ class LayerModel(LayerLatency):
             resident = {}
             for t, tile in self.tile[level].items():
                 resident[t] = tile
-                if t == "O" and level == "RF" and self.double_out:  # some_glb(O), so refilled
+                if level == "GLB" and t in self.layer.on_chip:
+                    resident[t] = self.layer.tensor_words(t)
+                elif t == "O" and level == "RF" and self.double_out:  # some_glb(O), so refilled
                     resident[t] = product_var(m, [spec.copies, tile], "copies_RF_O", self.cap)
                 elif spec.copies > 1 and t != "O":  # an output tile accumulates in place: one copy
                     doubled = product_var(m, [spec.copies, tile], f"copies_{level}_{t}", self.cap)

@@ -105,16 +105,14 @@ class LayerLatency(LayerTiles):
         return sum(stalls)
 
     def _input_marks(self, level: str, cycles: dict) -> list[tuple]:
-        """(visits, cycles, requires) of the input prefetches over ``level``'s loops
-        (DRAM: GLB tiles on the DMA; GLB: array tiles on the port): each input's
-        whole tile, or for an input sliding along an axis, the slid rows at every
+        """(visits, cycles, requires) of the prefetches over ``level``'s loops of the inputs
+        in ``cycles`` (DRAM: GLB tiles on the DMA; GLB: array tiles on the port): each
+        input's whole tile, or for an input sliding along an axis, the slid rows at every
         change and the rest of the tile where the sliding loop wraps (every f_L[o] changes)."""
         m, marks = self.model, []
         tile, channel = ("GLB", "DRAM") if level == "DRAM" else ("ARRAY", "GLB")
-        for t in self.tensors:
-            if t == "O":
-                continue
-            visits, whole = self._visits(level, t), cycles[t]
+        for t, whole in cycles.items():
+            visits = self._visits(level, t)
             if t != "I" or not self.slide[level]:
                 marks.append((visits, whole, None))
                 continue
@@ -141,7 +139,8 @@ class LayerLatency(LayerTiles):
         X = n_G C + stalls_GLB (the GLB nest of one DRAM iteration), periods =
         n_D X + stalls_DRAM, prologue = sum_{W,I} load(T) + send(T), boundary =
         sum_{W,I} send(T) ((n_D if some_glb(T) else visits_DRAM(T)) - 1), outputs =
-        send(O) (2 vC(O) - prod_{O dims} outer) + load(O) (2 visits_DRAM(O) - prod_{O dims} f_DRAM)."""
+        send(O) (2 vC(O) - prod_{O dims} outer) + load(O) (2 visits_DRAM(O) - prod_{O dims} f_DRAM);
+        load(T) = 0 for a tensor held on chip (no DRAM marks either)."""
         m, levels = self.model, self.accelerator.levels
         self.compute_cycles = product_var(m, [self.dims[d].temporal for d in DIMS], "compute_cycles", self.cap)
         if self.factors is Factors.DIVISORS:  # redundant: every window is whole
@@ -152,7 +151,7 @@ class LayerLatency(LayerTiles):
         n_glb = product_var(m, [self.dims[d].factor["GLB"] for d in DIMS], "glb_iterations", self.cap)
         inputs = [t for t in self.tensors if t != "O"]
         send = {t: self._cycles(self.tile["ARRAY"][t], "GLB", f"send_{t}") for t in self.tensors}
-        glb_marks = self._input_marks("GLB", send)
+        glb_marks = self._input_marks("GLB", {t: send[t] for t in inputs})
         if self.double_out:  # the drains: a mark where O changes at every iteration
             input_marks = list(glb_marks)
             every_out = self._changes_every_iteration(self._visits("GLB", "O"), n_glb, "O")
@@ -164,8 +163,9 @@ class LayerLatency(LayerTiles):
             stalls += self._overlapped_drains(compute, send["O"], input_marks, n_glb, every_out)
         nest_compute = product_var(m, [n_glb, compute], "nest_compute", self.cap)
         m.add(nest == nest_compute + stalls)
-        load = {t: self._cycles(self.tile["GLB"][t], "DRAM", f"load_{t}") for t in self.tensors}
-        dram_marks = self._input_marks("DRAM", load)
+        held = self.layer.on_chip  # in the GLB throughout: no DMA transfers
+        load = {t: 0 if t in held else self._cycles(self.tile["GLB"][t], "DRAM", f"load_{t}") for t in self.tensors}
+        dram_marks = self._input_marks("DRAM", {t: load[t] for t in inputs if t not in held})
         n_dram = self.dram_iterations
         inner_stalls = m.new_int_var(0, self.cap, "inner_stalls")
         m.add(inner_stalls == stalls)
@@ -243,7 +243,7 @@ class LayerLatency(LayerTiles):
         )
         dram_moves = self._var(2 * visits_dram - distinct_glb, 2 * upper_bound(visits_dram), "dram_O_moves")
         port = self._times_cycles(array_moves, send, "array_O_cycles")
-        dma = self._times_cycles(dram_moves, load, "dram_O_cycles")
+        dma = 0 if "O" in self.layer.on_chip else self._times_cycles(dram_moves, load, "dram_O_cycles")
         levels, (port_words, dma_words) = self.accelerator.levels, self._output_move_words()
         m.add(levels["GLB"].bandwidth_words_per_cycle * port >= port_words)
         m.add(levels["DRAM"].bandwidth_words_per_cycle * dma >= dma_words)
@@ -255,7 +255,12 @@ class LayerLatency(LayerTiles):
         on the port, with a double-buffered output, at least the read-backs ARRAY(O) - |O|."""
         out_words = self.layer.tensor_words("O")
         port = (1 if self.double_out else 2) * self.array_of["O"] - out_words
-        return port, 2 * self.dram_of["O"] - out_words
+        return port, self._output_dram_words()
+
+    def _output_dram_words(self):
+        """The output's DRAM words, writes and partial-sum reads: 2 DRAM(O) - |O|
+        (0 when it is held on chip; needs ``dram_of``)."""
+        return 0 if "O" in self.layer.on_chip else 2 * self.dram_of["O"] - self.layer.tensor_words("O")
 
     def _add_channel_bounds(self, dma_idle, port_idle) -> None:
         """Redundant, for the bound: each channel moves one tile at a time and

@@ -29,14 +29,16 @@ class TaskGraphModel:
         memory_weight: int = 1,
         memory_cap: int | None = None,
         makespan_cap: int | None = None,
+        pins: dict | None = None,
     ):
         if objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}")
-        self.graph = graph
+        self.graph, self.pins = graph, pins or {}
         self.model = cp_model.CpModel()
         self.horizon = sum(max(d) for d in graph.durations.values()) + sum(graph.edges.values())
         self.add_assignment_and_intervals()
         self.add_precedences()
+        self.add_pins()
         self.add_memory()
         self.add_makespan()
         if memory_cap is not None:
@@ -68,8 +70,11 @@ class TaskGraphModel:
 
     def add_cluster_symmetry_breaking(self) -> None:
         """Identical processors (same duration for every task) are interchangeable:
-        task j may use processor p > 0 only if an earlier task uses processor p - 1."""
+        task j may use processor p > 0 only if an earlier task uses processor p - 1.
+        Not when a pin names a cluster (the clusters are then told apart)."""
         m, g = self.model, self.graph
+        if self.pins.get("cluster"):
+            return
         processors = range(len(g.processors))
         for p in processors[1:]:
             if any(g.durations[t][p] != g.durations[t][p - 1] for t in g.tasks):
@@ -99,6 +104,14 @@ class TaskGraphModel:
             m.add(sum(both) == same)
             m.add(self.start[v] >= self.end[u] + cost).only_enforce_if(same.Not())
             m.add(self.start[v] >= self.end[u]).only_enforce_if(same)
+
+    def add_pins(self) -> None:
+        """Pinned decisions: x[t, p] = 1 for a task pinned to cluster p; start[v] >= end[u]
+        for a pinned order (u, v)."""
+        for t, p in self.pins.get("cluster", {}).items():
+            self.model.add(self.on[t, p] == 1)
+        for u, v in self.pins.get("before", []):
+            self.model.add(self.start[v] >= self.end[u])
 
     def add_memory(self) -> None:
         """Each memory object is an interval [alloc, release): a task output from its

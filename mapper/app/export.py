@@ -24,7 +24,7 @@ from mapper.core.mapping import Mapping
 from mapper.core.spec import DIMS, ORDERED_LEVELS
 from mapper.io.loading import load_problem
 from mapper.referee.layer_replay import MAX_REPLAY_ITERATIONS
-from mapper.referee.schedule import Schedule
+from mapper.referee.schedule import ALLOCATING, Schedule
 from mapper.referee.simulator import ORDER
 
 TIMELOOP_DIMS = {"N": "N", "K": "M", "C": "C", "P": "P", "Q": "Q", "R": "R", "S": "S"}
@@ -111,7 +111,7 @@ def _trace_events(schedule: Schedule, pid: int, offset: int) -> list[dict]:
             )
         if op.buffer != "GLB" or op.tensor in schedule.uncounted:
             continue
-        if op.kind in ("load", "alloc"):
+        if op.kind in ALLOCATING:
             live += op.box.words
             counter.append((op.start, live))
         elif op.kind == "free":

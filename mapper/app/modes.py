@@ -123,7 +123,7 @@ def _fused_front(problem: Problem, settings: SolverSettings, max_points: int) ->
 
 def _taskgraph_front(problem: Problem, settings: SolverSettings, max_points: int) -> tuple[list[dict], str | None, str]:
     _, graph, _ = problem_graph(problem, problem_durations(problem, settings))
-    points, ended = pareto_front(graph, problem.taskgraph, settings, max_points)
+    points, ended = pareto_front(graph, problem.taskgraph, settings, max_points, problem.pins)
     return points, ended, f"Makespan vs peak memory: {problem.name} ({len(graph.tasks)} tasks)"
 
 

@@ -173,6 +173,7 @@ def buffer_capacity(result: dict, source: str) -> int | None:
 def plot_glb(result: dict, out: Path, source: str) -> None:
     """On-chip words over time, stacked by tensor kind, replayed from the result's schedule."""
     from mapper.app.export import result_schedule
+    from mapper.referee.schedule import ALLOCATING
     from mapper.referee.simulator import ORDER
 
     plt = pyplot(source)
@@ -181,7 +182,7 @@ def plot_glb(result: dict, out: Path, source: str) -> None:
     live = dict.fromkeys(kinds, 0)
     times, series = [0], {k: [0] for k in kinds}
     for op in sorted(schedule.ops, key=lambda o: (o.start, ORDER[o.kind])):
-        if op.kind not in ("load", "alloc", "free") or op.buffer != "GLB" or op.tensor in schedule.uncounted:
+        if op.kind not in (*ALLOCATING, "free") or op.buffer != "GLB" or op.tensor in schedule.uncounted:
             continue
         live[tensor_kind(schedule, op.tensor)] += op.box.words if op.kind != "free" else -op.box.words
         times.append(op.start)

@@ -57,9 +57,11 @@ def render_result(result: SolveResult, console: Console, bounds: dict[str, int] 
     regret = result.details.get("regret")
     if regret and regret["regret"] is not None:
         proof = "certified" if regret["certified"] else "not certified (a solve hit its limit)"
+        makespan = regret.get("makespan_regret")
+        makespan = "" if makespan is None else f", makespan {makespan:+,} cycles (free {regret['free_makespan']:,})"
         console.print(
             f"pinned decisions {regret['pins']}: objective {result.objective:,} vs free optimum "
-            f"{regret['free_objective']:,}; regret {regret['regret']:,} ({proof})"
+            f"{regret['free_objective']:,}; regret {regret['regret']:,}{makespan} ({proof})"
         )
     if result.explanation:
         label = "infeasible" if result.status == Status.INFEASIBLE else "note"

@@ -145,7 +145,8 @@ def render_taskgraph(result: SolveResult, console: Console, bounds: dict[str, in
     for cluster, entries in sorted(by_cluster.items()):
         timeline.add_row(cluster, ", ".join(entries))
     console.print(timeline)
-    compare = Table(title="CP-SAT vs heuristics")
+    pinned = " (the heuristics ignore the pins)" if result.details.get("regret") else ""
+    compare = Table(title=f"CP-SAT vs heuristics{pinned}")
     for column in (
         "method",
         "makespan (cycles)",

@@ -19,14 +19,14 @@ from functools import partial
 
 from mapper.app.task_graphs import task_graph_of
 from mapper.app.verify_claims import recomputed
-from mapper.core.enums import Status
+from mapper.core.enums import Mode, Status
 from mapper.core.group import build_group
 from mapper.core.problem import Problem
 from mapper.core.spec import SolverSettings
 from mapper.core.taskgraph import origin_box, tile_key
 from mapper.heuristics.heft import heft, layer_by_layer
 from mapper.io.limits import MAX_SECONDS, MAX_SEED, MAX_WORKERS
-from mapper.referee.claims import Claims, fused_mapping
+from mapper.referee.claims import Claims, fused_mapping, task_schedule
 from mapper.referee.mapping_rules import fused_mapping_rules
 from mapper.referee.report import VerifyReport
 from mapper.referee.simulator import ScheduleViolation
@@ -35,6 +35,7 @@ from mapper.referee.verify import replay_fused
 from mapper.referee.verify_taskgraph import replay_tasks, schedule_value
 from mapper.solve.api import SOLVERS
 from mapper.solve.api import layer_by_layer as fused_layer_by_layer
+from mapper.solve.regret import regret_record
 from mapper.solve.task_durations import SolvedDurations
 from mapper.solve.taskgraph import memory_cap, smallest_memheft_cap
 
@@ -67,20 +68,15 @@ def not_reproducible(settings: SolverSettings) -> str:
 
 
 def check_regret(report: VerifyReport, claims: Claims, problem: Problem, settings: SolverSettings) -> None:
-    """``details.regret`` of a pinned layer or fused problem: the free problem re-solved."""
+    """``details.regret`` of a pinned problem: the free problem re-solved."""
     details = claims.sub("details")
     if not details.has("regret"):
         return
     free = resolved("free", problem, settings, lambda: SOLVERS[problem.mode](replace(problem, pins=None), settings))
     regret = details.sub("regret")
-    objective, proven = claims.count("objective"), claims.flag("proven_optimal")
-    expected = {
-        "pins": problem.pins,
-        "free_objective": free.objective,
-        "free_bound": free.bound,
-        "regret": None if free.objective is None else objective - free.objective,
-        "certified": proven and free.proven_optimal,
-    }
+    makespan = claims.sub("metrics").count("makespan") if problem.mode == Mode.TASKGRAPH else None
+    expected = regret_record(problem, claims.count("objective"), claims.flag("proven_optimal"), free, makespan)
+    regret.keys_exactly(expected, "regret")
     exact = settings.workers == 1 or free.proven_optimal
     for key, value in expected.items():
         recomputed(
@@ -192,8 +188,10 @@ def check_taskgraph_details(report: VerifyReport, claims: Claims, problem: Probl
     each heuristic re-run and its schedule replayed."""
     group, graph, platform = task_graph_of(problem, claims)
     spec, details = problem.taskgraph, claims.sub("details")
-    details.keys_exactly(("tasks", "edges", "heuristics") + ((FIELD,) if problem.accelerator else ()), "detail")
+    optional = ((FIELD,) if problem.accelerator else ()) + (("regret",) if problem.pins else ())
+    details.keys_exactly(("tasks", "edges", "heuristics", *optional), "detail")
     check_tile_durations(report, claims, problem, graph, resolve_settings(claims, problem))
+    check_task_pins(report, claims, problem, graph)
     report.check("details.tasks = the graph's", details.count("tasks"), len(graph.tasks), fields="details.tasks")
     report.check("details.edges = the graph's", details.count("edges"), len(graph.edges), fields="details.edges")
     cap = memory_cap(spec)
@@ -235,6 +233,21 @@ def check_taskgraph_details(report: VerifyReport, claims: Claims, problem: Probl
         entry.keys_exactly(row, "field")
         for key, value in row.items():
             recomputed(report, f"{row['method']}: {key} (re-run, replayed)", entry, key, value)
+
+
+def check_task_pins(report: VerifyReport, claims: Claims, problem: Problem, graph) -> None:
+    """A pinned task runs on its cluster, a pinned pair (u, v) has v start once u has
+    ended; the free problem re-solved gives the regret (``check_regret``)."""
+    if not problem.pins or claims.raw("mapping") is None:
+        return
+    schedule = task_schedule(claims.sub("mapping"), graph)
+    for task, cluster in problem.pins.get("cluster", {}).items():
+        ran = graph.processors[schedule.processor[task]]
+        report.check(f"pin: {task} on cluster{cluster}", ran, f"cluster{cluster}", fields=f"mapping.{task}")
+    for u, v in problem.pins.get("before", []):
+        ended, started = schedule.end(graph, u), schedule.start[v]
+        report.check(f"pin: {v} starts once {u} has ended", started >= ended, True, fields=f"mapping.{v}")
+    check_regret(report, claims, problem, resolve_settings(claims, problem))
 
 
 def check_tile_durations(report: VerifyReport, claims: Claims, problem: Problem, graph, settings) -> None:

@@ -58,6 +58,10 @@ class Layer:
 
     ``bounds`` maps every dim of ``DIMS`` to its loop bound. ``stride`` and
     ``dilation`` are (rows, cols). ``padding`` is (rows, cols) on each side.
+    ``on_chip``: the tensors the layer finds whole in the GLB (inputs placed there
+    before its nest starts, by the schedule around it: a task graph's shared memory)
+    and leaves there (the output): they move no DRAM words and occupy their whole
+    size in the GLB for the whole nest (DESIGN 4.4; none for a layer on its own).
     """
 
     name: str
@@ -68,6 +72,11 @@ class Layer:
     padding: tuple[int, int] = (0, 0)
     inputs: tuple[str, ...] = ()
     input_hw: tuple[int, int] | None = None  # true (unpadded) input rows, cols
+    on_chip: frozenset[str] = frozenset()
+
+    def __post_init__(self):
+        if not self.on_chip <= set(self.tensors):
+            raise ValueError(f"{self.name}: on_chip {sorted(self.on_chip)} names a tensor not in {self.tensors}")
 
     @property
     def in_rows(self) -> int:

@@ -36,12 +36,17 @@ def origin_box(extents: tuple[int, ...]) -> Box:
     return Box(tuple((0, e) for e in extents))
 
 
+TILE_ON_CHIP = frozenset({"I", "O"})  # a task's operands: in the shared memory (weights come from DRAM)
+
+
 def tile_layer(layer: Layer, work: Box) -> Layer:
     """The loop nest of one task: ``layer`` on the extents of ``work``. Its input is
     the span those outputs read, a border tile's padding positions included (as a
-    layer's are in layer mode)."""
+    layer's are in layer mode). Its input and output are held on chip
+    (``TILE_ON_CHIP``): the task reads its input tile from the shared memory and
+    leaves its output tile there; only its weights move from DRAM."""
     bounds = dict(zip(DIMS, tile_extents(work), strict=True))
-    return replace(layer, name=f"{layer.name}_tile", bounds=bounds, padding=(0, 0), input_hw=None)
+    return replace(layer, name=f"{layer.name}_tile", bounds=bounds, padding=(0, 0), input_hw=None, on_chip=TILE_ON_CHIP)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ extent of the GLB tile (one DRAM-loop iteration).
   + (2 vC(O) - distinct_RF(O)) tile_RF(O)), fills_RF(I) = vC(I) tile_RF(I)
   less the kept rows of a sliding array tile; the MAC energy covers the RF
   operand accesses of every MAC.
+* Tensors held on chip (``Layer.on_chip``): no DRAM reads or writes; each takes
+  its whole size in the GLB; their GLB tiles move in no time (no DMA transfer).
 * Capacity: an input's tile takes ``copies`` (2 when double-buffered) times
   its words in a level where it is refilled (visits_DRAM(T) > 1 for the GLB,
   vC(T) > 1 for the RF) and its words once where it is loaded once; an output
@@ -186,6 +188,10 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> LayerC
     dram_writes = {"O": visits_dram["O"] * tiles["GLB"]["O"]}
     dram_reads, dram_writes = (remainders_cut(layer, mapping, "DRAM", words) for words in (dram_reads, dram_writes))
     dram_reads["O"] = dram_writes["O"] - out_words
+    for t in layer.on_chip:  # held in the GLB: it never moves to or from DRAM
+        dram_reads[t] = 0
+        if t == "O":
+            dram_writes[t] = 0
     glb_to_array = {t: visits_rf[t] * tiles["ARRAY"][t] for t in tensors if t != "O"}
     glb_to_array["I"] = input_fetch_words(layer, mapping, "GLB", array_ext, visits_rf["I"], tiles["ARRAY"]["I"])
     glb_to_array = remainders_cut(layer, mapping, "GLB", glb_to_array)
@@ -202,7 +208,7 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> LayerC
     glb_accesses = dram_words + array_words
 
     glb, rf, dram = accelerator.levels["GLB"], accelerator.levels["RF"], accelerator.levels["DRAM"]
-    glb_resident = resident_words(glb, tiles["GLB"], visits_dram)
+    glb_resident = resident_words(glb, tiles["GLB"], visits_dram) | {t: layer.tensor_words(t) for t in layer.on_chip}
     rf_resident = resident_words(rf, tiles["RF"], visits_rf, mapping.output_double("RF"))
     violations += output_buffering_violations(accelerator, mapping)
     violations += _capacity_violations(glb, glb_resident)

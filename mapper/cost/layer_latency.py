@@ -16,6 +16,8 @@ referee measures its makespan; docs/cost_model.md draws it):
   double-buffered RF output tile (``Mapping.double_outputs``) drains during
   the next compute instead (``overlapped_drain_cycles``). An input tile that
   slides (``mapper.cost.loops.sliding_axis``) moves its new rows only.
+* A tensor held on chip (``Layer.on_chip``) is in the GLB throughout: its GLB
+  tiles take no DMA time and make no DRAM marks.
 * Prologue (not hidden): the DRAM loads of iteration 0, then its array
   tiles. At every DRAM boundary J -> J+1, serially: drain the array's
   output tile, store / read back the GLB output tile, send the input array
@@ -98,18 +100,16 @@ class LatencyTerms:
 
 
 def _input_marks(layer: Layer, mapping: Mapping, level: str, cycles: dict[str, int], bw: int) -> list[Mark]:
-    """Marks of the input prefetches over ``level``'s loops (``cycles`` a whole
-    tile's transfer each): one per input, and for an input that slides
+    """Marks of the prefetches over ``level``'s loops of the inputs in ``cycles`` (a
+    whole tile's transfer each): one per input, and for an input that slides
     (``sliding_axis``) the slid rows at every change and the rest of a whole
     tile where the sliding loop wraps."""
     order, f = mapping.orders[level], mapping.factors[level]
     extents = mapping.extents_below(level, layer.bounds)
     axis = sliding_axis(layer, mapping, level)
     marks = []
-    for t in layer.tensors:
-        if t == "O":
-            continue
-        visits, whole = loop_visits(order, f, RELEVANT_DIMS[t]), cycles[t]
+    for t, whole in cycles.items():
+        visits = loop_visits(order, f, RELEVANT_DIMS[t])
         if t != "I" or axis is None:
             marks.append(Mark(visits, whole))
             continue
@@ -128,19 +128,21 @@ def layer_latency(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> L
     n_dram, n_glb = (prod(f[lv][d] for d in DIMS) for lv in ("DRAM", "GLB"))
     compute = prod(f["RF"][d] for d in DIMS)
     inputs = [t for t in layer.tensors if t != "O"]
-    glb_marks = _input_marks(layer, mapping, "GLB", send, bw_glb)
+    load = {t: 0 if t in layer.on_chip else ceil_div(glb_tile[t], bw_dram) for t in layer.tensors}
+    glb_marks = _input_marks(layer, mapping, "GLB", {t: send[t] for t in inputs}, bw_glb)
     nest = prefix_class_sum(n_glb, glb_marks, compute, levels["RF"].double_buffered) + compute
     out_visits = loop_visits(mapping.orders["GLB"], f["GLB"], RELEVANT_DIMS["O"])
     overlapped = 0  # drains of the output's array tile that overlap a compute (double_outputs)
     if mapping.output_double("RF") and out_visits > 1:
         nest += overlapped_drain_cycles(n_glb, glb_marks, compute, out_visits, send["O"])
         overlapped = n_dram * (out_visits - 1)
-    dram_marks = _input_marks(layer, mapping, "DRAM", {t: ceil_div(glb_tile[t], bw_dram) for t in inputs}, bw_dram)
+    moving = {t: load[t] for t in inputs if t not in layer.on_chip}
+    dram_marks = _input_marks(layer, mapping, "DRAM", moving, bw_dram)
     periods = prefix_class_sum(n_dram, dram_marks, nest, levels["GLB"].double_buffered) + nest
     boundary = sum(send[t] * (glb_nest_starts(mapping, RELEVANT_DIMS[t]) - 1) for t in inputs)
     out_rel = RELEVANT_DIMS["O"]
     array_moves = 2 * combined_visits(mapping, out_rel) - prod(f["DRAM"][d] * f["GLB"][d] for d in out_rel)
     dram_moves = 2 * loop_visits(mapping.orders["DRAM"], f["DRAM"], out_rel) - prod(f["DRAM"][d] for d in out_rel)
-    outputs = send["O"] * (array_moves - overlapped) + ceil_div(glb_tile["O"], bw_dram) * dram_moves
-    prologue = sum(ceil_div(glb_tile[t], bw_dram) + send[t] for t in inputs)
+    outputs = send["O"] * (array_moves - overlapped) + load["O"] * dram_moves
+    prologue = sum(load[t] + send[t] for t in inputs)
     return LatencyTerms(prologue, outputs, boundary, periods)

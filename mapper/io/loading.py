@@ -26,6 +26,7 @@ from mapper.io.limits import (
     check_problem,
 )
 from mapper.io.networks import parse_network
+from mapper.io.pins import PinContext
 from mapper.io.problem_sections import MODE_RULES, parse_layer_range, parse_partition, parse_pins, parse_taskgraph
 from mapper.io.yaml_fields import Fields, read_yaml, show_value
 
@@ -197,7 +198,8 @@ def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
     if objective.latency + objective.dram_words + objective.energy == 0:
         raise top.fail("objective", "all weights are zero", "give latency, dram_words or energy a positive weight")
     solver = parse_solver(top.sub("solver", {}))
-    pins = parse_pins(top, mode, network, names, accelerator.pe_cols if accelerator else 0) if top.has("pin") else None
+    context = PinContext(network, names, accelerator.pe_cols if accelerator else 0, taskgraph)
+    pins = parse_pins(top, mode, context) if top.has("pin") else None
     if top.has("partition") and mode != Mode.NETWORK:
         raise top.fail("partition", f"only network mode searches partitions, this is {mode} mode", "remove it")
     partition = parse_partition(top.sub("partition", {})) if mode == Mode.NETWORK else None

@@ -1,5 +1,5 @@
 """Mode-specific sections of a problem file: task-graph settings, network ranges
-and partition search, pinned decisions."""
+and partition search, and which pin parser (``mapper.io.pins``) each mode has."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ from math import prod
 
 from mapper.core.enums import Mode
 from mapper.core.problem import PartitionSearch, Platform, TaskGraphSpec
-from mapper.core.spec import CHANNEL_DIMS, DIMS, LOOP_LEVELS, ORDERED_LEVELS, Accelerator, Network
+from mapper.core.spec import Accelerator, Network
 from mapper.io.limits import (
     MAX_BANDWIDTH,
     MAX_CLUSTERS,
-    MAX_FMAP,
     MAX_GROUP_LAYERS,
     MAX_PE,
     MAX_SLICES,
@@ -22,6 +21,7 @@ from mapper.io.limits import (
     MAX_WEIGHT,
     MAX_WORDS,
 )
+from mapper.io.pins import PinContext, fused_pins, layer_pins, network_pins, taskgraph_pins
 from mapper.io.yaml_fields import Fields
 
 TASKGRAPH_OBJECTIVES = ("makespan", "memory", "weighted", "lexicographic")
@@ -129,85 +129,13 @@ def parse_partition(f: Fields) -> PartitionSearch:
     return PartitionSearch(f.integer("max_group_layers", 6, maximum=MAX_GROUP_LAYERS), budget)
 
 
-def parse_pins(top: Fields, mode: Mode, network: Network, names: list[str], pe_cols: int = 0) -> dict:
+def parse_pins(top: Fields, mode: Mode, context: PinContext) -> dict:
     """Decisions the problem fixes, parsed by its mode's pin parser (``MODE_RULES``)."""
     pin = top.sub("pin")
     parser = MODE_RULES[mode].pins
     if parser is None:
         raise pin.fail("pin", f"pins are not supported in {mode} mode yet", "remove pin")
-    return parser(pin, network, names, pe_cols)
-
-
-def _layer_pins(pin: Fields, network: Network, names: list[str], pe_cols: int) -> dict:
-    """``factors: {LEVEL: {DIM: n}}`` (a divisor of the bound, or any value for a channel
-    dim above the RF: an uneven split) and ``orders: {DRAM|GLB: [dims, outer first]}``."""
-    pin.reject_unknown({"factors", "orders"})
-    layer = network.layers[names[0]]
-    factors = {}
-    factor_fields = pin.sub("factors", {})
-    for level in factor_fields.data:
-        if level not in LOOP_LEVELS:
-            raise pin.fail(f"factors.{level}", "unknown loop level", f"use one of {', '.join(LOOP_LEVELS)}")
-        entry = factor_fields.sub(level)
-        for dim in entry.data:
-            if dim not in DIMS:
-                raise entry.fail(str(dim), "unknown dim", f"use one of {', '.join(DIMS)}")
-            value = entry.integer(dim, maximum=layer.bounds[dim])
-            uneven = dim in CHANNEL_DIMS and level != "RF"  # may split a channel dim unevenly
-            if layer.bounds[dim] % value and not uneven:
-                raise entry.fail(dim, f"{value} does not divide {dim}={layer.bounds[dim]}", "use a divisor")
-            factors.setdefault(level, {})[dim] = value
-    orders = {}
-    for level, dims in pin.sub("orders", {}).data.items():
-        if level not in ORDERED_LEVELS or not isinstance(dims, list) or not all(d in DIMS for d in dims):
-            raise pin.fail(f"orders.{level}", f"must list dims ({', '.join(DIMS)}) at DRAM or GLB, outer first")
-        orders[level] = list(dims)
-    return {"factors": factors, "orders": orders}
-
-
-def _fused_pins(pin: Fields, network: Network, names: list[str], pe_cols: int) -> dict:
-    """``stripe_rows``, ``resident: {layer: bool}`` and ``columns: {layer: PE
-    columns}`` (at most ``pe_cols``)."""
-    pin.reject_unknown({"stripe_rows", "resident", "columns"})
-    pins = {}
-    if pin.has("stripe_rows"):
-        rows = pin.integer("stripe_rows", maximum=MAX_FMAP)
-        if rows > network.layers[names[-1]].bounds["P"]:
-            raise pin.fail("stripe_rows", f"{rows} exceeds the {network.layers[names[-1]].bounds['P']} output rows")
-        pins["stripe_rows"] = rows
-    resident = pin.sub("resident", {})
-    for name in resident.data:
-        if name not in names:
-            raise resident.fail(str(name), "is not a layer of this group", f"use one of {names}")
-        pins.setdefault("resident", {})[name] = resident.boolean(name)
-    columns = pin.sub("columns", {})
-    for name in columns.data:
-        if name not in names:
-            raise columns.fail(str(name), "is not a layer of this group", f"use one of {names}")
-        count = columns.integer(name, maximum=MAX_PE)
-        if count > pe_cols:
-            raise columns.fail(name, f"{count} columns but the PE array has {pe_cols}", f"use 1..{pe_cols}")
-        pins.setdefault("columns", {})[name] = count
-    return pins
-
-
-def _network_pins(pin: Fields, network: Network, names: list[str], pe_cols: int) -> dict:
-    """``cut_after`` and ``fuse_after`` layer lists."""
-    pin.reject_unknown({"cut_after", "fuse_after"})
-    pins = {}
-    for key in ("cut_after", "fuse_after"):
-        listed = pin.raw(key, [])
-        if not isinstance(listed, list):
-            raise pin.fail(key, "must be a list of layer names")
-        for i, name in enumerate(listed):
-            if name not in names[:-1]:
-                raise pin.fail(
-                    f"{key}[{i}]", f"{name!r} is not a layer of this problem before its last", "check the name"
-                )
-        pins[key] = list(listed)
-    if set(pins["cut_after"]) & set(pins["fuse_after"]):
-        raise pin.fail("fuse_after", "a layer is listed in both cut_after and fuse_after", "keep one")
-    return pins
+    return parser(pin, context)
 
 
 @dataclass(frozen=True)
@@ -217,12 +145,12 @@ class ModeRules:
 
     fused_groups: bool  # costed as fused groups (DESIGN 4.2): one shared GLB, no energy term yet
     chain: bool  # the listed layers must form one fusable chain
-    pins: Callable[[Fields, Network, list[str], int], dict] | None  # parser of the pin: section
+    pins: Callable[[Fields, PinContext], dict] | None  # parser of the pin: section (mapper.io.pins)
 
 
 MODE_RULES: dict[Mode, ModeRules] = {
-    Mode.LAYER: ModeRules(fused_groups=False, chain=False, pins=_layer_pins),
-    Mode.FUSED: ModeRules(fused_groups=True, chain=True, pins=_fused_pins),
-    Mode.NETWORK: ModeRules(fused_groups=True, chain=False, pins=_network_pins),
-    Mode.TASKGRAPH: ModeRules(fused_groups=False, chain=True, pins=None),
+    Mode.LAYER: ModeRules(fused_groups=False, chain=False, pins=layer_pins),
+    Mode.FUSED: ModeRules(fused_groups=True, chain=True, pins=fused_pins),
+    Mode.NETWORK: ModeRules(fused_groups=True, chain=False, pins=network_pins),
+    Mode.TASKGRAPH: ModeRules(fused_groups=False, chain=True, pins=taskgraph_pins),
 }

@@ -268,6 +268,8 @@ def replay_streaming(
     layer: Layer, accelerator: Accelerator, mapping: Mapping, memo: bool = True, limit: int | None = None
 ) -> StreamedReplay:
     """Decode and replay ``mapping`` (raises ScheduleViolation); ``memo`` applies repeated
-    DRAM iterations instead of replaying them; over ``limit`` GLB iterations replayed op by
-    op, the replay stops (a ScheduleViolation saying it was not replayed)."""
-    return _Streaming(layer, accelerator, mapping, limit).run(memo)
+    DRAM iterations instead of replaying them, except for a layer holding tensors on chip
+    (``Layer.on_chip``: replayed op by op, its whole-tensor allocations are no iteration's);
+    over ``limit`` GLB iterations replayed op by op, the replay stops (a ScheduleViolation
+    saying it was not replayed)."""
+    return _Streaming(layer, accelerator, mapping, limit).run(memo and not layer.on_chip)

@@ -123,7 +123,7 @@ class FunctionalData:
     def __init__(self, schedule: Schedule, seed: int = 0):
         self.schedule = schedule
         rng = np.random.default_rng(seed)
-        produced = {roles["O"] for roles in schedule.roles.values()}
+        produced = schedule.produced
         self.producer_kind = {roles["O"]: schedule.layers[name].kind for name, roles in schedule.roles.items()}
         self.dram = {}
         for tensor, shape in schedule.tensor_shapes.items():
@@ -204,7 +204,7 @@ def execute(schedule: Schedule, accelerator: Accelerator, seed: int = 0) -> Meas
     data = FunctionalData(schedule, seed)
     measured = simulate(schedule, accelerator, data)
     expected = reference_outputs(schedule, data.inputs)
-    for tensor in sorted(schedule.dram_outputs):
+    for tensor in sorted(schedule.dram_outputs | (schedule.held & schedule.produced)):
         wrong = np.argwhere(data.dram[tensor] != expected[tensor])
         if len(wrong):
             where = tuple(int(i) for i in wrong[0])

@@ -11,7 +11,7 @@ import numpy as np
 from mapper.core.box import Box
 
 # at equal start times: write-backs, then frees, then allocations and transfers in, then computes
-ORDER = {"store": 0, "drain": 0, "free": 1, "alloc": 2, "load": 3, "fill": 3, "compute": 4}
+ORDER = {"store": 0, "drain": 0, "free": 1, "alloc": 2, "hold": 2, "load": 3, "fill": 3, "compute": 4}
 
 
 class ScheduleViolation(Exception):

@@ -25,7 +25,7 @@ from mapper.core.group import FusedGroup, FusedMapping
 from mapper.core.spec import Accelerator
 from mapper.core.stripes import GROUP_INPUT, StripeSchedule
 from mapper.referee.array_replay import ArrayCounts
-from mapper.referee.schedule import Schedule
+from mapper.referee.schedule import ALLOCATING, Schedule
 
 
 def _reserved(tile: dict[str, int], fills: dict[str, int], copies: int, double_output: bool = False) -> int:
@@ -35,8 +35,8 @@ def _reserved(tile: dict[str, int], fills: dict[str, int], copies: int, double_o
 
 
 def glb_loads(ops) -> tuple[tuple[str, int], ...]:
-    """(tensor, words) of each GLB load and allocation among ``ops``."""
-    return tuple((op.tensor, op.box.words) for op in ops if op.buffer == "GLB" and op.kind in ("load", "alloc"))
+    """(tensor, words) of each GLB load and allocation (a tensor held on chip too) among ``ops``."""
+    return tuple((op.tensor, op.box.words) for op in ops if op.buffer == "GLB" and op.kind in ALLOCATING)
 
 
 class GlbTiles:

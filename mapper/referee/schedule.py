@@ -8,6 +8,8 @@ by (output, tap) pairs instead of rows, [.., P, R, ..]: only touched rows.
 Operations (``Op.kind``):
 
 * ``load``    DRAM -> buffer: allocates ``words`` at ``start``, data resident at ``end``.
+* ``hold``    an input the schedule around this one placed in the buffer (a tensor
+  held on chip, ``Layer.on_chip``): allocated and resident, no channel, no DRAM words.
 * ``alloc``   reserve a zeroed region of the buffer (first visit of an output tile).
 * ``compute`` run the loop iterations ``work`` (a box over the loop dims) on the
   PE rectangle ``pes``; every operand region must be resident in ``buffer``.
@@ -75,6 +77,9 @@ def tile_key(tensor: str, work: dict[str, Range]) -> tuple[Range, ...]:
     return tuple(work[d] for d in sorted(RELEVANT_DIMS[tensor]))
 
 
+ALLOCATING = ("load", "alloc", "hold")  # the op kinds that take buffer space (a ``free`` gives it back)
+
+
 @dataclass(frozen=True)
 class Op:
     kind: str  # load | alloc | compute | store | free
@@ -114,6 +119,12 @@ class Schedule:
     aliases: dict[str, str] = field(default_factory=dict)  # tensor -> DRAM tensor it is a copy of
     timed_dram: bool = True  # False: DRAM transfers take no time (task graphs on shared memory)
     uncounted: frozenset[str] = frozenset()  # tensors held outside the modelled memory (task-graph weights)
+    held: frozenset[str] = frozenset()  # tensors held on chip: inputs placed in the GLB, outputs left there
+
+    @property
+    def produced(self) -> frozenset[str]:
+        """The tensors some layer of the schedule writes."""
+        return frozenset(roles["O"] for roles in self.roles.values())
 
     def add(self, op: Op) -> Op:
         self.ops.append(op)
@@ -127,12 +138,14 @@ class Schedule:
 
 
 def single_layer_schedule(layer: Layer) -> Schedule:
-    """An empty schedule for one layer in grouped storage (tensors W, I, O)."""
+    """An empty schedule for one layer in grouped storage (tensors W, I, O); an
+    output held on chip is left in the GLB, not stored."""
     return Schedule(
         layers={layer.name: layer},
         tensor_shapes={t: grouped_shape(layer, t) for t in layer.tensors},
         roles={layer.name: {t: t for t in layer.tensors}},
-        dram_outputs=frozenset({"O"}),
+        dram_outputs=frozenset({"O"}) - layer.on_chip,
+        held=layer.on_chip,
     )
 
 

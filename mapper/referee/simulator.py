@@ -16,7 +16,10 @@ before computes at equal times):
 * no store while a compute still writes the tile; no free of a tile in use,
   or of DRAM-bound outputs changed since their last store;
 * partial sums read back only after they were written; every DRAM output
-  fully stored by the end, and no output tile left changed and unwritten.
+  fully stored by the end, and no output tile left changed and unwritten;
+* a ``hold`` only of a tensor the schedule holds on chip; an output held on
+  chip is left in the GLB, every word of it drained there by the end (its
+  values are then the output a functional replay compares).
 
 The PE array ("ARRAY" buffer) has no shared capacity (its RFs are checked on
 the array replay's tiles, ``mapper.referee.reservation``). A free may release a
@@ -41,15 +44,14 @@ from mapper.referee.replay_state import (
     Allocation,
     Measurement,
     ScheduleViolation,
-    covering,
-    remaining_after_prefix,
 )
 from mapper.referee.schedule import Op, Schedule
+from mapper.referee.sim_buffers import Buffers
 
 __all__ = ["ORDER", "Allocation", "Measurement", "ScheduleViolation", "Simulator", "simulate"]
 
 
-class Simulator:
+class Simulator(Buffers):
     def __init__(self, schedule: Schedule, accelerator: Accelerator, data=None):
         self.schedule, self.accelerator, self.data = schedule, accelerator, data
         self.allocations: dict[str, list[Allocation]] = defaultdict(list)
@@ -57,46 +59,14 @@ class Simulator:
         self.dma_free = self.port_free = 0
         self.active_computes: list[Op] = []
         self.written = {t: np.zeros(schedule.tensor_shapes[t], dtype=bool) for t in schedule.dram_outputs}
+        self.drained = {  # outputs held on chip: the words drained into the GLB
+            t: np.zeros(schedule.tensor_shapes[t], dtype=bool) for t in schedule.held & schedule.produced
+        }
+        self.results = schedule.dram_outputs | set(self.drained)  # outputs whose values must not be lost
         self.measured = Measurement()
         self.pending, self.replayed_until = [], None  # streaming: ops given, not yet replayed; the watermark
 
     # ------------------------------------------------------------------ helpers
-
-    def _fail(self, op: Op, problem: str) -> ScheduleViolation:
-        return ScheduleViolation(f"{op.describe()}: {problem}")
-
-    def _exact(self, buffer: str, tensor: str, box: Box) -> Allocation | None:
-        return next((a for a in self.allocations[buffer] if a.tensor == tensor and a.box == box), None)
-
-    def _holding(self, buffer: str, tensor: str, box: Box) -> Allocation | None:
-        """The allocation of ``tensor`` in ``buffer`` that holds all of ``box``, if one does."""
-        return next((a for a in self.allocations[buffer] if a.tensor == tensor and a.box.contains(box)), None)
-
-    def _covering(self, op: Op, tensor: str, region: Box, buffer: str | None = None) -> list[tuple[Allocation, Box]]:
-        """The allocations of ``buffer`` (the op's) that together hold ``region``
-        (``mapper.referee.replay_state.covering``)."""
-        return covering(self.allocations[buffer or op.buffer], op, tensor, region, buffer or op.buffer)
-
-    def _allocate(self, op: Op, produced: bool) -> Allocation:
-        alloc = Allocation(op.tensor, op.box, ready=op.end, produced=produced)
-        self.allocations[op.buffer].append(alloc)
-        if op.tensor in self.schedule.uncounted or op.buffer not in self.accelerator.levels:
-            return alloc
-        capacity = self.accelerator.levels[op.buffer].capacity_words
-        usage = self.occupancy[op.buffer]
-        usage[op.tensor] += op.box.words
-        if isinstance(capacity, dict):
-            if usage[op.tensor] > capacity[op.tensor]:
-                raise self._fail(
-                    op, f"{op.buffer} {op.tensor} holds {usage[op.tensor]} words, capacity {capacity[op.tensor]}"
-                )
-        elif sum(usage.values()) > capacity:
-            raise self._fail(op, f"{op.buffer} holds {sum(usage.values())} words, capacity {capacity}")
-        total = sum(usage.values())
-        self.measured.peak_words[op.buffer] = max(self.measured.peak_words.get(op.buffer, 0), total)
-        if op.buffer == "GLB":
-            self.measured.glb_profile[op.start] = total
-        return alloc
 
     def _dma(self, op: Op) -> None:
         if op.stage is not None:
@@ -148,12 +118,22 @@ class Simulator:
             raise self._fail(op, f"drains into {op.tensor}{op.box}, which arrives only at {target.ready}")
         self.port_free = self._channel(op, "GLB port", self.port_free, "GLB")
         alloc.dirty = False
+        if op.tensor in self.drained:
+            self.drained[op.tensor][op.box.slices()] = True
         target.dirty = target.produced = True
         target.busy_until = max(target.busy_until, op.end)
         target.uses.append((op.box, op.end))
         self.measured.port_writes[op.tensor] += op.box.words
         if self.data is not None:
             target.values[op.box.slices(target.box)] = alloc.values
+
+    def hold(self, op: Op) -> None:
+        """An input placed in the buffer by the schedule around this one: resident, produced."""
+        if op.tensor not in self.schedule.held or op.tensor in self.schedule.produced:
+            raise self._fail(op, f"{op.tensor} is not an input this schedule holds on chip")
+        alloc = self._allocate(op, produced=True)
+        if self.data is not None:
+            alloc.values = self.data.dram[op.tensor][op.box.slices()].copy()
 
     def alloc(self, op: Op) -> None:
         alloc = self._allocate(op, produced=False)
@@ -221,34 +201,6 @@ class Simulator:
         if self.data is not None:
             self.data.dram[op.tensor][op.box.slices()] = alloc.values
 
-    def free(self, op: Op) -> None:
-        alloc = self._exact(op.buffer, op.tensor, op.box)
-        remaining = None
-        if alloc is None:
-            for candidate in self.allocations[op.buffer]:
-                if candidate.tensor == op.tensor:
-                    remaining = remaining_after_prefix(candidate.box, op.box)
-                    if remaining is not None:
-                        alloc = candidate
-                        break
-        if alloc is None:
-            raise self._fail(op, "frees a tile that is not allocated")
-        busy = alloc.in_use(op.box, op.start)
-        if busy:
-            raise self._fail(op, f"frees a tile in use until {busy}")
-        if alloc.dirty and op.tensor in self.schedule.dram_outputs:
-            raise self._fail(op, "discards output values that were never stored")
-        if op.tensor not in self.schedule.uncounted and op.buffer in self.accelerator.levels:  # as _allocate counts
-            self.occupancy[op.buffer][op.tensor] -= op.box.words
-            if op.buffer == "GLB":
-                self.measured.glb_profile[op.start] = sum(self.occupancy["GLB"].values())
-        if remaining is None:
-            self.allocations[op.buffer].remove(alloc)
-            return
-        if alloc.values is not None:
-            alloc.values = alloc.values[remaining.slices(alloc.box)]
-        alloc.box = remaining
-
     # ------------------------------------------------------------------ replay
 
     def check_stored(self, op: Op) -> None:
@@ -286,12 +238,23 @@ class Simulator:
         """The end-of-schedule checks, once every op is replayed."""
         for buffer, allocations in self.allocations.items():
             for alloc in allocations:
-                if alloc.dirty and alloc.tensor in self.schedule.dram_outputs:
+                kept = buffer == "GLB" and alloc.tensor in self.drained  # a held output stays there
+                if alloc.dirty and alloc.tensor in self.results and not kept:
                     where = f"{alloc.tensor}{alloc.box} in {buffer}"
                     raise ScheduleViolation(f"end of schedule: {where} was never written out")
         for tensor, written in self.written.items():
             if not written.all():
                 raise ScheduleViolation(f"end of schedule: {int((~written).sum())} words of {tensor} were never stored")
+        for tensor, drained in self.drained.items():
+            if not drained.all():
+                raise ScheduleViolation(
+                    f"end of schedule: {int((~drained).sum())} words of {tensor}, held on chip, were never drained"
+                )
+            kept = self._holding("GLB", tensor, Box(tuple((0, n) for n in drained.shape)))
+            if kept is None:
+                raise ScheduleViolation(f"end of schedule: {tensor}, held on chip, is not whole in GLB")
+            if self.data is not None:  # the held output's values, compared where a DRAM output's are
+                self.data.dram[tensor] = kept.values
         return self.measured
 
 

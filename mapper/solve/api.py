@@ -17,6 +17,7 @@ from mapper.cost.fused import evaluate_fused
 from mapper.solve.explain import explain_fused_infeasible, explain_infeasible
 from mapper.solve.groups import solve_group, solve_single_layer
 from mapper.solve.network import solve_network
+from mapper.solve.regret import with_regret
 from mapper.solve.taskgraph import solve_taskgraph
 
 
@@ -47,22 +48,6 @@ def solve_layer(problem: Problem, settings: SolverSettings | None = None, hint: 
         return result
     result = replace(result, mapping=solution.mapping.to_dict(), metrics=cost.metrics(accelerator))
     return with_regret(result, problem, settings, solve_layer)
-
-
-def with_regret(result: SolveResult, problem: Problem, settings: SolverSettings, solver) -> SolveResult:
-    """For a problem with pinned decisions: solve it free as well and report the
-    regret (pinned objective - free optimum), certified when both are proven."""
-    if not problem.pins or result.objective is None:
-        return result
-    free = solver(replace(problem, pins=None), settings)
-    regret = {
-        "pins": problem.pins,
-        "free_objective": free.objective,
-        "free_bound": free.bound,
-        "regret": None if free.objective is None else result.objective - free.objective,
-        "certified": result.proven_optimal and free.proven_optimal,
-    }
-    return replace(result, details={**result.details, "regret": regret})
 
 
 def layer_by_layer(problem: Problem, settings: SolverSettings) -> dict:

@@ -15,6 +15,7 @@ from mapper.core.taskgraph import TaskGraph, TaskSchedule, memory_lifetimes
 from mapper.cost.taskgraph import evaluate_schedule, memory_profile, schedule_objective
 from mapper.cost.taskgraph_builder import problem_graph
 from mapper.heuristics.heft import heft, layer_by_layer, memory_aware_heft
+from mapper.solve.regret import with_regret
 from mapper.solve.task_durations import SolvedDurations, problem_durations
 
 
@@ -49,7 +50,7 @@ class Certified:
     facts: list[SolverFacts]
 
 
-def _solve(graph, settings, objective, spec, hint, makespan_cap=None, cap=None) -> Certified:
+def _solve(graph, settings, objective, spec, hint, makespan_cap=None, cap=None, pins=None) -> Certified:
     model = TaskGraphModel(
         graph,
         objective,
@@ -57,6 +58,7 @@ def _solve(graph, settings, objective, spec, hint, makespan_cap=None, cap=None) 
         spec.memory_weight,
         memory_cap=cap if cap is not None else memory_cap(spec),
         makespan_cap=makespan_cap,
+        pins=pins,
     )
     if hint is not None:
         model.add_hint(hint)
@@ -64,15 +66,15 @@ def _solve(graph, settings, objective, spec, hint, makespan_cap=None, cap=None) 
     return Certified(solution.mapping, solution.status, solution.objective, solution.bound, [solution.facts])
 
 
-def solve_graph(graph: TaskGraph, spec: TaskGraphSpec, settings: SolverSettings, hint=None) -> Certified:
-    """CP-SAT with the spec's objective; lexicographic = the optimal makespan,
-    then the least peak memory at that makespan (certified only if both are)."""
+def solve_graph(graph: TaskGraph, spec: TaskGraphSpec, settings: SolverSettings, hint=None, pins=None) -> Certified:
+    """CP-SAT with the spec's objective under ``pins``; lexicographic = the optimal
+    makespan, then the least peak memory at that makespan (certified only if both are)."""
     if spec.objective != "lexicographic":
-        return _solve(graph, settings, spec.objective, spec, hint)
-    first = _solve(graph, settings, "makespan", spec, hint)
+        return _solve(graph, settings, spec.objective, spec, hint, pins=pins)
+    first = _solve(graph, settings, "makespan", spec, hint, pins=pins)
     if first.schedule is None:
         return first
-    second = _solve(graph, settings, "memory", spec, first.schedule, makespan_cap=first.objective)
+    second = _solve(graph, settings, "memory", spec, first.schedule, makespan_cap=first.objective, pins=pins)
     status = "OPTIMAL" if first.status == second.status == Status.OPTIMAL else "FEASIBLE"
     if second.schedule is None:  # stopped (or out of time) before the memory solve found one: the first's memory
         peak = evaluate_schedule(graph, first.schedule).peak_memory_words
@@ -86,7 +88,7 @@ def objective_value(spec: TaskGraphSpec, makespan: int, peak: int) -> int:
 
 
 def pareto_front(
-    graph: TaskGraph, spec: TaskGraphSpec, settings: SolverSettings, max_points: int = 12
+    graph: TaskGraph, spec: TaskGraphSpec, settings: SolverSettings, max_points: int = 12, pins=None
 ) -> tuple[list[dict], str | None]:
     """Epsilon constraint: least makespan with peak memory <= eps, then least memory
     at that makespan; eps = that memory - 1; until infeasible. Each point carries
@@ -97,10 +99,10 @@ def pareto_front(
     while len(points) < max_points:
         if stop.requested():
             return points, Status.UNKNOWN.value
-        fast = _solve(graph, settings, "makespan", spec, None, cap=cap)
+        fast = _solve(graph, settings, "makespan", spec, None, cap=cap, pins=pins)
         if fast.schedule is None:
             return points, fast.status
-        lean = _solve(graph, settings, "memory", spec, fast.schedule, makespan_cap=fast.objective, cap=cap)
+        lean = _solve(graph, settings, "memory", spec, fast.schedule, makespan_cap=fast.objective, cap=cap, pins=pins)
         schedule = lean.schedule or fast.schedule
         cost = evaluate_schedule(graph, schedule)
         points.append(
@@ -136,7 +138,7 @@ def solve_taskgraph(problem: Problem, settings: SolverSettings | None = None) ->
         feasible, key=lambda rc: objective_value(spec, rc[1].makespan, rc[1].peak_memory_words), default=None
     )
     hint = best_heuristic[0][1] if best_heuristic else None  # the best heuristic schedule within memory
-    certified = solve_graph(graph, spec, settings, hint)
+    certified = solve_graph(graph, spec, settings, hint, problem.pins)
     facts = certified.facts[-1]
     result = SolveResult(
         problem=problem.name,
@@ -172,11 +174,14 @@ def solve_taskgraph(problem: Problem, settings: SolverSettings | None = None) ->
     if isinstance(durations, SolvedDurations):
         details["tile_durations"] = [tile.to_dict() for tile in durations.tiles]
     if best is None:
-        return replace(result, details=details)
+        why = "the pinned decisions cannot all hold together with the graph's dependencies and memory"
+        explanation = why if problem.pins and certified.status == Status.INFEASIBLE else None
+        return replace(result, details=details, explanation=explanation)
     metrics = {
         "makespan": best.makespan,
         "peak_memory_words": best.peak_memory_words,
         "tasks": len(graph.tasks),
         "memory_profile": memory_profile(memory_lifetimes(graph, certified.schedule)),
     }
-    return replace(result, mapping=certified.schedule.to_dict(graph), metrics=metrics, details=details)
+    result = replace(result, mapping=certified.schedule.to_dict(graph), metrics=metrics, details=details)
+    return with_regret(result, problem, settings, solve_taskgraph)

@@ -33,6 +33,15 @@ class Policy(Named):
     TIME_SHARED = "time_shared"  # each layer uses the whole array in turn, stripe by stripe
 
 
+class Overlap(Named):
+    """What a fused group does with the overlap of a feature map between neighbouring
+    tiles (DESIGN 4.2, ``mapper.core.fused_tiles``)."""
+
+    CACHE = "cache"  # kept both ways: a line buffer of the overlap rows, a column cache of the overlap cols
+    CACHE_COLS = "cache_cols"  # kept along a row of tiles, recomputed at each new row of tiles
+    RECOMPUTE = "recompute"  # every tile computes (loads) its whole needed region
+
+
 class Factors(Named):
     """Which factors of a dim's bound the search explores (docs/mapping_space.md)."""
 

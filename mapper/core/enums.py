@@ -42,6 +42,13 @@ class Overlap(Named):
     RECOMPUTE = "recompute"  # every tile computes (loads) its whole needed region
 
 
+class WeightPolicy(Named):
+    """Where a fused group keeps a layer's weights (DESIGN 4.2)."""
+
+    RESIDENT = "resident"  # loaded once, held in the GLB for the whole group
+    PER_TILE = "per_tile"  # moved from DRAM by the layer's nest, tile by tile
+
+
 class Factors(Named):
     """Which factors of a dim's bound the search explores (docs/mapping_space.md)."""
 

@@ -104,6 +104,19 @@ def remaining_after_prefix(alloc: Box, prefix: Box) -> Box | None:
     return Box(tuple(ranges))
 
 
+def box_minus(box: Box, hole: Box) -> list[Box]:
+    """``box`` less ``hole`` (inside it) as disjoint boxes: along each axis in turn, the
+    slabs below and above the hole's range, the rest narrowed to it."""
+    pieces, ranges = [], list(box.ranges)
+    for axis, (lo, hi) in enumerate(hole.ranges):
+        blo, bhi = ranges[axis]
+        for part in ((blo, lo), (hi, bhi)):
+            if part[0] < part[1]:
+                pieces.append(Box(tuple(ranges[:axis] + [part] + ranges[axis + 1 :])))
+        ranges[axis] = (lo, hi)
+    return pieces
+
+
 def covering(allocations: list[Allocation], op, tensor: str, region: Box, buffer: str) -> list[tuple[Allocation, Box]]:
     """The ``allocations`` (of ``buffer``) that together hold ``region`` of ``tensor`` for
     ``op``: resident, arrived by the op's start and holding produced values. Otherwise

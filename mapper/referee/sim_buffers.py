@@ -3,8 +3,17 @@ holds against its capacity (a base of ``mapper.referee.simulator.Simulator``).""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from mapper.core.box import Box
-from mapper.referee.replay_state import Allocation, ScheduleViolation, covering, remaining_after_prefix
+from mapper.referee.replay_state import (
+    Allocation,
+    ScheduleViolation,
+    box_minus,
+    covering,
+    overlap,
+    remaining_after_prefix,
+)
 from mapper.referee.schedule import Op
 
 
@@ -49,6 +58,8 @@ class Buffers:
         return alloc
 
     def free(self, op: Op) -> None:
+        """Release a whole allocation, a prefix of it along one axis (``remaining``), or
+        any box inside one (the allocation is split into the boxes around it)."""
         alloc = self._exact(op.buffer, op.tensor, op.box)
         remaining = None
         if alloc is None:
@@ -58,6 +69,10 @@ class Buffers:
                     if remaining is not None:
                         alloc = candidate
                         break
+        if alloc is None:
+            alloc = self._holding(op.buffer, op.tensor, op.box)
+            if alloc is not None:
+                remaining = box_minus(alloc.box, op.box)
         if alloc is None:
             raise self._fail(op, "frees a tile that is not allocated")
         busy = alloc.in_use(op.box, op.start)
@@ -71,6 +86,13 @@ class Buffers:
                 self.measured.glb_profile[op.start] = sum(self.occupancy["GLB"].values())
         if remaining is None:
             self.allocations[op.buffer].remove(alloc)
+            return
+        if isinstance(remaining, list):  # a box freed from inside: the pieces around it stay
+            self.allocations[op.buffer].remove(alloc)
+            for piece in remaining:
+                values = None if alloc.values is None else alloc.values[piece.slices(alloc.box)].copy()
+                kept = [(region, end) for region, end in alloc.uses if overlap(region, piece) is not None]
+                self.allocations[op.buffer].append(replace(alloc, box=piece, values=values, uses=kept))
             return
         if alloc.values is not None:
             alloc.values = alloc.values[remaining.slices(alloc.box)]

@@ -1,0 +1,162 @@
+"""Fused groups in 2-D tiles with each layer's box mapped by a layer nest (issue 15):
+a group of one layer is the layer on its own, in every metric; the cost model
+equals the referee's replay of the group schedule (the nests replayed as layers,
+values checked against numpy) for every overlap and weight policy; and a schedule
+that drops a cached halo is rejected."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from dataclasses import replace
+
+import pytest
+from conftest import DETERMINISTIC, tiny_accelerator
+from test_fused_tiles import CHAINS
+from test_fusion import fmap_layer
+
+from mapper.core.enums import Overlap, WeightPolicy
+from mapper.core.fused_tiles import TileGrid
+from mapper.core.mapping import enumerate_mappings
+from mapper.core.spec import MAPPABLE_KINDS, ObjectiveWeights
+from mapper.core.tiled_group import TiledMapping, nest_boxes, nest_layer
+from mapper.cost.layer import evaluate
+from mapper.cost.tiled_group import evaluate_tiled
+from mapper.heuristics.random_search import sample_mapping
+from mapper.io.library import listing, lookup
+from mapper.io.loading import load_accelerator, load_network
+from mapper.referee.decode_tiled import replay_tiled
+from mapper.referee.simulator import ScheduleViolation
+from mapper.solve.tiled_search import TiledSpace, configurations, solve_tiled
+
+METRICS = ("latency_cycles", "dram_words", "energy_fj", "macs", "glb_words")
+
+
+def valid_mapping(layer, accelerator, rng):
+    for _ in range(2000):
+        mapping = sample_mapping(layer, accelerator, rng)
+        if evaluate(layer, accelerator, mapping).valid:
+            return mapping
+    return None
+
+
+def with_nests(layers, mapping: TiledMapping, accelerator, rng) -> TiledMapping | None:
+    nests = {}
+    for key in nest_boxes(layers, mapping):
+        nest = valid_mapping(nest_layer(layers, mapping, key[0], ((0, key[1]), (0, key[2]))), accelerator, rng)
+        if nest is None:
+            return None
+        nests[key] = nest
+    return replace(mapping, nests=nests)
+
+
+def test_a_group_of_one_layer_is_the_layer_on_its_own():
+    """Every mappable layer of the bundled networks on two presets, a random valid mapping
+    each: the one-tile group holding nothing costs what layer mode costs, metric by metric."""
+    rng, checked = random.Random(0), 0
+    for preset in ("eyeriss_like", "array16x16"):
+        accelerator = load_accelerator(lookup("accelerators")[preset])
+        for _, network_path in listing("networks"):
+            for layer in load_network(network_path).layers.values():
+                if layer.kind not in MAPPABLE_KINDS:
+                    continue
+                mapping = valid_mapping(layer, accelerator, rng)
+                if mapping is None:
+                    continue
+                big = max(layer.bounds["P"], layer.bounds["Q"])
+                tiled = TiledMapping(big, big, (Overlap.RECOMPUTE,), (WeightPolicy.PER_TILE,), False, False, {})
+                tiled = TiledMapping(
+                    **{**tiled.__dict__, "nests": {(0, layer.bounds["P"], layer.bounds["Q"]): mapping}}
+                )
+                group, alone = evaluate_tiled((layer,), accelerator, tiled), evaluate(layer, accelerator, mapping)
+                assert group.valid
+                expected = (
+                    alone.latency_cycles,
+                    alone.dram_words,
+                    alone.energy_fj,
+                    alone.macs,
+                    alone.glb_occupancy_words,
+                )
+                assert tuple(getattr(group, m) for m in METRICS) == expected, layer.name
+                checked += 1
+    assert checked >= 200
+
+
+CASES = [(name, layers) for name, layers in sorted(CHAINS.items()) if all(l.kind != "add" for l in layers)]
+
+
+@pytest.mark.parametrize("name,layers", CASES, ids=[c[0] for c in CASES])
+def test_the_cost_model_equals_the_replay_of_the_group_schedule(name, layers):
+    accelerator, rng, checked = tiny_accelerator(rows=2, cols=2, glb=2000, rf=12), random.Random(name), 0
+    for height, width in ((1, 1), (2, 3), (4, 4)):
+        for trial in range(3):
+            overlap = tuple(rng.choice(list(Overlap)) for _ in layers)
+            weights = tuple(rng.choice(list(WeightPolicy)) for _ in layers)
+            mapping = with_nests(
+                layers, TiledMapping(height, width, overlap, weights, True, True, {}), accelerator, rng
+            )
+            cost = evaluate_tiled(layers, accelerator, mapping)
+            assert cost.valid, cost.violations
+            replayed = replay_tiled(layers, accelerator, mapping, functional=trial == 0)
+            assert tuple(getattr(cost, m) for m in METRICS) == tuple(getattr(replayed, m) for m in METRICS)
+            assert replayed.peak_words <= replayed.glb_words
+            checked += 1
+    assert checked == 9
+
+
+def test_a_cached_halo_freed_too_early_is_rejected(monkeypatch):
+    """The decoder frees what ``kept`` leaves out: with nothing kept while the boxes
+    still assume the cache, a later tile reads a freed halo."""
+    layers = CHAINS["three convs"]
+    accelerator, rng = tiny_accelerator(rows=2, cols=2, glb=2000, rf=12), random.Random(1)
+    policies = (Overlap.CACHE,) * len(layers)
+    mapping = with_nests(
+        layers, TiledMapping(2, 3, policies, (WeightPolicy.RESIDENT,) * 3, True, True, {}), accelerator, rng
+    )
+    replay_tiled(layers, accelerator, mapping)
+    monkeypatch.setattr(TileGrid, "kept", lambda self, k, i, j: [])
+    with pytest.raises(ScheduleViolation, match="not resident|not allocated|never"):
+        replay_tiled(layers, accelerator, mapping)
+
+
+def test_the_search_equals_brute_force_over_every_nest_combination():
+    """A 2x2 conv then a 1x1 conv on a 1 x 1 array: the enumerated search's optimum equals
+    the least objective over every configuration and every combination of nest
+    mappings (``enumerate_mappings`` per box shape), also where the GLB budget binds."""
+    layers = (fmap_layer("a", ["input"], 1, 1, 3, kernel=2, pad=0), fmap_layer("b", ["a"], 1, 1, 2, kernel=1, pad=0))
+    space, weights = TiledSpace(((1, 1), (1, 2), (2, 1))), ObjectiveWeights(1, 1, 0)
+    for glb in (12, 10):
+        accelerator = tiny_accelerator(rows=1, cols=1, glb=glb, rf=6)
+        answer = solve_tiled(layers, accelerator, weights, DETERMINISTIC, space)
+        best = None
+        for mapping in configurations(layers, space):
+            keys = list(nest_boxes(layers, mapping))
+            options = [
+                list(enumerate_mappings(nest_layer(layers, mapping, k, ((0, r), (0, c))), accelerator))
+                for k, r, c in keys
+            ]
+            for combo in itertools.product(*options):
+                cost = evaluate_tiled(layers, accelerator, replace(mapping, nests=dict(zip(keys, combo, strict=True))))
+                if cost.valid and (best is None or cost.objective(weights) < best):
+                    best = cost.objective(weights)
+        assert answer.proven and answer.cost.objective(weights) == best
+        replayed = replay_tiled(layers, accelerator, answer.mapping, functional=True)
+        assert (replayed.latency_cycles, replayed.dram_words) == (answer.cost.latency_cycles, answer.cost.dram_words)
+
+
+def test_freeing_a_box_inside_an_allocation_leaves_exactly_the_rest():
+    """``box_minus`` (the simulator's split of an allocation): disjoint pieces that with
+    the hole tile the box, on every hole of a 3 x 4 x 2 box."""
+    import numpy as np
+
+    from mapper.core.box import Box
+    from mapper.referee.replay_state import box_minus
+
+    box = Box(((0, 3), (1, 5), (0, 2)))
+    spans = [[(a, b) for a in range(lo, hi) for b in range(a + 1, hi + 1)] for lo, hi in box.ranges]
+    for hole in itertools.product(*spans):
+        cover = np.zeros((3, 5, 2), dtype=int)
+        cover[tuple(slice(lo, hi) for lo, hi in hole)] += 1
+        for piece in box_minus(box, Box(hole)):
+            cover[tuple(slice(lo, hi) for lo, hi in piece.ranges)] += 1
+        assert (cover[:, 1:5, :] == 1).all() and not cover[:, :1, :].any()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import time
 from pathlib import Path
 
@@ -78,6 +79,28 @@ def run_group(network: str, names: tuple[str, ...], preset: str, sizes, settings
     return row
 
 
+def _child(queue, *args) -> None:
+    queue.put(run_group(*args))
+
+
+def in_child(network: str, names: tuple[str, ...], preset: str, sizes, settings, attempts: int = 2) -> dict:
+    """``run_group`` in a child process: an OR-Tools 9.15 abort in a solve
+    (google/or-tools#5288, intermittent) kills the child only; the group is run again,
+    and recorded as aborted if every attempt was."""
+    context = multiprocessing.get_context("spawn")
+    for attempt in range(attempts):
+        queue = context.Queue()
+        child = context.Process(target=_child, args=(queue, network, names, preset, sizes, settings))
+        child.start()
+        while child.is_alive() and queue.empty():
+            child.join(timeout=1)
+        if not queue.empty():
+            row = queue.get()
+            child.join()
+            return {**row, "attempts": attempt + 1}
+    return {"network": network, "layers": list(names), "accelerator": preset, "aborted": f"exit {child.exitcode}"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[4, 7, 8, 14, 16, 28, 32, 56])
@@ -88,7 +111,7 @@ def main() -> None:
     settings = SolverSettings(time_limit_s=args.time_limit, workers=2, seed=0)
     rows = []
     for network, names, preset in GROUPS[args.groups[0] : args.groups[1]]:
-        rows.append(run_group(network, names, preset, args.sizes, settings))
+        rows.append(in_child(network, names, preset, args.sizes, settings))
         print(json.dumps(rows[-1]), flush=True)
     Path(args.out).write_text(json.dumps({"sizes": args.sizes, "rows": rows}, indent=2) + "\n")
 

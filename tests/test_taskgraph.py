@@ -217,15 +217,23 @@ def test_every_schedule_passes_the_referee_functionally(name, slicing, platform,
         assert measured.makespan == cost.makespan
 
 
-def test_memory_aware_heft_respects_its_cap_and_reports_failure():
+@pytest.mark.parametrize("ready_list", [False, True])
+def test_memory_aware_heft_respects_its_cap_and_reports_failure(ready_list):
+    """Both rules (the ready-list one places the highest-ranked ready task that fits):
+    every schedule within its cap, precedences kept; none below the largest single task's need."""
     group = build_group(GROUPS["conv+conv+pool"])
     graph = build_task_graph(group, {"a": Slicing(3), "b": Slicing(3), "c": Slicing(3)}, PLATFORMS[0])
     free = evaluate_schedule(graph, heft(graph)).peak_memory_words
     floor = max(sum(o.words for o in graph.memory if o.producer == t or t in o.consumers) for t in graph.tasks)
     for cap in range(floor, free + 1, max(1, (free - floor) // 5)):
-        schedule = memory_aware_heft(graph, cap)
+        schedule = memory_aware_heft(graph, cap, ready_list)
         if schedule is not None:
             cost = evaluate_schedule(graph, schedule, memory_cap=cap)
             assert cost.valid, cost.violations
-    assert memory_aware_heft(graph, floor - 1) is None
-    assert memory_aware_heft(graph, free) is not None
+    assert memory_aware_heft(graph, floor - 1, ready_list) is None
+    assert memory_aware_heft(graph, free, ready_list) is not None
+    if ready_list:  # where the rank order never blocks, its highest-ranked task is the ready one placed
+        for cap in range(floor, free + 1, max(1, (free - floor) // 5)):
+            ranked = memory_aware_heft(graph, cap)
+            if ranked is not None:
+                assert memory_aware_heft(graph, cap, ready_list) == ranked

@@ -13,7 +13,12 @@ some consumer of a memory object is still unscheduled, the object stays
 allocated forever, because its release time is unknown. When its last
 consumer is placed, it is released at that consumer's finish. Start times
 also try the instants where memory is released. If no slot fits on any
-processor, the heuristic reports failure.
+processor, the heuristic reports failure; with ``ready_list`` it instead
+places the highest-ranked *ready* task (all predecessors placed) that fits,
+and fails only when none does (our reading of a memory-aware list scheduler:
+the published MemHEFT text could not be found, docs/taskgraph.md). That
+variant is not monotone in the cap: a larger cap can fail where a smaller one
+succeeds.
 
 Layer-by-layer: every task of a layer finishes before any task of the next
 layer starts; within a layer, HEFT's rule.
@@ -45,8 +50,11 @@ def _earliest_slot(busy: list[tuple[int, int]], ready: int, length: int, candida
 
 
 class ListScheduler:
-    def __init__(self, graph: TaskGraph, memory_cap: int | None = None, barrier_by_layer: bool = False):
+    def __init__(
+        self, graph: TaskGraph, memory_cap: int | None = None, barrier_by_layer: bool = False, ready_list: bool = False
+    ):
         self.graph, self.memory_cap, self.barrier_by_layer = graph, memory_cap, barrier_by_layer
+        self.ready_list = ready_list
         self.busy = [[] for _ in graph.processors]
         self.processor: dict[str, int] = {}
         self.start: dict[str, int] = {}
@@ -110,6 +118,8 @@ class ListScheduler:
         ranks = upward_ranks(self.graph)
         index = {t: i for i, t in enumerate(self.graph.tasks)}
         order = sorted(self.graph.tasks, key=lambda t: (-ranks[t], index[t]))
+        if self.ready_list:
+            return self.run_ready_list(order)
         if self.barrier_by_layer:
             layers = list(dict.fromkeys(self.graph.layer_of[t] for t in self.graph.topological_order()))
             position = {layer: i for i, layer in enumerate(layers)}
@@ -123,14 +133,25 @@ class ListScheduler:
                 return None
         return TaskSchedule(dict(self.processor), dict(self.start))
 
+    def run_ready_list(self, order: list[str]) -> TaskSchedule | None:
+        """Repeatedly place the first task of ``order`` that is ready and fits."""
+        left = list(order)
+        while left:
+            ready = [t for t in left if all(u in self.start for u in self.graph.predecessors(t))]
+            placed = next((t for t in ready if self.place(t)), None)
+            if placed is None:
+                return None
+            left.remove(placed)
+        return TaskSchedule(dict(self.processor), dict(self.start))
+
 
 def heft(graph: TaskGraph) -> TaskSchedule:
     return ListScheduler(graph).run()
 
 
-def memory_aware_heft(graph: TaskGraph, memory_cap: int) -> TaskSchedule | None:
+def memory_aware_heft(graph: TaskGraph, memory_cap: int, ready_list: bool = False) -> TaskSchedule | None:
     """None when no placement keeps the memory under ``memory_cap``."""
-    return ListScheduler(graph, memory_cap=memory_cap).run()
+    return ListScheduler(graph, memory_cap=memory_cap, ready_list=ready_list).run()
 
 
 def layer_by_layer(graph: TaskGraph) -> TaskSchedule:

@@ -132,44 +132,44 @@ class TiledDecoder:
         return self.schedule
 
     def tile(self, i: int, j: int, resident_words: int) -> None:
-        n, grid, block = len(self.layers), self.grid, 0
-        source = grid.computed(GROUP_INPUT, i, j)
+        """Tile (i, j): its input box, each layer's box, the output's store, then the frees."""
+        source = self.grid.computed(GROUP_INPUT, i, j)
         if min(box_extents(source)) > 0:
             self.transfer("load", self._tensor(GROUP_INPUT), self._box(GROUP_INPUT, source))
             self.cells[GROUP_INPUT] |= self._cells_of(GROUP_INPUT, source)
-        out = None
-        for k, layer in enumerate(self.layers):
-            rect = grid.computed(k, i, j)
-            rows, cols = box_extents(rect)
-            if rows <= 0 or cols <= 0:
-                continue
-            nest = self.nests[k, rows, cols]
-            box = self._box(k, rect)
-            self.op("alloc", self.clock, self.clock, tensor=layer.name, box=box)
-            if k < n - 1:
-                self.cells[k] |= self._cells_of(k, rect)
-            else:
-                out = box
-            end = self.clock + nest.cycles
-            arena = Box(((0, nest.block_words),))
-            if nest.block_words:
-                self.op("alloc", self.clock, self.clock, tensor=f"{layer.name}.nest", box=arena)
-                self.op("free", end, end, tensor=f"{layer.name}.nest", box=arena)
-            work = Box(tuple((rect[0] if d == "P" else rect[1] if d == "Q" else (0, layer.bounds[d])) for d in DIMS))
-            self.op("compute", self.clock, end, work=work, pes=self.pes, layer=layer.name)
-            block, self.clock = max(block, nest.block_words), end
-        words = sum(self._words(k, self.cells[k]) for k in self.cells) + (out.words if out else 0)
+        block, out = 0, None
+        for k in range(len(self.layers)):
+            rect = self.grid.computed(k, i, j)
+            if min(box_extents(rect)) > 0:
+                block = max(block, self.run_nest(k, rect))
+                out = self._box(k, rect) if k == len(self.layers) - 1 else out
+        words = sum(self._words(k, self.cells[k]) for k in self.cells) + out.words
         self.reserved = max(self.reserved, words + resident_words + block)
-        if out is not None:
-            self.transfer("store", self.layers[-1].name, out)
-            self.op("free", self.clock, self.clock, tensor=self.layers[-1].name, box=out)
+        self.transfer("store", self.layers[-1].name, out)
+        self.op("free", self.clock, self.clock, tensor=self.layers[-1].name, box=out)
         for k, cells in self.cells.items():
-            keep = set().union(*(self._cells_of(k, rect) for rect in grid.kept(k, i, j)))
+            keep = set().union(*(self._cells_of(k, rect) for rect in self.grid.kept(k, i, j)))
             for cell in sorted(cells - keep):
-                self.op(
-                    "free", self.clock, self.clock, tensor=self._tensor(k), box=self._box(k, self._cell_rect(k, cell))
-                )
+                box = self._box(k, self._cell_rect(k, cell))
+                self.op("free", self.clock, self.clock, tensor=self._tensor(k), box=box)
             self.cells[k] = cells & keep
+
+    def run_nest(self, k: int, rect) -> int:
+        """Layer k's box ``rect``: allocated, computed for its nest's cycles with the nest's
+        GLB block allocated meanwhile; returns the block's words."""
+        layer, nest = self.layers[k], self.nests[(k, *box_extents(rect))]
+        self.op("alloc", self.clock, self.clock, tensor=layer.name, box=self._box(k, rect))
+        if k < len(self.layers) - 1:
+            self.cells[k] |= self._cells_of(k, rect)
+        end = self.clock + nest.cycles
+        if nest.block_words:
+            arena = Box(((0, nest.block_words),))
+            self.op("alloc", self.clock, self.clock, tensor=f"{layer.name}.nest", box=arena)
+            self.op("free", end, end, tensor=f"{layer.name}.nest", box=arena)
+        work = Box(tuple((rect[0] if d == "P" else rect[1] if d == "Q" else (0, layer.bounds[d])) for d in DIMS))
+        self.op("compute", self.clock, end, work=work, pes=self.pes, layer=layer.name)
+        self.clock = end
+        return nest.block_words
 
     def _words(self, k: int, cells: set) -> int:
         return sum(self._box(k, self._cell_rect(k, cell)).words for cell in cells)

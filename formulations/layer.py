@@ -143,8 +143,9 @@ class LayerModel(LayerLatency):
                 rows_d, cols_d = (self._input_rows_times_visits("GLB", axis) for axis in Axis)
                 rows_a, cols_a = (self._input_rows_times_visits("ARRAY", axis) for axis in Axis)
                 whole = product_var(m, [ngc, rows_d, cols_d, self.miss["DRAM"][t]], "dram_I_whole", self.cap)
-                slid = [self._sliding("DRAM", axis, rows) for axis, rows in zip(Axis, (rows_d, cols_d), strict=True)]
-                dram[t] = product_var(m, [ngc, *slid, self.miss["DRAM"][t]], "dram_I", self.cap)
+                if t not in self.layer.on_chip:  # a held input makes no DRAM term (no variables left unused)
+                    slid = [self._sliding("DRAM", axis, r) for axis, r in zip(Axis, (rows_d, cols_d), strict=True)]
+                    dram[t] = product_var(m, [ngc, *slid, self.miss["DRAM"][t]], "dram_I", self.cap)
                 slid_a = [self._sliding("GLB", axis, rows) for axis, rows in zip(Axis, (rows_a, cols_a), strict=True)]
                 glb_case = product_var(m, [ngc, *slid_a, reuse_glb], "array_I_glb", self.cap)
             else:

@@ -237,13 +237,15 @@ class LayerLatency(LayerTiles):
         m, out_dims = self.model, sorted(RELEVANT_DIMS["O"])
         array_visits = self._combined_visits("O")
         distinct_array = product_var(m, [self.dims[d].outer for d in out_dims], "distinct_array_O", self.cap)
-        distinct_glb = product_var(m, [self.dims[d].factor["DRAM"] for d in out_dims], "distinct_glb_O", self.cap)
         array_moves = self._var(
             2 * array_visits - distinct_array - overlapped, 2 * upper_bound(array_visits), "array_O_moves"
         )
-        dram_moves = self._var(2 * visits_dram - distinct_glb, 2 * upper_bound(visits_dram), "dram_O_moves")
         port = self._times_cycles(array_moves, send, "array_O_cycles")
-        dma = 0 if "O" in self.layer.on_chip else self._times_cycles(dram_moves, load, "dram_O_cycles")
+        dma = 0  # a held output never moves to DRAM
+        if "O" not in self.layer.on_chip:
+            distinct_glb = product_var(m, [self.dims[d].factor["DRAM"] for d in out_dims], "distinct_glb_O", self.cap)
+            dram_moves = self._var(2 * visits_dram - distinct_glb, 2 * upper_bound(visits_dram), "dram_O_moves")
+            dma = self._times_cycles(dram_moves, load, "dram_O_cycles")
         levels, (port_words, dma_words) = self.accelerator.levels, self._output_move_words()
         m.add(levels["GLB"].bandwidth_words_per_cycle * port >= port_words)
         m.add(levels["DRAM"].bandwidth_words_per_cycle * dma >= dma_words)

@@ -8,7 +8,7 @@ nests solved by CP-SAT), the answer replayed by the referee
 (``mapper.referee.decode_tiled.replay_tiled``: every claimed count must equal the
 replay's), and each layer solved alone. Writes docs/results/benchmark_tiled.json.
 
-    python scripts/benchmark_tiled.py [--sizes 4 7 8 14 16 28 32 56] [--time-limit 60] [--groups FIRST LAST]
+    python scripts/benchmark_tiled.py [--sizes 4 7 8 14 16 28 32 56] [--time-limit 60] [--groups FIRST LAST] [--no-recompute]
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import multiprocessing
 import time
 from pathlib import Path
 
+from mapper.core.enums import Overlap
 from mapper.core.spec import ObjectiveWeights, SolverSettings
 from mapper.io.library import library_root
 from mapper.io.loading import load_accelerator, load_network
@@ -41,14 +42,15 @@ WEIGHTS = ObjectiveWeights(latency=1, dram_words=1, energy=0)  # the bundled fus
 METRICS = ("latency_cycles", "dram_words", "energy_fj", "macs", "glb_words")
 
 
-def run_group(network: str, names: tuple[str, ...], preset: str, sizes, settings) -> dict:
+def run_group(network: str, names: tuple[str, ...], preset: str, sizes, settings, overlaps=tuple(Overlap)) -> dict:
     root = library_root()
     layers = tuple(load_network(root / "networks" / f"{network}.yaml").layers[n] for n in names)
     accelerator = load_accelerator(root / "accelerators" / f"{preset}.yaml")
     started = time.perf_counter()
     out = layers[-1].bounds
     sizes = sorted({min(s, out["P"]) for s in sizes})  # a size past the map is one tile: once
-    answer = solve_tiled(layers, accelerator, WEIGHTS, settings, TiledSpace(tuple((s, s) for s in sizes)))
+    space = TiledSpace(tuple((s, s) for s in sizes), overlaps=overlaps)
+    answer = solve_tiled(layers, accelerator, WEIGHTS, settings, space)
     search_s = time.perf_counter() - started
     alone = {"latency_cycles": 0, "dram_words": 0, "objective": 0, "proven": True}
     for layer in layers:
@@ -58,6 +60,7 @@ def run_group(network: str, names: tuple[str, ...], preset: str, sizes, settings
         alone["objective"] += cost.objective(WEIGHTS)
         alone["proven"] &= solution.status == "OPTIMAL"
     row = {"network": network, "layers": list(names), "accelerator": preset, "sizes": list(sizes), "search_s": search_s}
+    row["overlaps"] = [str(p) for p in overlaps]
     row["layer_by_layer"] = alone
     if answer.cost is None:
         return {**row, "tiled": None}
@@ -83,14 +86,14 @@ def _child(queue, *args) -> None:
     queue.put(run_group(*args))
 
 
-def in_child(network: str, names: tuple[str, ...], preset: str, sizes, settings, attempts: int = 2) -> dict:
+def in_child(network: str, names: tuple[str, ...], preset: str, sizes, settings, overlaps, attempts: int = 2) -> dict:
     """``run_group`` in a child process: an OR-Tools 9.15 abort in a solve
     (google/or-tools#5288, intermittent) kills the child only; the group is run again,
     and recorded as aborted if every attempt was."""
     context = multiprocessing.get_context("spawn")
     for attempt in range(attempts):
         queue = context.Queue()
-        child = context.Process(target=_child, args=(queue, network, names, preset, sizes, settings))
+        child = context.Process(target=_child, args=(queue, network, names, preset, sizes, settings, overlaps))
         child.start()
         while child.is_alive() and queue.empty():
             child.join(timeout=1)
@@ -107,11 +110,15 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--out", default="docs/results/benchmark_tiled.json")
     parser.add_argument("--groups", type=int, nargs=2, default=[0, len(GROUPS)], help="run groups FIRST..LAST-1 only")
+    parser.add_argument(
+        "--no-recompute", action="store_true", help="every feature map cached both ways (no recomputation)"
+    )
     args = parser.parse_args()
     settings = SolverSettings(time_limit_s=args.time_limit, workers=2, seed=0)
     rows = []
     for network, names, preset in GROUPS[args.groups[0] : args.groups[1]]:
-        rows.append(in_child(network, names, preset, args.sizes, settings))
+        overlaps = (Overlap.CACHE,) if args.no_recompute else tuple(Overlap)
+        rows.append(in_child(network, names, preset, args.sizes, settings, overlaps))
         print(json.dumps(rows[-1]), flush=True)
     Path(args.out).write_text(json.dumps({"sizes": args.sizes, "rows": rows}, indent=2) + "\n")
 

@@ -64,6 +64,22 @@ def test_pinned_layer_decisions_are_kept_and_their_regret_reported(tmp_path):
     assert regret["certified"] and regret["regret"] == result["objective"] - regret["free_objective"] >= 0
 
 
+def test_a_layer_answer_that_breaks_a_pin_is_rejected(tmp_path, capsys):
+    """The free optimum (whose DRAM K factor is not the pinned 4) presented as the pinned
+    problem's answer, with the regret the pinned solve states: the pin row fails."""
+    out, solver = tmp_path / "r.json", {"workers": 1, "seed": 0, "time_limit_s": 30}
+    assert main(["solve", str(problem_files(tmp_path, solver=solver)), "--json", str(out)]) == 0
+    free = json.loads(out.read_text())
+    assert free["mapping"]["factors"]["DRAM"]["K"] != 4
+    pin = {"factors": {"DRAM": {"K": 4}}}
+    assert main(["solve", str(problem_files(tmp_path, pin=pin, solver=solver)), "--json", str(out)]) == 0
+    regret = json.loads(out.read_text())["details"]["regret"]
+    out.write_text(json.dumps({**free, "details": {**free["details"], "regret": regret}}))
+    capsys.readouterr()
+    assert main(["verify", str(out)]) == 1
+    assert "pin: DRAM factor of K" in capsys.readouterr().out
+
+
 def test_bad_pins_are_one_line_errors(tmp_path, capsys):
     assert main(["solve", str(problem_files(tmp_path, pin={"factors": {"RF": {"K": 3}}}))]) == 2
     assert "pin.factors.RF.K: 3 does not divide K=4; use a divisor" in capsys.readouterr().err

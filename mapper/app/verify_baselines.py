@@ -19,6 +19,7 @@ from functools import partial
 
 from mapper.app.task_graphs import task_graph_of
 from mapper.app.verify_claims import recomputed
+from mapper.app.verify_pins import check_layer_pins, check_task_pins
 from mapper.core.enums import Mode, Status
 from mapper.core.group import build_group
 from mapper.core.problem import Problem
@@ -26,7 +27,7 @@ from mapper.core.spec import SolverSettings
 from mapper.core.taskgraph import origin_box, tile_key
 from mapper.heuristics.heft import heft, layer_by_layer
 from mapper.io.limits import MAX_SECONDS, MAX_SEED, MAX_WORKERS
-from mapper.referee.claims import Claims, fused_mapping, task_schedule
+from mapper.referee.claims import Claims, fused_mapping
 from mapper.referee.mapping_rules import fused_mapping_rules
 from mapper.referee.report import VerifyReport
 from mapper.referee.simulator import ScheduleViolation
@@ -179,6 +180,7 @@ def check_layer_details(report: VerifyReport, claims: Claims, problem: Problem) 
         bool(problem.pins),
         fields="details",
     )
+    check_layer_pins(report, claims, problem)
     if details.has("regret"):
         check_regret(report, claims, problem, resolve_settings(claims, problem))
 
@@ -191,7 +193,9 @@ def check_taskgraph_details(report: VerifyReport, claims: Claims, problem: Probl
     optional = ((FIELD,) if problem.accelerator else ()) + (("regret",) if problem.pins else ())
     details.keys_exactly(("tasks", "edges", "heuristics", *optional), "detail")
     check_tile_durations(report, claims, problem, graph, resolve_settings(claims, problem))
-    check_task_pins(report, claims, problem, graph)
+    if problem.pins and claims.raw("mapping") is not None:
+        check_task_pins(report, claims, problem, graph)
+        check_regret(report, claims, problem, resolve_settings(claims, problem))
     report.check("details.tasks = the graph's", details.count("tasks"), len(graph.tasks), fields="details.tasks")
     report.check("details.edges = the graph's", details.count("edges"), len(graph.edges), fields="details.edges")
     cap = memory_cap(spec)
@@ -233,21 +237,6 @@ def check_taskgraph_details(report: VerifyReport, claims: Claims, problem: Probl
         entry.keys_exactly(row, "field")
         for key, value in row.items():
             recomputed(report, f"{row['method']}: {key} (re-run, replayed)", entry, key, value)
-
-
-def check_task_pins(report: VerifyReport, claims: Claims, problem: Problem, graph) -> None:
-    """A pinned task runs on its cluster, a pinned pair (u, v) has v start once u has
-    ended; the free problem re-solved gives the regret (``check_regret``)."""
-    if not problem.pins or claims.raw("mapping") is None:
-        return
-    schedule = task_schedule(claims.sub("mapping"), graph)
-    for task, cluster in problem.pins.get("cluster", {}).items():
-        ran = graph.processors[schedule.processor[task]]
-        report.check(f"pin: {task} on cluster{cluster}", ran, f"cluster{cluster}", fields=f"mapping.{task}")
-    for u, v in problem.pins.get("before", []):
-        ended, started = schedule.end(graph, u), schedule.start[v]
-        report.check(f"pin: {v} starts once {u} has ended", started >= ended, True, fields=f"mapping.{v}")
-    check_regret(report, claims, problem, resolve_settings(claims, problem))
 
 
 def check_tile_durations(report: VerifyReport, claims: Claims, problem: Problem, graph, settings) -> None:

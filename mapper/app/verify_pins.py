@@ -1,0 +1,40 @@
+"""Every decision a problem pins holds in the answer its result claims (layer and
+task-graph modes; the regret against the free problem is ``verify_baselines.check_regret``)."""
+
+from __future__ import annotations
+
+from mapper.core.problem import Problem
+from mapper.referee.claims import Claims, layer_mapping, task_schedule
+from mapper.referee.report import VerifyReport
+
+
+def check_layer_pins(report: VerifyReport, claims: Claims, problem: Problem) -> None:
+    """Each pinned factor is the mapping's; for a pinned order at a level, of two consecutive
+    pinned dims that both have a factor > 1 there, the first is the outer loop (the rule the
+    CP-SAT model enforces, ``formulations.layer_vars.add_pins``)."""
+    if not problem.pins or claims.raw("mapping") is None:
+        return
+    mapping = layer_mapping(claims.sub("mapping"))
+    for level, dims in problem.pins.get("factors", {}).items():
+        for d, value in dims.items():
+            where = f"mapping.factors.{level}.{d}"
+            report.check(f"pin: {level} factor of {d}", mapping.factor(level, d), value, fields=where)
+    for level, order in problem.pins.get("orders", {}).items():
+        position = {d: i for i, d in enumerate(mapping.orders[level])}
+        for d, e in zip(order, order[1:], strict=False):
+            if mapping.factor(level, d) > 1 and mapping.factor(level, e) > 1:
+                name = f"pin: {d} outside {e} at {level}"
+                report.check(name, position[d] < position[e], True, fields=f"mapping.orders.{level}")
+
+
+def check_task_pins(report: VerifyReport, claims: Claims, problem: Problem, graph) -> None:
+    """A pinned task runs on its cluster; a pinned pair (u, v) has v start once u has ended."""
+    if not problem.pins or claims.raw("mapping") is None:
+        return
+    schedule = task_schedule(claims.sub("mapping"), graph)
+    for task, cluster in problem.pins.get("cluster", {}).items():
+        ran = graph.processors[schedule.processor[task]]
+        report.check(f"pin: {task} on cluster{cluster}", ran, f"cluster{cluster}", fields=f"mapping.{task}")
+    for u, v in problem.pins.get("before", []):
+        ended, started = schedule.end(graph, u), schedule.start[v]
+        report.check(f"pin: {v} starts once {u} has ended", started >= ended, True, fields=f"mapping.{v}")

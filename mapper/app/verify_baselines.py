@@ -193,9 +193,8 @@ def check_taskgraph_details(report: VerifyReport, claims: Claims, problem: Probl
     optional = ((FIELD,) if problem.accelerator else ()) + (("regret",) if problem.pins else ())
     details.keys_exactly(("tasks", "edges", "heuristics", *optional), "detail")
     check_tile_durations(report, claims, problem, graph, resolve_settings(claims, problem))
-    if problem.pins and claims.raw("mapping") is not None:
-        check_task_pins(report, claims, problem, graph)
-        check_regret(report, claims, problem, resolve_settings(claims, problem))
+    check_task_pins(report, claims, problem, graph)
+    check_regret(report, claims, problem, resolve_settings(claims, problem))
     report.check("details.tasks = the graph's", details.count("tasks"), len(graph.tasks), fields="details.tasks")
     report.check("details.edges = the graph's", details.count("edges"), len(graph.edges), fields="details.edges")
     cap = memory_cap(spec)

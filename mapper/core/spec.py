@@ -149,6 +149,11 @@ class Layer:
     def tensor_words(self, tensor: str) -> int:
         return self.tile_words(tensor, self.bounds)
 
+    @property
+    def on_chip_words(self) -> int:
+        """The GLB words the tensors held on chip take (whole, for the whole nest)."""
+        return sum(self.tensor_words(t) for t in self.on_chip)
+
     def tensor_shape(self, tensor: str) -> tuple[int, ...]:
         """Numpy shape of a tensor: W[G*K, C, R, S], I[N, G*C, H+pads, W+pads], O[N, G*K, P, Q]."""
         b = self.bounds

@@ -61,10 +61,11 @@ def box_extents(box: Rect) -> tuple[int, int]:
     return r1 - r0, c1 - c0
 
 
-def nest_layer(layers: tuple[Layer, ...], mapping: TiledMapping, k: int, box: Rect) -> Layer:
-    """Layer k on the extents of ``box`` (of its output), the tensors the group keeps in
-    the GLB held on chip (module docstring)."""
-    layer, rows, cols = layers[k], *box_extents(box)
+def nest_layer(layers: tuple[Layer, ...], mapping: TiledMapping, key: NestKey) -> Layer:
+    """Layer k on a box of rows x cols of its output (``key`` = (k, rows, cols)), the tensors
+    the group keeps in the GLB held on chip (module docstring)."""
+    k, rows, cols = key
+    layer = layers[k]
     extents = tuple(rows if d == "P" else cols if d == "Q" else layer.bounds[d] for d in DIMS)
     held = set()
     if k or mapping.input_held:

@@ -54,10 +54,6 @@ def map_depth(layers: tuple[Layer, ...], k: int) -> int:
     return channels * layer.bounds["N"]
 
 
-def held_words(layer: Layer) -> int:
-    return sum(layer.tensor_words(t) for t in layer.on_chip)
-
-
 @dataclass(frozen=True)
 class GroupTransfers:
     """What the group itself does, whatever the nests: its DMA's cycles and words
@@ -73,13 +69,10 @@ class GroupTransfers:
 def group_transfers(layers: tuple[Layer, ...], accelerator: Accelerator, mapping: TiledMapping) -> GroupTransfers:
     grid, n = mapping.grid(layers), len(layers)
     dram = accelerator.levels["DRAM"]
-    resident = sum(layers[k].tensor_words("W") for k in range(n) if _resident(layers, mapping, k))
+    weights = [layers[k].tensor_words("W") for k in range(n) if _resident(layers, mapping, k)]
+    resident = sum(weights)
     moved = [resident] if resident else []
-    latency = sum(
-        ceil_div(layers[k].tensor_words("W"), dram.bandwidth_words_per_cycle)
-        for k in range(n)
-        if _resident(layers, mapping, k)
-    )
+    latency = sum(ceil_div(words, dram.bandwidth_words_per_cycle) for words in weights)
     tiles = []
     maps = range(GROUP_INPUT if mapping.input_held else 0, n if mapping.output_held else n - 1)
     for i, j in grid.tiles():
@@ -108,12 +101,13 @@ def evaluate_tiled(layers: tuple[Layer, ...], accelerator: Accelerator, mapping:
         if key not in mapping.nests:
             violations.append(f"no nest mapping for layer {layers[key[0]].name} on a {key[1]} x {key[2]} box")
             continue
-        cost = evaluate(nest_layer_of(layers, mapping, key), accelerator, mapping.nests[key])
+        cost = evaluate(nest_layer(layers, mapping, key), accelerator, mapping.nests[key])
         nests[key] = cost
         violations += [f"{layers[key[0]].name} {key[1]}x{key[2]} nest: {v}" for v in cost.violations]
     if violations:
         return TiledCost(False, tuple(violations), 0, 0, 0, 0, 0, nests)
     group = group_transfers(layers, accelerator, mapping)
+    blocks = {key: nest_block(layers, mapping, key, cost) for key, cost in nests.items()}
     latency, dram, energy, macs, glb_peak = group.latency_cycles, group.dram_words, group.energy_fj, 0, 0
     for held, keys in group.tiles:
         costs: list[LayerCost] = [nests[key] for key in keys]
@@ -121,7 +115,7 @@ def evaluate_tiled(layers: tuple[Layer, ...], accelerator: Accelerator, mapping:
         dram += sum(c.dram_words for c in costs)
         energy += sum(c.energy_fj for c in costs)
         macs += sum(c.macs for c in costs)
-        glb_peak = max(glb_peak, held + max(nest_block(layers, mapping, key, nests[key]) for key in keys))
+        glb_peak = max(glb_peak, held + max(blocks[key] for key in keys))
     capacity = accelerator.levels["GLB"].capacity_words_total
     if glb_peak > capacity:
         violations.append(f"the group holds {glb_peak:,} GLB words at its fullest tile; the GLB has {capacity:,}")
@@ -130,12 +124,7 @@ def evaluate_tiled(layers: tuple[Layer, ...], accelerator: Accelerator, mapping:
 
 def nest_block(layers, mapping: TiledMapping, key, cost: LayerCost) -> int:
     """The GLB words a nest takes beyond the tensors it holds on chip."""
-    return cost.glb_occupancy_words - held_words(nest_layer_of(layers, mapping, key))
-
-
-def nest_layer_of(layers, mapping: TiledMapping, key) -> Layer:
-    k, rows, cols = key
-    return nest_layer(layers, mapping, k, ((0, rows), (0, cols)))
+    return cost.glb_occupancy_words - nest_layer(layers, mapping, key).on_chip_words
 
 
 def _resident(layers, mapping: TiledMapping, k: int) -> bool:

@@ -52,11 +52,11 @@ def replay_nests(layers, accelerator: Accelerator, mapping: TiledMapping) -> dic
     """Each nest replayed as a layer (raises ScheduleViolation)."""
     found = {}
     for key in nest_boxes(layers, mapping):
-        k, rows, cols = key
-        layer = nest_layer(layers, mapping, k, ((0, rows), (0, cols)))
+        layer = nest_layer(layers, mapping, key)
         run = replay_layer(layer, accelerator, mapping.nests[key])
-        held = sum(layer.tensor_words(t) for t in layer.on_chip)
-        found[key] = NestReplay(run.latency, run.measured.dram_words, run.energy, run.glb_reserved - held)
+        found[key] = NestReplay(
+            run.latency, run.measured.dram_words, run.energy, run.glb_reserved - layer.on_chip_words
+        )
     return found
 
 

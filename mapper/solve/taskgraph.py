@@ -24,16 +24,20 @@ def memory_cap(spec: TaskGraphSpec) -> int | None:
     return min(caps) if caps else None
 
 
-def smallest_memheft_cap(graph: TaskGraph, upper: int) -> tuple[int, TaskSchedule] | None:
+def memheft_floor(graph: TaskGraph) -> int:
+    """No cap below this keeps a schedule: some task's output and inputs are live together."""
+    return max(sum(o.words for o in graph.memory if o.producer == t or t in o.consumers) for t in graph.tasks)
+
+
+def smallest_memheft_cap(graph: TaskGraph, upper: int, ready_list: bool = False) -> tuple[int, TaskSchedule] | None:
     """The smallest cap at which memory-aware HEFT still finds a schedule (binary
-    search; its success is monotone in the cap in practice, and the schedule
-    returned is always checked against its cap)."""
-    floor = max(sum(o.words for o in graph.memory if o.producer == t or t in o.consumers) for t in graph.tasks)
+    search; its success is monotone in the cap in practice for the rank-order rule,
+    not for ``ready_list``; the schedule returned is always checked against its cap)."""
     best = None
-    lo, hi = floor, upper
+    lo, hi = memheft_floor(graph), upper
     while lo <= hi:
         cap = (lo + hi) // 2
-        schedule = memory_aware_heft(graph, cap)
+        schedule = memory_aware_heft(graph, cap, ready_list)
         if schedule is not None and evaluate_schedule(graph, schedule, cap).valid:
             best, hi = (cap, schedule), cap - 1
         else:

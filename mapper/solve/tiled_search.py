@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from mapper.core.enums import Overlap, Status, WeightPolicy
+from mapper.core.mapping import Mapping
 from mapper.core.spec import Accelerator, Layer, ObjectiveWeights, SolverSettings
 from mapper.core.tiled_group import NestKey, TiledMapping, nest_layer
-from mapper.cost.tiled_group import TiledCost, evaluate_tiled, group_transfers, held_words
+from mapper.cost.tiled_group import TiledCost, evaluate_tiled, group_transfers
 from mapper.solve.groups import solve_single_layer
 
 
@@ -53,6 +55,16 @@ def configurations(layers: tuple[Layer, ...], space: TiledSpace):
             yield TiledMapping(height, width, overlap, weights, True, True, {})
 
 
+class NestChoice(NamedTuple):
+    """A key's best nest under a budget: its objective and CP-SAT's bound, its mapping,
+    and the GLB words it takes beyond what it holds on chip."""
+
+    objective: int
+    bound: int
+    mapping: Mapping
+    block_words: int
+
+
 class _Nests:
     """Nest solves, cached by nest layer and GLB budget."""
 
@@ -61,11 +73,11 @@ class _Nests:
         self.cache: dict = {}
         self.proven = True
 
-    def solve(self, mapping: TiledMapping, key: NestKey, budget: int | None):
-        """(objective, bound, mapping, block words) of the key's best nest within ``budget``
-        GLB words beyond what it holds (None: the whole GLB); None when there is none."""
-        layer = nest_layer(self.layers, mapping, key[0], ((0, key[1]), (0, key[2])))
-        held = held_words(layer)
+    def solve(self, mapping: TiledMapping, key: NestKey, budget: int | None) -> NestChoice | None:
+        """The key's best nest within ``budget`` GLB words beyond what it holds (None: the
+        whole GLB); None when there is none."""
+        layer = nest_layer(self.layers, mapping, key)
+        held = layer.on_chip_words
         accelerator = self.accelerator
         if budget is not None:
             if budget < 0:
@@ -79,12 +91,8 @@ class _Nests:
                 self.cache[signature] = None
             else:
                 self.proven &= solution.status == Status.OPTIMAL
-                self.cache[signature] = (
-                    solution.objective,
-                    solution.bound,
-                    solution.mapping,
-                    cost.glb_occupancy_words - held,
-                )
+                block = cost.glb_occupancy_words - held
+                self.cache[signature] = NestChoice(solution.objective, solution.bound, solution.mapping, block)
         return self.cache[signature]
 
 
@@ -109,11 +117,11 @@ def solve_tiled(
         chosen = {}
         for key in counts:
             found = nests.solve(mapping, key, None)
-            if found[3] > budgets[key]:
+            if found.block_words > budgets[key]:
                 found = nests.solve(mapping, key, budgets[key])
             if found is None:
                 break
-            chosen[key] = found[2]
+            chosen[key] = found.mapping
         else:
             candidate = replace(mapping, nests=chosen)
             cost = evaluate_tiled(layers, accelerator, candidate)
@@ -138,6 +146,6 @@ def _ranked(layers, accelerator: Accelerator, weights: ObjectiveWeights, space: 
         if any(v is None for v in free.values()):
             continue
         own = weights.of(group.latency_cycles, group.dram_words, group.energy_fj)
-        bound = own + sum(counts[key] * free[key][1] for key in counts)
+        bound = own + sum(counts[key] * free[key].bound for key in counts)
         ranked.append((bound, len(ranked), mapping, group, counts))
     return sorted(ranked, key=lambda entry: entry[:2])

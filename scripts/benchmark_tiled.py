@@ -21,11 +21,12 @@ from pathlib import Path
 
 from mapper.core.enums import Overlap
 from mapper.core.spec import ObjectiveWeights, SolverSettings
+from mapper.core.tiled_group import TiledSpace
 from mapper.io.library import library_root
 from mapper.io.loading import load_accelerator, load_network
 from mapper.referee.decode_tiled import replay_tiled
 from mapper.solve.groups import solve_single_layer
-from mapper.solve.tiled_search import TiledSpace, solve_tiled
+from mapper.solve.tiled_search import solve_tiled
 
 GROUPS = [  # chains of conv and pooling layers (nests of adds are not modelled yet), on the Eyeriss-like preset
     ("vgg16", ("conv1_1", "conv1_2"), "eyeriss_like"),

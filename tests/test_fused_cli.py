@@ -21,10 +21,10 @@ NET = {
 }
 
 
-def fused_problem(tmp_path, **overrides):
+def fused_problem(tmp_path, glb=600, **overrides):
     write(tmp_path, "net.yaml", NET)
     acc = yaml.safe_load(yaml.safe_dump(ACC))
-    acc["levels"]["GLB"]["capacity_words"] = 600
+    acc["levels"]["GLB"]["capacity_words"] = glb
     write(tmp_path, "acc.yaml", acc)
     data = {
         "mode": "fused",

@@ -56,7 +56,7 @@ def test_the_solved_result_verifies_and_lists_only_the_no_claim_fields(mode, sol
     listed = set(report.unchecked_fields)
     expected = {path_of(keys) for keys, _ in nodes(result) if no_claim(path_of(keys))}
     assert listed == expected
-    assert len(report.checks) >= {"layer": 25, "fused": 60, "taskgraph": 35, "network": 300}[mode]
+    assert len(report.checks) >= {"layer": 25, "fused": 60, "fused_tiles": 60, "taskgraph": 35, "network": 300}[mode]
 
 
 @pytest.mark.parametrize("mode", PROBLEMS)
@@ -75,7 +75,7 @@ def test_every_field_changed_alone_is_rejected(mode, solved, tmp_path):
             if code not in (1, 2):
                 survivors.append(f"{path}: {value!r} -> {new!r}")
     assert survivors == []
-    assert tried >= {"layer": 80, "fused": 90, "taskgraph": 70, "network": 700}[mode]
+    assert tried >= {"layer": 80, "fused": 90, "fused_tiles": 90, "taskgraph": 70, "network": 700}[mode]
 
 
 def test_a_task_moved_to_an_identical_idle_cluster_is_another_valid_schedule(solved, tmp_path):

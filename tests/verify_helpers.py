@@ -10,9 +10,11 @@ import pytest
 
 import mapper.app.verify_baselines
 import mapper.app.verify_file
+import mapper.app.verify_tiled_details
 import mapper.referee.tile_durations
 import mapper.referee.verify
 import mapper.referee.verify_taskgraph
+import mapper.referee.verify_tiled
 from mapper.app.cli import main
 from mapper.app.verify_file import verify_result_file
 from mapper.core.errors import SpecError
@@ -21,6 +23,7 @@ from mapper.io.library import library_root
 PROBLEMS = {  # the smallest bundled problem of each mode
     "layer": "layer/resnet18_layer4_0_down.yaml",
     "fused": "fused/resnet18_layer1_0_block_array16x16.yaml",
+    "fused_tiles": "fused/lenet5_c1_s2_tiles_eyeriss_like.yaml",  # fused mode in 2-D tiles
     "taskgraph": "taskgraph/lenet5_c1_s2_c3_array16x16.yaml",  # durations from its tiles' mappings
     "network": "network/lenet5_array32x32.yaml",
 }
@@ -33,8 +36,9 @@ def no_claim(path: str) -> bool:
     went: its settings, effort, CP-SAT version and the signal that stopped it; the
     factor space is the problem's, and checked), the signal that stopped a network
     search and its budget (a setting of the run), and the ``seconds`` of network
-    groups and candidates (wall time)."""
+    groups and candidates (wall time), and the counts of a tiled search's effort."""
     run_facts = ("problem_file", "explanation", "details.search.stopped_by", "details.search.time_budget_s")
+    run_facts += ("details.search.configurations_solved", "details.search.nest_solves")
     run = path.startswith("solver.") and path != "solver.factors"  # the factor space is the problem's: checked
     return path in run_facts or run or path.endswith(".seconds")
 
@@ -108,6 +112,8 @@ PURE = [  # replays and problem loading: pure functions of their arguments
     (mapper.referee.tile_durations, "replay_layer"),
     (mapper.app.verify_baselines, "replay_fused"),
     (mapper.app.verify_baselines, "replay_tasks"),
+    (mapper.referee.verify_tiled, "replay_tiled"),
+    (mapper.app.verify_tiled_details, "replay_layer"),
     (mapper.app.verify_file, "load_problem"),
 ]
 

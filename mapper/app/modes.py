@@ -23,6 +23,7 @@ from mapper.app import plot_modes, render_modes
 from mapper.app.task_graphs import task_graph_of, verify_taskgraph
 from mapper.app.verify_baselines import check_fused_details, check_layer_details, check_taskgraph_details
 from mapper.app.verify_network_details import check_network_details
+from mapper.app.verify_tiled_details import check_tiled_details
 from mapper.core.enums import Mode
 from mapper.core.errors import SpecError
 from mapper.core.group import FusedMapping, build_group
@@ -37,6 +38,7 @@ from mapper.referee.claims import Claims
 from mapper.referee.decode_fused import decode_fused
 from mapper.referee.decode_layer import decode_layer
 from mapper.referee.decode_taskgraph import decode_taskgraph
+from mapper.referee.decode_tiled import tiled_schedule
 from mapper.referee.schedule import Schedule
 from mapper.referee.verify import (
     VerifyReport,
@@ -44,6 +46,7 @@ from mapper.referee.verify import (
     verify_layer_result,
     verify_network_result,
 )
+from mapper.referee.verify_tiled import verify_tiled_result
 from mapper.solve.api import SOLVERS, fused_pareto_front
 from mapper.solve.task_durations import problem_durations
 from mapper.solve.taskgraph import pareto_front
@@ -81,6 +84,8 @@ def _layer_schedules(result: dict, problem: Problem) -> list[tuple[str, Schedule
 
 
 def _fused_schedules(result: dict, problem: Problem) -> list[tuple[str, Schedule]]:
+    if problem.tiles is not None:
+        return [(result.get("problem"), tiled_schedule(problem.layers, problem.accelerator, result["mapping"]))]
     schedule = decode_fused(build_group(problem.layers), problem.accelerator, FusedMapping.from_dict(result["mapping"]))
     return [(result.get("problem"), schedule)]
 
@@ -113,10 +118,21 @@ def _verify_layer(result: dict, problem: Problem, functional: bool) -> VerifyRep
 
 
 def _verify_fused(result: dict, problem: Problem, functional: bool) -> VerifyReport:
+    if problem.tiles is not None:
+        return verify_tiled_result(result, problem.layers, problem.accelerator, functional)
     return verify_fused_result(result, build_group(problem.layers), problem.accelerator, functional)
 
 
+def _recheck_fused(report: VerifyReport, claims: Claims, problem: Problem) -> None:
+    if problem.tiles is not None:
+        check_tiled_details(report, claims, problem)
+    else:
+        check_fused_details(report, claims, problem)
+
+
 def _fused_front(problem: Problem, settings: SolverSettings, max_points: int) -> tuple[list[dict], str | None, str]:
+    if problem.tiles is not None:
+        raise SpecError(problem.source, "fusion.tiles", "fusesat pareto does not sweep 2-D tiles yet", "remove it")
     points, ended = fused_pareto_front(problem, settings, max_points)
     return points, ended, f"Latency vs DRAM traffic: {problem.name}"
 
@@ -151,7 +167,7 @@ MODES: dict[Mode, ModeHandlers] = {
         solve=SOLVERS[Mode.FUSED],
         schedules=_fused_schedules,
         verify=_verify_fused,
-        recheck=check_fused_details,
+        recheck=_recheck_fused,
         render=render_modes.render_fused,
         plots={"bars": plot_modes.plot_fused, "glb": plot_modes.plot_glb},
         compare_metrics=CYCLES_WORDS_ENERGY,

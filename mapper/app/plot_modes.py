@@ -84,14 +84,15 @@ def plot_fused(result: dict, out: Path, source: str) -> None:
     names = [row["layer"] for row in baseline["layers"]]
     fig, (dram, latency) = plt.subplots(1, 2, figsize=(11, 4.5))
     single_dram = [row["dram_words"] for row in baseline["layers"]]
-    fused_dram = result["metrics"]["dram_words_per_layer"]
     positions = range(len(names))
     single = dram.bar(
         [p - 0.2 for p in positions], single_dram, 0.4, label="layer-by-layer", color=COLOURS["layer-by-layer"]
     )
-    fused = dram.bar([p + 0.2 for p in positions], fused_dram, 0.4, label="fused", color=COLOURS["fused"])
     label_bars(dram, single)
-    label_bars(dram, fused)
+    if "dram_words_per_layer" in result["metrics"]:  # row stripes count DRAM words per layer; 2-D tiles per group
+        fused_dram = result["metrics"]["dram_words_per_layer"]
+        fused = dram.bar([p + 0.2 for p in positions], fused_dram, 0.4, label="fused", color=COLOURS["fused"])
+        label_bars(dram, fused)
     dram.set_xticks(list(positions), names, rotation=30, ha="right", fontsize=8)
     dram.set_ylabel("DRAM traffic (words)")
     total_single, total_fused = baseline["dram_words"], result["metrics"]["dram_words"]

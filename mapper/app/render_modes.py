@@ -8,6 +8,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from mapper.app.render_tiled import render_tiled
 from mapper.core.result import SolveResult
 from mapper.core.spec import DIMS, LOOP_LEVELS, ORDERED_LEVELS
 from mapper.solve.partition import BASELINE_LABELS
@@ -75,6 +76,9 @@ def render_layer(result: SolveResult, console: Console, bounds: dict[str, int] |
 
 
 def render_fused(result: SolveResult, console: Console, bounds: dict[str, int] | None = None) -> None:
+    if "tile_space" in result.details:
+        render_tiled(result, console)
+        return
     mapping, metrics = result.mapping, result.metrics
     names = result.layer.split("+")
     policy = mapping["policy"].replace("_", "-")

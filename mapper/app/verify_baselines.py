@@ -85,21 +85,67 @@ def check_regret(report: VerifyReport, claims: Claims, problem: Problem, setting
         )
 
 
+def baseline_missing(report: VerifyReport, claims: Claims, base: dict, exact: bool, why: str) -> bool:
+    """Whether the layer-by-layer baseline is infeasible (stated, or re-solved ``base``):
+    then its failing layer and status are checked, and no reduction may be stated."""
+    details = claims.sub("details")
+    baseline = details.sub("baseline_layer_by_layer")
+    recomputed(report, "baseline feasible (re-solved)", baseline, "feasible", base["feasible"])
+    if base["feasible"] and baseline.flag("feasible"):
+        return False
+    if not baseline.flag("feasible"):
+        baseline.keys_exactly(("feasible", "layer", "status"), "field")
+    for key in ("layer", "status"):
+        recomputed(report, f"baseline {key} (re-solved)", baseline, key, base.get(key), exact, why)
+    report.check("no reduction without a baseline", details.has("reduction"), False, fields="details")
+    return True
+
+
+def check_row_resolved(report: VerifyReport, name: str, row: Claims, again: dict, exact: bool, why: str) -> None:
+    """A baseline row's objective, proof and mapping against the layer re-solved (``again``)."""
+    for key, label in (("objective", "objective = the re-solved optimum"), ("proven_optimal", "proven_optimal")):
+        tolerant = exact or (key == "objective" and again["proven_optimal"])
+        recomputed(report, f"baseline {name}: {label} (re-solved)", row, key, again[key], tolerant, why)
+    recomputed(report, f"baseline {name}: mapping (re-solved)", row, "mapping", again["mapping"], exact, why)
+
+
+def check_baseline_sums(
+    report: VerifyReport, claims: Claims, base: dict, totals: dict, layers: int, bound_exact: bool, why: str
+) -> None:
+    """A layer-by-layer baseline's totals (the rows' sums ``totals``), its bound against the
+    re-solve ``base``, its proof (every row's), and ``reduction`` = 1 - ours / baseline's."""
+    details = claims.sub("details")
+    baseline = details.sub("baseline_layer_by_layer")
+    for key, value in totals.items():
+        report.check(f"baseline {key} = sum over its layers", baseline.count(key), value, fields=baseline.where(key))
+    recomputed(report, "baseline bound (re-solved)", baseline, "bound", base["bound"], bound_exact, why)
+    rows = baseline.items("layers", layers)
+    proven = all(rows.sub(k).flag("proven_optimal") for k in range(layers))
+    report.check(
+        "baseline proven_optimal = every layer's",
+        baseline.flag("proven_optimal"),
+        proven,
+        fields=baseline.where("proven_optimal"),
+    )
+    reduction, metrics = details.sub("reduction"), claims.sub("metrics")
+    reduction.keys_exactly(totals, "reduction")
+    for key in totals:
+        ours = claims.count("objective") if key == "objective" else metrics.count(key)
+        stated = baseline.count(key)
+        expected = 1 - ours / stated if stated else None
+        claimed = reduction.number(key, signed=True) if reduction.raw(key) is not None else None
+        report.check(f"reduction.{key} = 1 - {key} / baseline's", claimed, expected, fields=reduction.where(key))
+
+
 def check_fused_details(report: VerifyReport, claims: Claims, problem: Problem) -> None:
     settings = resolve_settings(claims, problem)
     exact, why = settings.workers == 1, not_reproducible(settings)
     base = resolved("layer_by_layer", problem, settings, lambda: fused_layer_by_layer(problem, settings))
-    details = claims.sub("details")
-    baseline = details.sub("baseline_layer_by_layer")
-    recomputed(report, "baseline feasible (re-solved)", baseline, "feasible", base["feasible"])
-    if not base["feasible"] or not baseline.flag("feasible"):
-        if not baseline.flag("feasible"):
-            baseline.keys_exactly(("feasible", "layer", "status"), "field")
-        for key in ("layer", "status"):
-            recomputed(report, f"baseline {key} (re-solved)", baseline, key, base.get(key), exact, why)
-        report.check("no reduction without a baseline", details.has("reduction"), False, fields="details")
+    if baseline_missing(report, claims, base, exact, why):
         check_regret(report, claims, problem, settings)
         return
+    details = claims.sub("details")
+    baseline = details.sub("baseline_layer_by_layer")
     accelerator, weights = problem.accelerator, problem.objective
     rows = baseline.items("layers", len(problem.layers))
     totals = {"latency_cycles": 0, "dram_words": 0, "objective": 0}
@@ -125,49 +171,8 @@ def check_fused_details(report: VerifyReport, claims: Claims, problem: Problem) 
                     sub.check(f"{key} (replayed)", row.count(key), value, fields=row.where(key))
                     totals[key] += row.count(key)
         report.merge(sub, f"baseline {layer.name}")
-        recomputed(
-            report,
-            f"baseline {layer.name}: objective = the re-solved optimum",
-            row,
-            "objective",
-            again["objective"],
-            exact or again["proven_optimal"],
-            why,
-        )
-        recomputed(
-            report,
-            f"baseline {layer.name}: proven_optimal (re-solved)",
-            row,
-            "proven_optimal",
-            again["proven_optimal"],
-            exact,
-            why,
-        )
-        recomputed(report, f"baseline {layer.name}: mapping (re-solved)", row, "mapping", again["mapping"], exact, why)
-    for key, value in totals.items():
-        report.check(f"baseline {key} = sum over its layers", baseline.count(key), value, fields=baseline.where(key))
-    recomputed(
-        report, "baseline bound (re-solved)", baseline, "bound", base["bound"], exact or base["proven_optimal"], why
-    )
-    proven = all(rows.sub(k).flag("proven_optimal") for k in range(len(problem.layers)))
-    report.check(
-        "baseline proven_optimal = every layer's",
-        baseline.flag("proven_optimal"),
-        proven,
-        fields=baseline.where("proven_optimal"),
-    )
-    reduction, metrics = details.sub("reduction"), claims.sub("metrics")
-    reduction.keys_exactly(totals, "reduction")
-    for key in totals:
-        ours = claims.count("objective") if key == "objective" else metrics.count(key)
-        stated = baseline.count(key)
-        expected = 1 - ours / stated if stated else None
-        report.check(
-            f"reduction.{key} = 1 - {key} / baseline's",
-            reduction.number(key, signed=True),
-            expected,
-            fields=reduction.where(key),
-        )
+        check_row_resolved(report, layer.name, row, again, exact, why)
+    check_baseline_sums(report, claims, base, totals, len(problem.layers), exact or base["proven_optimal"], why)
     check_regret(report, claims, problem, settings)
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from mapper.core.enums import Mode
 from mapper.core.spec import Accelerator, Layer, Network, ObjectiveWeights, SolverSettings
+from mapper.core.tiled_group import TiledSpace
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Problem:
     solver: SolverSettings
     source: str = "<memory>"
     fusion_policy: str | None = None  # fused mode: pin "partitioned" or "time_shared"
+    tiles: TiledSpace | None = None  # fused mode: the 2-D tiled space (DESIGN 4.2); None: row stripes
     taskgraph: TaskGraphSpec | None = None
     pins: dict | None = None  # fixed decisions (layer: factors, orders; fused: stripe_rows, resident)
     partition: PartitionSearch | None = None  # network mode

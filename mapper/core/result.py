@@ -41,6 +41,13 @@ class SolverFacts:
     factors: str = Factors.UNEVEN.value  # the factor space searched (the problem's solver.factors)
 
 
+def ortools_version() -> str:
+    """The installed OR-Tools' version (for facts of many solves, without importing it here)."""
+    from importlib.metadata import version
+
+    return version("ortools")
+
+
 @dataclass(frozen=True)
 class SolveResult:
     """``status`` is one of OPTIMAL, FEASIBLE, INFEASIBLE, UNKNOWN, MODEL_INVALID.

@@ -27,6 +27,26 @@ from mapper.core.spec import DIMS, Layer
 from mapper.core.taskgraph import origin_box, tile_layer
 
 NestKey = tuple[int, int, int]  # layer index, box rows, box cols
+DEFAULT_TILE_SIZES = (4, 7, 8, 14, 16, 28, 32, 56)  # square tiles a fused problem searches unless it lists its own
+
+
+@dataclass(frozen=True)
+class TiledSpace:
+    """The tiled map space a fused problem searches (its ``fusion.tiles``): the tile
+    sizes (height, width), the overlap policies a feature map may take and the
+    weight policies a layer may take. ``fusion: {recompute: false}`` leaves
+    ``cache`` alone (the seeds' setting: nothing computed twice)."""
+
+    sizes: tuple[tuple[int, int], ...]
+    overlaps: tuple[Overlap, ...] = tuple(Overlap)
+    weights: tuple[WeightPolicy, ...] = tuple(WeightPolicy)
+
+    def to_dict(self) -> dict:
+        return {
+            "sizes": [list(size) for size in self.sizes],
+            "overlaps": [str(o) for o in self.overlaps],
+            "weights": [str(w) for w in self.weights],
+        }
 
 
 @dataclass(frozen=True)
@@ -42,6 +62,32 @@ class TiledMapping:
     def grid(self, layers: tuple[Layer, ...]) -> TileGrid:
         return TileGrid(layers, self.height, self.width, self.overlap)
 
+    def to_dict(self, layers: tuple[Layer, ...]) -> dict:
+        """The JSON form: each nest named by its layer and box extents."""
+        return {
+            "tile": [self.height, self.width],
+            "overlap": [str(o) for o in self.overlap],
+            "weights": [str(w) for w in self.weights],
+            "input_held": self.input_held,
+            "output_held": self.output_held,
+            "nests": [
+                {"layer": layers[k].name, "rows": rows, "cols": cols, "mapping": nest.to_dict()}
+                for (k, rows, cols), nest in sorted(self.nests.items())
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict, layers: tuple[Layer, ...]) -> TiledMapping:
+        index = {layer.name: k for k, layer in enumerate(layers)}
+        return cls(
+            *data["tile"],
+            tuple(Overlap(o) for o in data["overlap"]),
+            tuple(WeightPolicy(w) for w in data["weights"]),
+            data["input_held"],
+            data["output_held"],
+            {(index[n["layer"]], n["rows"], n["cols"]): Mapping.from_dict(n["mapping"]) for n in data["nests"]},
+        )
+
     def violations(self, layers: tuple[Layer, ...]) -> list[str]:
         """The rules of the space: a policy per feature map and per layer; a group input
         streamed by the first nest is re-read by every tile (``recompute``); a group of
@@ -51,6 +97,9 @@ class TiledMapping:
             found.append(f"one overlap policy per feature map and one weight policy per layer ({len(layers)} each)")
         elif not self.input_held and self.overlap[0] is not Overlap.RECOMPUTE:
             found.append("a group input streamed by the first layer's nest is re-read by every tile: recompute")
+        rows, cols = layers[-1].bounds["P"], layers[-1].bounds["Q"]
+        if self.height > rows or self.width > cols:
+            found.append(f"a {self.height} x {self.width} tile exceeds the {rows} x {cols} output: at most its size")
         if len(layers) == 1 and self.grid(layers).shape != (1, 1):
             found.append("a group of one layer has one tile: its own DRAM loops tile it (layer mode)")
         return found

@@ -94,3 +94,12 @@ def compulsory_limits(
     dram = sum(external.values()) + weights + outputs
     latency = max(compute, ceil_div(dram, accelerator.levels["DRAM"].bandwidth_words_per_cycle))
     return CompulsoryLimits(sum(external.values()), weights, outputs, compute, latency)
+
+
+def nest_floor(layer: Layer, accelerator: Accelerator, weights: ObjectiveWeights) -> int:
+    """A lower bound on the objective of ``layer`` alone (a fused tile's nest): the words of
+    each tensor not held on chip (``Layer.on_chip``) that some MAC touches moved once, ceil(MACs / PEs) cycles,
+    the DRAM port's time; no energy."""
+    dram = sum(layer.needed_words(t) for t in layer.tensors if t not in layer.on_chip)
+    compute = ceil_div(layer.macs, accelerator.num_pes)
+    return weights.of(max(compute, ceil_div(dram, accelerator.levels["DRAM"].bandwidth_words_per_cycle)), dram)

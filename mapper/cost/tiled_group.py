@@ -46,6 +46,21 @@ class TiledCost:
     def objective(self, weights: ObjectiveWeights) -> int:
         return weights.of(self.latency_cycles, self.dram_words, self.energy_fj)
 
+    def metrics(self, accelerator: Accelerator, layers: tuple[Layer, ...], mapping: TiledMapping) -> dict:
+        """What a fused result states of a tiled answer (each measured by the referee)."""
+        return {
+            "latency_cycles": self.latency_cycles,
+            "dram_words": self.dram_words,
+            "dram_bytes": self.dram_words * accelerator.word_bits // 8,
+            "energy_fj": self.energy_fj,
+            "energy_pj": self.energy_fj / 1000,
+            "macs": self.macs,
+            "recomputed_macs": self.macs - sum(layer.macs for layer in layers),
+            "glb_words": self.glb_words,
+            "tiles": list(mapping.grid(layers).shape),
+            "utilisation": self.macs / (accelerator.num_pes * self.latency_cycles),
+        }
+
 
 def map_depth(layers: tuple[Layer, ...], k: int) -> int:
     """Words per cell (row, col) of feature map k: its channels times the batch."""

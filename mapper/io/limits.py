@@ -44,6 +44,7 @@ MAX_SLICES = 64  # task-graph slicing rows, cols, channels
 MAX_TASKS_PER_LAYER = 64  # rows x cols x channels of one layer's slicing
 MAX_TASK_CLUSTER_PAIRS = 4096  # all tasks x clusters (the model has an interval per pair)
 MAX_GROUP_LAYERS = 64  # partition.max_group_layers
+MAX_TILED_CONFIGURATIONS = 20_000  # tile sizes x (overlaps x weight policies) ^ layers of a tiled fused group
 MAX_FUSED_STAGES = 2**18  # layers x stripes over every candidate stripe height of a fused group
 SOLVER_DOMAIN = 2**60  # the largest CP-SAT domain (formulations.variables.INT_LIMIT)
 SOLVER_SUM = 2**62  # the largest sum of |coefficient| x bound in one CP-SAT expression (int64 with a margin)

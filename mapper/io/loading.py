@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mapper.core.enums import Factors, Mode, Policy
-from mapper.core.group import POLICIES, build_group
+from mapper.core.enums import Factors, Mode
+from mapper.core.group import build_group
 from mapper.core.problem import Problem
 from mapper.core.spec import TENSORS, Accelerator, MemoryLevel, Network, ObjectiveWeights, SolverSettings
 from mapper.io.library import exists, resolve_reference
@@ -27,7 +27,14 @@ from mapper.io.limits import (
 )
 from mapper.io.networks import parse_network
 from mapper.io.pins import PinContext
-from mapper.io.problem_sections import MODE_RULES, parse_layer_range, parse_partition, parse_pins, parse_taskgraph
+from mapper.io.problem_sections import (
+    MODE_RULES,
+    parse_fusion,
+    parse_layer_range,
+    parse_partition,
+    parse_pins,
+    parse_taskgraph,
+)
 from mapper.io.yaml_fields import Fields, read_yaml, show_value
 
 PROBLEM_MODES = tuple(mode.value for mode in Mode)
@@ -179,13 +186,10 @@ def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
         build_group(tuple(network.layers[n] for n in names), source)
     if mode == Mode.TASKGRAPH:
         taskgraph = parse_taskgraph(top.sub("taskgraph"), names, accelerator)
+    tiles = None
     if mode == Mode.FUSED:
-        fusion = top.sub("fusion", {})
-        fusion.reject_unknown({"policy"})
-        policy = fusion.text("policy", "free")
-        if policy not in (*POLICIES, "free"):
-            raise fusion.fail("policy", f"unknown policy {policy!r}", "use partitioned, time_shared or free")
-        policy = None if policy == "free" else Policy(policy)
+        layers = tuple(network.layers[n] for n in names)
+        policy, tiles = parse_fusion(top.sub("fusion", {}), layers, top.has("pin"))
     weights = top.sub("objective", {"latency": 1, "dram_words": 1})
     weights.reject_unknown({"latency", "dram_words", "energy"})
     objective = ObjectiveWeights(
@@ -193,7 +197,7 @@ def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
         dram_words=weights.integer("dram_words", 0, minimum=0, maximum=MAX_WEIGHT),
         energy=weights.integer("energy", 0, minimum=0, maximum=MAX_WEIGHT),
     )
-    if rules.fused_groups and objective.energy:
+    if rules.fused_groups and objective.energy and tiles is None:
         raise weights.fail("energy", f"energy is not modelled in {mode} mode yet (fused groups)", "set it to 0")
     if objective.latency + objective.dram_words + objective.energy == 0:
         raise top.fail("objective", "all weights are zero", "give latency, dram_words or energy a positive weight")
@@ -213,6 +217,7 @@ def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
         solver=solver,
         source=source,
         fusion_policy=policy,
+        tiles=tiles,
         taskgraph=taskgraph,
         pins=pins,
         partition=partition,

@@ -7,17 +7,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from math import prod
 
-from mapper.core.enums import Mode
+from mapper.core.enums import Mode, Overlap, Policy, WeightPolicy
 from mapper.core.problem import PartitionSearch, Platform, TaskGraphSpec
-from mapper.core.spec import Accelerator, Network
+from mapper.core.spec import Accelerator, Layer, Network
+from mapper.core.tiled_group import DEFAULT_TILE_SIZES, TiledSpace
 from mapper.io.limits import (
     MAX_BANDWIDTH,
     MAX_CLUSTERS,
+    MAX_FMAP,
     MAX_GROUP_LAYERS,
     MAX_PE,
     MAX_SLICES,
     MAX_TASK_CLUSTER_PAIRS,
     MAX_TASKS_PER_LAYER,
+    MAX_TILED_CONFIGURATIONS,
     MAX_WEIGHT,
     MAX_WORDS,
 )
@@ -87,6 +90,72 @@ def parse_taskgraph(f: Fields, layer_names: list[str], accelerator: Accelerator 
         memory_weight=weights.integer("memory", 1, minimum=0, maximum=MAX_WEIGHT),
         memory_cap=cap,
     )
+
+
+def parse_fusion(fusion: Fields, layers: tuple[Layer, ...], pinned: bool) -> tuple[Policy | None, TiledSpace | None]:
+    """``fusion: {policy, tiles, recompute}``: the PE policy (None: the solver's choice) and,
+    with ``tiles``, the 2-D tiled space (DESIGN 4.2; without it, row stripes)."""
+    fusion.reject_unknown({"policy", "tiles", "recompute"})
+    policy = fusion.text("policy", "free")
+    if policy not in (*(str(p) for p in Policy), "free"):
+        raise fusion.fail("policy", f"unknown policy {policy!r}", "use partitioned, time_shared or free")
+    policy = None if policy == "free" else Policy(policy)
+    if not fusion.has("tiles"):
+        if fusion.has("recompute"):
+            raise fusion.fail("recompute", "row stripes never recompute", "add fusion.tiles or remove recompute")
+        return policy, None
+    if policy is Policy.PARTITIONED:
+        raise fusion.fail("policy", "2-D tiles run time-shared; partitioned tiles are not modelled yet", "remove it")
+    if len(layers) == 1:
+        raise fusion.fail("tiles", "a group of one layer in 2-D tiles is the layer on its own", "use mode: layer")
+    for layer in layers:
+        if layer.kind == "add":
+            raise fusion.fail("tiles", f"{layer.name}: an add is not modelled in 2-D tiles yet", "remove fusion.tiles")
+    if pinned:
+        raise fusion.fail("tiles", "pins are not supported with 2-D tiles yet", "remove pin or fusion.tiles")
+    tiles = fusion.sub("tiles")
+    tiles.reject_unknown({"sizes", "overlaps", "weights"})
+    last = layers[-1]
+    rows, cols = last.bounds["P"], last.bounds["Q"]
+    sizes = sorted({(min(s, rows), min(s, cols)) for s in DEFAULT_TILE_SIZES})
+    if tiles.has("sizes"):
+        sizes = tiles.each("sizes", _tile_size)
+        for i, (height, width) in enumerate(sizes):
+            if height > rows or width > cols:
+                raise tiles.fail(
+                    f"sizes[{i}]",
+                    f"a {height}x{width} tile exceeds {last.name}'s {rows}x{cols} output",
+                    f"use at most {rows}x{cols}",
+                )
+    overlaps = tuple(Overlap)
+    if tiles.has("overlaps"):
+        overlaps = tuple(Overlap(v) for v in tiles.each("overlaps", lambda f, k: f.choice(k, tuple(map(str, Overlap)))))
+    if not fusion.boolean("recompute", True):
+        if set(overlaps) != {Overlap.CACHE} and tiles.has("overlaps"):
+            raise fusion.fail("recompute", "false leaves only the overlap policy cache", "list only cache")
+        overlaps = (Overlap.CACHE,)
+    weights = tuple(WeightPolicy)
+    if tiles.has("weights"):
+        choices = tuple(map(str, WeightPolicy))
+        weights = tuple(WeightPolicy(v) for v in tiles.each("weights", lambda f, k: f.choice(k, choices)))
+    space = TiledSpace(tuple(dict.fromkeys(sizes)), tuple(dict.fromkeys(overlaps)), tuple(dict.fromkeys(weights)))
+    count = len(space.sizes) * (len(space.overlaps) * len(space.weights)) ** len(layers)
+    if count > MAX_TILED_CONFIGURATIONS:
+        raise fusion.fail(
+            "tiles",
+            f"{count:,} configurations (sizes x (overlaps x weights) ^ layers); at most "
+            f"{MAX_TILED_CONFIGURATIONS:,} are supported",
+            "list fewer sizes, overlaps or weights",
+        )
+    return policy, space
+
+
+def _tile_size(item: Fields, key: str) -> tuple[int, int]:
+    """A tile size: rows and cols (``[h, w]``), or one number for a square."""
+    if isinstance(item.raw(key), list):
+        return item.pair(key, maximum=MAX_FMAP)
+    side = item.integer(key, maximum=MAX_FMAP)
+    return side, side
 
 
 def _cluster(platform: Fields, index: int, value) -> tuple[int, int]:

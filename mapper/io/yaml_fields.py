@@ -8,6 +8,7 @@ bounded too. Files are read by ``read_yaml`` (``mapper.io.yaml_reader``).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from mapper.core.errors import SpecError
@@ -100,6 +101,20 @@ class Fields:
         value = self.raw(key, default)
         if not isinstance(value, str) or not value:
             raise self.fail(key, f"must be a non-empty string, got {show_value(value)}")
+        return value
+
+    def each(self, key: str, parse: Callable[[Fields, str], Any]) -> list:
+        """A non-empty list, each item parsed by ``parse(fields, item_key)`` (its errors name ``key[i]``)."""
+        values = self.raw(key)
+        if not isinstance(values, list) or not values:
+            raise self.fail(key, f"must be a non-empty list, got {show_value(values)}")
+        items = [(f"{key}[{i}]", value) for i, value in enumerate(values)]
+        return [parse(Fields({k: v}, self.source, self.path), k) for k, v in items]
+
+    def choice(self, key: str, options: tuple[str, ...]) -> str:
+        value = self.text(key)
+        if value not in options:
+            raise self.fail(key, f"unknown value {value!r}", f"use one of {', '.join(options)}")
         return value
 
     def boolean(self, key: str, default: Any = ...) -> bool:

@@ -191,3 +191,9 @@ def replay_tiled(
     energy += (levels["DRAM"].energy_fj_per_word + levels["GLB"].energy_fj_per_word) * group_words
     peak = measured.peak_words.get("GLB", 0)
     return TiledReplay(measured.makespan, dram, energy, measured.macs, decoder.reserved, peak)
+
+
+def tiled_schedule(layers: tuple[Layer, ...], accelerator: Accelerator, mapping: dict) -> Schedule:
+    """The decoded group schedule of a result's tiled ``mapping`` (its JSON form)."""
+    tiled = TiledMapping.from_dict(mapping, layers)
+    return TiledDecoder(layers, accelerator, tiled, replay_nests(layers, accelerator, tiled)).run()

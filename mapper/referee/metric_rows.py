@@ -40,14 +40,14 @@ class FusedReplay:
     weight_words: int  # DRAM words of weights
 
 
-def _metric(report: VerifyReport, metrics: Claims, key: str, measured, read=Claims.count, name: str | None = None):
+def metric_row(report: VerifyReport, metrics: Claims, key: str, measured, read=Claims.count, name: str | None = None):
     *parents, leaf = key.split(".")
     for parent in parents:
         metrics = metrics.sub(parent)
     return report.check(name or key, read(metrics, leaf), measured, fields=metrics.where(leaf))
 
 
-def _number(claims: Claims, key: str):
+def read_number(claims: Claims, key: str):
     return claims.number(key)
 
 
@@ -59,15 +59,15 @@ def layer_rows(report, claims: Claims, weights, layer, accelerator, replayed: La
         report.notes.append(f"functional: all {layer.tensor_words('O'):,} outputs equal the reference (seed {seed})")
     repeats = f" ({replayed.repeated:,} DRAM iterations applied as exact repeats)" if replayed.repeated else ""
     report.notes.append(f"replayed {measured.ops:,} ops{repeats}; makespan {measured.makespan:,} cycles (the latency)")
-    _metric(report, metrics, "macs", measured.macs)
-    _metric(report, metrics, "compute_cycles", measured.compute_cycles)
-    _metric(report, metrics, "used_pes", measured.used_pes)
-    _metric(report, metrics, "dram_words", measured.dram_words)
+    metric_row(report, metrics, "macs", measured.macs)
+    metric_row(report, metrics, "compute_cycles", measured.compute_cycles)
+    metric_row(report, metrics, "used_pes", measured.used_pes)
+    metric_row(report, metrics, "dram_words", measured.dram_words)
     for tensor in layer.tensors:
-        _metric(report, metrics, f"dram_reads.{tensor}", measured.dram_reads[tensor])
-    _metric(report, metrics, "dram_writes.O", measured.dram_writes["O"])
+        metric_row(report, metrics, f"dram_reads.{tensor}", measured.dram_reads[tensor])
+    metric_row(report, metrics, "dram_writes.O", measured.dram_writes["O"])
     bits = accelerator.word_bits
-    _metric(
+    metric_row(
         report, metrics, "dram_bytes", measured.dram_words * bits // 8, name=f"dram_bytes = dram_words x {bits} / 8"
     )
     peak, claimed_glb = measured.peak_words.get("GLB", 0), metrics.count("glb_occupancy_words")
@@ -78,33 +78,33 @@ def layer_rows(report, claims: Claims, weights, layer, accelerator, replayed: La
         peak <= claimed_glb,
         metrics.where("glb_occupancy_words"),
     )
-    _metric(
+    metric_row(
         report, metrics, "glb_occupancy_words", replayed.glb_reserved, name="glb_occupancy_words = reserved GLB tiles"
     )
     array, latency, energy = replayed.array, replayed.latency, replayed.energy
-    _metric(
+    metric_row(
         report,
         metrics,
         "rf_occupancy_words",
         layer_rf_reserved(array, accelerator),
         name="rf_occupancy_words = reserved RF tiles",
     )
-    _metric(
+    metric_row(
         report,
         metrics,
         "glb_accesses",
         measured.dram_words + measured.port_words,
         name="glb_accesses = DRAM words + GLB-port words",
     )
-    _metric(report, metrics, "latency_cycles", latency)
-    _metric(report, metrics, "energy_fj", energy)
-    _metric(report, metrics, "energy_pj", energy / 1000, _number, "energy_pj = energy_fj / 1000")
-    _metric(
+    metric_row(report, metrics, "latency_cycles", latency)
+    metric_row(report, metrics, "energy_fj", energy)
+    metric_row(report, metrics, "energy_pj", energy / 1000, read_number, "energy_pj = energy_fj / 1000")
+    metric_row(
         report,
         metrics,
         "utilisation",
         measured.macs / (accelerator.num_pes * latency),
-        _number,
+        read_number,
         f"utilisation = macs / ({accelerator.num_pes} PEs x latency)",
     )
     report.check(
@@ -122,21 +122,21 @@ def fused_rows(report, claims: Claims, weights, group, accelerator, fused: Fused
     if functional:
         report.notes.append(f"functional: the outputs of {group.names[-1]} equal the reference (seed {seed})")
     report.notes.append(f"replayed {measured.ops:,} ops; timeline makespan {measured.makespan:,} cycles")
-    _metric(report, metrics, "macs", measured.macs)
-    _metric(report, metrics, "dram_words", measured.dram_words)
+    metric_row(report, metrics, "macs", measured.macs)
+    metric_row(report, metrics, "dram_words", measured.dram_words)
     bits = accelerator.word_bits
-    _metric(
+    metric_row(
         report, metrics, "dram_bytes", measured.dram_words * bits // 8, name=f"dram_bytes = dram_words x {bits} / 8"
     )
-    _metric(report, metrics, "dram_weight_words", fused.weight_words)
-    _metric(
+    metric_row(report, metrics, "dram_weight_words", fused.weight_words)
+    metric_row(
         report,
         metrics,
         "dram_feature_map_words",
         measured.dram_words - fused.weight_words,
         name="dram_feature_map_words = dram_words - dram_weight_words",
     )
-    _metric(report, metrics, "stripes", fused.stripes)
+    metric_row(report, metrics, "stripes", fused.stripes)
     n = len(group.layers)
     per_layer = metrics.items("compute_cycles_per_layer", n)
     report.check(
@@ -156,7 +156,7 @@ def fused_rows(report, claims: Claims, weights, group, accelerator, fused: Fused
     report.check("glb_peak_words <= glb_words", glb_words, peak, peak <= glb_words, metrics.where("glb_words"))
     reserved = fused.reserved
     total = sum(v if isinstance(v, int) else sum(v) for v in reserved.values())
-    _metric(report, metrics, "glb_words", total, name="glb_words = reserved GLB words")
+    metric_row(report, metrics, "glb_words", total, name="glb_words = reserved GLB words")
     breakdown = metrics.sub("glb_breakdown")
     breakdown.keys_exactly(reserved, "part")
     for part, words in reserved.items():
@@ -166,18 +166,18 @@ def fused_rows(report, claims: Claims, weights, group, accelerator, fused: Fused
                 f"glb_breakdown.{part}", [windows.count(k) for k in range(len(words))], words, fields=windows.path
             )
         else:
-            _metric(report, metrics, f"glb_breakdown.{part}", words)
-    _metric(report, metrics, "latency_cycles", fused.latency)
-    _metric(
+            metric_row(report, metrics, f"glb_breakdown.{part}", words)
+    metric_row(report, metrics, "latency_cycles", fused.latency)
+    metric_row(
         report,
         metrics,
         "utilisation",
         measured.macs / (accelerator.num_pes * fused.latency),
-        _number,
+        read_number,
         f"utilisation = macs / ({accelerator.num_pes} PEs x latency)",
     )
-    _metric(report, metrics, "pipeline.fill_cycles", fused.fill)
-    _metric(report, metrics, "pipeline.slowest_stage_cycles", fused.slowest)
+    metric_row(report, metrics, "pipeline.fill_cycles", fused.fill)
+    metric_row(report, metrics, "pipeline.slowest_stage_cycles", fused.slowest)
     report.check(
         "objective",
         claims.count("objective"),

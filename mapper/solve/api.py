@@ -15,6 +15,7 @@ from mapper.core.result import SolveResult
 from mapper.core.spec import ObjectiveWeights, SolverSettings
 from mapper.cost.fused import evaluate_fused
 from mapper.solve.explain import explain_fused_infeasible, explain_infeasible
+from mapper.solve.fused_tiled import solve_fused_tiled
 from mapper.solve.groups import solve_group, solve_single_layer
 from mapper.solve.network import solve_network
 from mapper.solve.regret import with_regret
@@ -115,6 +116,10 @@ def fused_pareto_front(
 
 
 def solve_fused(problem: Problem, settings: SolverSettings | None = None) -> SolveResult:
+    """Row stripes (``mapper.formulations.fusion``), or 2-D tiles when the problem has
+    ``fusion.tiles`` (``mapper.solve.fused_tiled``)."""
+    if problem.tiles is not None:
+        return solve_fused_tiled(problem, settings)
     settings = settings or problem.solver
     group = build_group(problem.layers, problem.source)
     accelerator = problem.accelerator

@@ -19,7 +19,7 @@ from dataclasses import replace
 from mapper.core import stop
 from mapper.core.enums import Status
 from mapper.core.problem import PartitionSearch, Problem
-from mapper.core.result import SolveResult, SolverFacts
+from mapper.core.result import SolveResult, SolverFacts, ortools_version
 from mapper.core.spec import SolverSettings
 from mapper.cost.limits import compulsory_limits, consumers_of
 from mapper.solve.candidate_search import solve_candidates
@@ -70,7 +70,7 @@ def solve_network(problem: Problem, settings: SolverSettings | None = None) -> S
         workers=settings.workers,
         seed=settings.seed,
         time_limit_s=settings.time_limit_s,
-        ortools_version=_ortools_version(),
+        ortools_version=ortools_version(),
         first_solution_s=singletons_s if best is not None else None,
         factors=settings.factors.value,
     )
@@ -190,9 +190,3 @@ def _no_partition(status: str, answers: dict[Run, GroupAnswer], runs: set[Run], 
     return f"no group containing {names[uncovered]} fits: " + (
         note or "no mapping satisfies the buffer and PE constraints"
     )
-
-
-def _ortools_version() -> str:
-    from importlib.metadata import version
-
-    return version("ortools")

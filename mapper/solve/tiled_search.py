@@ -8,41 +8,45 @@ configuration's objective is the group's own transfers plus, per nest key, its
 nest's objective times the tiles it runs in, and the keys only share the GLB
 through a budget each (the capacity less what the group holds at the fullest tile
 the key runs in). So each key's best nest is a layer solve under its budget, and a
-configuration's least objective is their sum. Configurations are visited in the
-order of a lower bound (each key's nest solved with the whole GLB: its bound,
-under no budget), and the search stops when the bound reaches the best found.
-``proven`` holds when every solve it relied on was proven optimal.
+configuration's least objective is their sum.
+
+Best first over lower bounds: every configuration starts with a floor that needs no
+solve (its own transfers and each nest's ``nest_floor``); the configuration of the
+least bound is refined (each key's nest solved with the whole GLB: CP-SAT's bound
+under no budget) or, once refined, solved under its budgets. The search stops when
+the least bound reaches the best found (proven, when every solve it relied on was
+proven optimal), or at the time limit or a stop request: then the answer's
+``bound`` is the least bound left, a lower bound on the optimum over the space.
 """
 
 from __future__ import annotations
 
+import heapq
 import itertools
+import time
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
-from mapper.core.enums import Overlap, Status, WeightPolicy
+from mapper.core import progress, stop
+from mapper.core.enums import Status, WeightPolicy
 from mapper.core.mapping import Mapping
 from mapper.core.spec import Accelerator, Layer, ObjectiveWeights, SolverSettings
-from mapper.core.tiled_group import NestKey, TiledMapping, nest_layer
+from mapper.core.tiled_group import NestKey, TiledMapping, TiledSpace, nest_layer
+from mapper.cost.limits import nest_floor
 from mapper.cost.tiled_group import TiledCost, evaluate_tiled, group_transfers
 from mapper.solve.groups import solve_single_layer
-
-
-@dataclass(frozen=True)
-class TiledSpace:
-    sizes: tuple[tuple[int, int], ...]  # (height, width) of the tiles
-    overlaps: tuple[Overlap, ...] = tuple(Overlap)
-    weights: tuple[WeightPolicy, ...] = tuple(WeightPolicy)
 
 
 @dataclass
 class TiledAnswer:
     mapping: TiledMapping | None
     cost: TiledCost | None
-    proven: bool
-    configurations: int  # visited (the rest were cut by the bound)
+    proven: bool  # the mapping is the optimum over the space (or, without one, the space is proven infeasible)
+    configurations: int  # solved under their budgets (the rest were cut by a bound)
     nest_solves: int
-    bound: int | None = None  # the least lower bound of the configurations not visited (None: all visited)
+    bound: int | None  # a lower bound on the optimum over the space (None: no configuration is feasible)
+    interrupted_by: str | None = None  # "time limit", or the stop request's reason
+    deterministic_time: float = 0.0  # CP-SAT's, summed over the nest solves
 
 
 def configurations(layers: tuple[Layer, ...], space: TiledSpace):
@@ -66,16 +70,22 @@ class NestChoice(NamedTuple):
 
 
 class _Nests:
-    """Nest solves, cached by nest layer and GLB budget."""
+    """Nest solves, cached by nest layer and GLB budget; each gets the time left."""
 
     def __init__(self, layers, accelerator: Accelerator, weights: ObjectiveWeights, settings: SolverSettings):
         self.layers, self.accelerator, self.weights, self.settings = layers, accelerator, weights, settings
+        self.deadline = time.perf_counter() + settings.time_limit_s
         self.cache: dict = {}
+        self.undecided: set = set()  # signatures whose solve ended with neither a solution nor a proof
         self.proven = True
+        self.deterministic_time = 0.0
+
+    def time_left(self) -> float:
+        return self.deadline - time.perf_counter()
 
     def solve(self, mapping: TiledMapping, key: NestKey, budget: int | None) -> NestChoice | None:
         """The key's best nest within ``budget`` GLB words beyond what it holds (None: the
-        whole GLB); None when there is none."""
+        whole GLB); None when there is none or none was found (``decided`` tells)."""
         layer = nest_layer(self.layers, mapping, key)
         held = layer.on_chip_words
         accelerator = self.accelerator
@@ -85,15 +95,26 @@ class _Nests:
             accelerator = accelerator.with_glb_words(min(accelerator.levels["GLB"].capacity_words_total, budget + held))
         signature = (key, tuple(sorted(layer.on_chip)), accelerator.levels["GLB"].capacity_words_total)
         if signature not in self.cache:
-            solution, cost, _ = solve_single_layer(layer, accelerator, self.weights, self.settings)
+            settings = replace(self.settings, time_limit_s=max(0.1, min(self.settings.time_limit_s, self.time_left())))
+            solution, cost, _ = solve_single_layer(layer, accelerator, self.weights, settings)
+            self.deterministic_time += solution.facts.deterministic_time
             if cost is None:
                 self.proven &= solution.status == Status.INFEASIBLE
+                if solution.status != Status.INFEASIBLE:
+                    self.undecided.add(signature)
                 self.cache[signature] = None
             else:
                 self.proven &= solution.status == Status.OPTIMAL
                 block = cost.glb_occupancy_words - held
                 self.cache[signature] = NestChoice(solution.objective, solution.bound, solution.mapping, block)
         return self.cache[signature]
+
+
+class _Configuration(NamedTuple):
+    mapping: TiledMapping
+    own: int  # the objective of the group's own transfers
+    counts: dict  # nest key -> tiles it runs in
+    budgets: dict  # nest key -> GLB words it may take beyond what it holds
 
 
 def solve_tiled(
@@ -103,49 +124,127 @@ def solve_tiled(
     settings: SolverSettings,
     space: TiledSpace,
 ) -> TiledAnswer:
-    nests = _Nests(layers, accelerator, weights, settings)
-    capacity = accelerator.levels["GLB"].capacity_words_total
-    best, best_cost, visited = None, None, 0
-    for bound, _, mapping, group, counts in _ranked(layers, accelerator, weights, space, nests):
-        if best_cost is not None and bound >= best_cost.objective(weights):
-            return TiledAnswer(best, best_cost, nests.proven, visited, len(nests.cache), bound)
-        visited += 1
-        budgets = {}
-        for held, keys in group.tiles:
-            for key in keys:
-                budgets[key] = min(budgets.get(key, capacity), capacity - held)
-        chosen = {}
-        for key in counts:
-            found = nests.solve(mapping, key, None)
-            if found.block_words > budgets[key]:
-                found = nests.solve(mapping, key, budgets[key])
-            if found is None:
-                break
-            chosen[key] = found.mapping
+    """The best configuration of ``space`` with its nests (module docstring)."""
+    search = _Search(layers, accelerator, weights, _Nests(layers, accelerator, weights, settings), space)
+    interrupted = search.run()
+    nests, queue = search.nests, search.queue
+    bounds = [b for b in (search.lost, queue[0][0] if queue else None, search.best_objective) if b is not None]
+    proven = nests.proven and not interrupted and search.lost is None
+    return TiledAnswer(
+        search.best,
+        search.best_cost,
+        proven,
+        search.visited,
+        len(nests.cache),
+        min(bounds) if bounds else None,
+        interrupted,
+        nests.deterministic_time,
+    )
+
+
+class _Search:
+    """Best first over the configurations' bounds (module docstring): a queue of
+    (bound, index, refined); the best answer so far; ``lost``, the least bound of the
+    configurations a solve without a proof left undecided."""
+
+    def __init__(self, layers, accelerator: Accelerator, weights: ObjectiveWeights, nests: _Nests, space: TiledSpace):
+        self.layers, self.accelerator, self.weights, self.nests = layers, accelerator, weights, nests
+        self.entries = list(_configurations(layers, accelerator, weights, space))
+        self.queue = [(_floor(layers, accelerator, weights, e), i, False) for i, e in enumerate(self.entries)]
+        heapq.heapify(self.queue)
+        self.best, self.best_cost, self.best_objective, self.visited, self.lost = None, None, None, 0, None
+
+    def run(self) -> str | None:
+        """Search until the least bound reaches the best; the reason when stopped before."""
+        while self.queue:
+            bound, index, refined = self.queue[0]
+            if self.best_objective is not None and bound >= self.best_objective:
+                return None
+            interrupted = stop.reason() or ("time limit" if self.nests.time_left() <= 0 else None)
+            if interrupted:
+                return interrupted
+            heapq.heappop(self.queue)
+            entry = self.entries[index]
+            if not refined:
+                self._refine(entry, index, bound)
+                continue
+            chosen = _nests_within_budgets(self.nests, entry)
+            if chosen is None:
+                self._drop(entry, bound)
+            else:
+                self._resolve(entry, chosen)
+        return None
+
+    def _refine(self, entry: _Configuration, index: int, floor: int) -> None:
+        """Each key's nest solved with the whole GLB: the configuration's answer when every
+        one fits its budget; else the configuration goes back with CP-SAT's bounds."""
+        free = {key: self.nests.solve(entry.mapping, key, None) for key in entry.counts}
+        if not all(free.values()):
+            self._drop(entry, floor)
+        elif all(free[key].block_words <= entry.budgets[key] for key in free):
+            self._resolve(entry, free)
         else:
-            candidate = replace(mapping, nests=chosen)
-            cost = evaluate_tiled(layers, accelerator, candidate)
-            if cost.valid and (best_cost is None or cost.objective(weights) < best_cost.objective(weights)):
-                best, best_cost = candidate, cost
-    return TiledAnswer(best, best_cost, nests.proven, visited, len(nests.cache))
+            bound = entry.own + sum(entry.counts[key] * choice.bound for key, choice in free.items())
+            heapq.heappush(self.queue, (bound, index, True))
+
+    def _drop(self, entry: _Configuration, bound: int) -> None:
+        """A configuration without an answer: infeasible, or, when a solve of it ended with
+        neither a solution nor a proof, undecided (its bound is kept)."""
+        if _undecided(self.nests, entry):
+            self.lost = bound if self.lost is None else min(self.lost, bound)
+
+    def _resolve(self, entry: _Configuration, chosen: dict) -> None:
+        """A configuration with its best nests: a candidate answer."""
+        self.visited += 1
+        candidate = replace(entry.mapping, nests={key: choice.mapping for key, choice in chosen.items()})
+        cost = evaluate_tiled(self.layers, self.accelerator, candidate)
+        objective = cost.objective(self.weights)
+        lower = entry.own + sum(entry.counts[key] * choice.bound for key, choice in chosen.items())
+        if lower < objective:  # a nest not proven optimal
+            self.lost = lower if self.lost is None else min(self.lost, lower)
+        if cost.valid and (self.best_objective is None or objective < self.best_objective):
+            self.best, self.best_cost, self.best_objective = candidate, cost, objective
+        progress.report("tile configurations", self.visited, None, f"best objective {self.best_objective:,}")
 
 
-def _ranked(layers, accelerator: Accelerator, weights: ObjectiveWeights, space: TiledSpace, nests: _Nests) -> list:
-    """(lower bound, index, mapping, group transfers, tiles per nest key) of every
-    configuration whose nests exist with the whole GLB, by bound."""
-    ranked = []
+def _undecided(nests: _Nests, entry: _Configuration) -> bool:
+    """Whether some nest solve of ``entry`` ended with neither a solution nor a proof."""
+    return any(signature[0] in entry.counts for signature in nests.undecided)
+
+
+def _nests_within_budgets(nests: _Nests, entry: _Configuration) -> dict | None:
+    """Each key's best nest within its budget (None: some key has none)."""
+    chosen = {}
+    for key in entry.counts:
+        found = nests.solve(entry.mapping, key, None)
+        if found is not None and found.block_words > entry.budgets[key]:
+            found = nests.solve(entry.mapping, key, entry.budgets[key])
+        if found is None:
+            return None
+        chosen[key] = found
+    return chosen
+
+
+def _configurations(layers, accelerator: Accelerator, weights: ObjectiveWeights, space: TiledSpace):
+    """Every configuration of ``space`` that keeps the space's rules, with its own
+    transfers' objective, its tiles per nest key and each key's GLB budget."""
+    capacity = accelerator.levels["GLB"].capacity_words_total
     for mapping in configurations(layers, space):
         if mapping.violations(layers):
             continue
         group = group_transfers(layers, accelerator, mapping)
-        counts: dict = {}
-        for _, keys in group.tiles:
+        counts, budgets = {}, {}
+        for held, keys in group.tiles:
             for key in keys:
                 counts[key] = counts.get(key, 0) + 1
-        free = {key: nests.solve(mapping, key, None) for key in counts}
-        if any(v is None for v in free.values()):
-            continue
+                budgets[key] = min(budgets.get(key, capacity), capacity - held)
         own = weights.of(group.latency_cycles, group.dram_words, group.energy_fj)
-        bound = own + sum(counts[key] * free[key].bound for key in counts)
-        ranked.append((bound, len(ranked), mapping, group, counts))
-    return sorted(ranked, key=lambda entry: entry[:2])
+        yield _Configuration(mapping, own, counts, budgets)
+
+
+def _floor(layers, accelerator: Accelerator, weights: ObjectiveWeights, entry: _Configuration) -> int:
+    """A bound on ``entry``'s objective that needs no solve: its own transfers and each nest's floor."""
+    return entry.own + sum(
+        count * nest_floor(nest_layer(layers, entry.mapping, key), accelerator, weights)
+        for key, count in entry.counts.items()
+    )

@@ -1,0 +1,104 @@
+"""Fused mode on 2-D tiles (a problem with ``fusion.tiles``, DESIGN 4.2): the search of
+``mapper.solve.tiled_search`` over the problem's tiled space, and layer-by-layer under
+the same semantics (each layer alone is a group of one: layer mode's optimum).
+
+The result states the space it searched (``details.tile_space``): its status is
+OPTIMAL when the answer is proven optimal over that space, and its bound a lower
+bound over that space."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from mapper.core import stop
+from mapper.core.enums import Status
+from mapper.core.problem import Problem
+from mapper.core.result import SolveResult, SolverFacts, ortools_version
+from mapper.core.spec import SolverSettings
+from mapper.solve.groups import solve_single_layer
+from mapper.solve.tiled_search import TiledAnswer, solve_tiled
+
+BASELINE_TOTALS = ("latency_cycles", "dram_words", "energy_fj", "objective")
+
+
+def solve_fused_tiled(problem: Problem, settings: SolverSettings | None = None) -> SolveResult:
+    settings = settings or problem.solver
+    layers, accelerator = problem.layers, problem.accelerator
+    started = time.perf_counter()
+    answer = solve_tiled(layers, accelerator, problem.objective, settings, problem.tiles)
+    facts = SolverFacts(
+        wall_time_s=time.perf_counter() - started,
+        deterministic_time=answer.deterministic_time,
+        workers=settings.workers,
+        seed=settings.seed,
+        time_limit_s=settings.time_limit_s,
+        ortools_version=ortools_version(),
+        interrupted_by=stop.reason(),
+        factors=settings.factors.value,
+    )
+    result = SolveResult(
+        problem=problem.name,
+        problem_file=problem.source,
+        mode=problem.mode,
+        layer="+".join(layer.name for layer in layers),
+        accelerator=accelerator.name,
+        status=_status(answer),
+        objective=answer.cost.objective(problem.objective) if answer.cost else None,
+        bound=answer.bound,
+        solver=facts,
+        weights=problem.objective.__dict__,
+    )
+    details = {"tile_space": problem.tiles.to_dict(), "search": _search_facts(answer)}
+    if answer.mapping is None:
+        return replace(result, details=details)
+    baseline = layer_by_layer_alone(problem, settings)
+    details["baseline_layer_by_layer"] = baseline
+    ours = {**{key: answer.cost.__dict__.get(key) for key in BASELINE_TOTALS}, "objective": result.objective}
+    if baseline["feasible"]:
+        details["reduction"] = {
+            key: 1 - ours[key] / baseline[key] if baseline[key] else None for key in BASELINE_TOTALS
+        }
+    mapping = answer.mapping.to_dict(layers)
+    return replace(
+        result, mapping=mapping, metrics=answer.cost.metrics(accelerator, layers, answer.mapping), details=details
+    )
+
+
+def _status(answer: TiledAnswer) -> str:
+    if answer.mapping is None:
+        return Status.INFEASIBLE.value if answer.proven else Status.UNKNOWN.value
+    return Status.OPTIMAL.value if answer.proven else Status.FEASIBLE.value
+
+
+def _search_facts(answer: TiledAnswer) -> dict:
+    return {
+        "configurations_solved": answer.configurations,
+        "nest_solves": answer.nest_solves,
+        "ended_by": answer.interrupted_by or ("bound" if answer.proven else "unproven nest solves"),
+    }
+
+
+def layer_by_layer_alone(problem: Problem, settings: SolverSettings) -> dict:
+    """Each layer alone, in layer mode (a group of one layer is the layer on its own),
+    solved to optimality; the layers run one after another and their costs add up."""
+    rows, total = [], {key: 0 for key in BASELINE_TOTALS} | {"bound": 0, "proven_optimal": True}
+    for layer in problem.layers:
+        solution, cost, _ = solve_single_layer(layer, problem.accelerator, problem.objective, settings)
+        if cost is None:
+            return {"feasible": False, "layer": layer.name, "status": str(solution.status)}
+        row = {
+            "layer": layer.name,
+            "latency_cycles": cost.latency_cycles,
+            "dram_words": cost.dram_words,
+            "energy_fj": cost.energy_fj,
+            "objective": solution.objective,
+            "proven_optimal": solution.status == Status.OPTIMAL and solution.objective == solution.bound,
+            "mapping": solution.mapping.to_dict(),
+        }
+        rows.append(row)
+        for key in BASELINE_TOTALS:
+            total[key] += row[key]
+        total["bound"] += solution.bound
+        total["proven_optimal"] &= row["proven_optimal"]
+    return {"feasible": True, "layers": rows, **total}

@@ -41,6 +41,12 @@ class TiledSpace:
     overlaps: tuple[Overlap, ...] = tuple(Overlap)
     weights: tuple[WeightPolicy, ...] = tuple(WeightPolicy)
 
+    @classmethod
+    def default(cls, layers: tuple[Layer, ...]) -> TiledSpace:
+        """``DEFAULT_TILE_SIZES`` (each cut to the last layer's output), every policy."""
+        rows, cols = layers[-1].bounds["P"], layers[-1].bounds["Q"]
+        return cls(tuple(sorted({(min(s, rows), min(s, cols)) for s in DEFAULT_TILE_SIZES})))
+
     def to_dict(self) -> dict:
         return {
             "sizes": [list(size) for size in self.sizes],

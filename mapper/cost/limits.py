@@ -97,9 +97,16 @@ def compulsory_limits(
 
 
 def nest_floor(layer: Layer, accelerator: Accelerator, weights: ObjectiveWeights) -> int:
-    """A lower bound on the objective of ``layer`` alone (a fused tile's nest): the words of
-    each tensor not held on chip (``Layer.on_chip``) that some MAC touches moved once, ceil(MACs / PEs) cycles,
-    the DRAM port's time; no energy."""
+    """A lower bound on the objective of ``layer`` alone (a fused tile's nest): DRAM moves
+    once the words some MAC touches of each tensor not held on chip (``Layer.on_chip``);
+    the latency is at least the DMA's time for them, and at least ceil(MACs / PEs) cycles
+    of compute with the GLB port moving every touched word of every tensor once (held ones
+    too: they still reach the PEs), serially with the compute when the RF is
+    single-buffered (inputs fill after a compute, outputs drain before the next,
+    ``mapper.cost.layer_latency``), alongside it otherwise; no energy."""
+    levels = accelerator.levels
     dram = sum(layer.needed_words(t) for t in layer.tensors if t not in layer.on_chip)
     compute = ceil_div(layer.macs, accelerator.num_pes)
-    return weights.of(max(compute, ceil_div(dram, accelerator.levels["DRAM"].bandwidth_words_per_cycle)), dram)
+    port = ceil_div(sum(layer.needed_words(t) for t in layer.tensors), levels["GLB"].bandwidth_words_per_cycle)
+    array = max(compute, port) if levels["RF"].double_buffered else compute + port
+    return weights.of(max(array, ceil_div(dram, levels["DRAM"].bandwidth_words_per_cycle)), dram)

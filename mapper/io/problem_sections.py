@@ -10,7 +10,7 @@ from math import prod
 from mapper.core.enums import Mode, Overlap, Policy, WeightPolicy
 from mapper.core.problem import PartitionSearch, Platform, TaskGraphSpec
 from mapper.core.spec import Accelerator, Layer, Network
-from mapper.core.tiled_group import DEFAULT_TILE_SIZES, TiledSpace
+from mapper.core.tiled_group import TiledSpace
 from mapper.io.limits import (
     MAX_BANDWIDTH,
     MAX_CLUSTERS,
@@ -117,7 +117,7 @@ def parse_fusion(fusion: Fields, layers: tuple[Layer, ...], pinned: bool) -> tup
     tiles.reject_unknown({"sizes", "overlaps", "weights"})
     last = layers[-1]
     rows, cols = last.bounds["P"], last.bounds["Q"]
-    sizes = sorted({(min(s, rows), min(s, cols)) for s in DEFAULT_TILE_SIZES})
+    sizes = TiledSpace.default(layers).sizes
     if tiles.has("sizes"):
         sizes = tiles.each("sizes", _tile_size)
         for i, (height, width) in enumerate(sizes):

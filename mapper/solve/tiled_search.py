@@ -24,6 +24,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import time
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
@@ -70,7 +71,9 @@ class NestChoice(NamedTuple):
 
 
 class _Nests:
-    """Nest solves, cached by nest layer and GLB budget; each gets the time left."""
+    """Nest solves, cached by nest layer and GLB budget; each gets the time left. With
+    ``settings.workers`` > 1, the solves a step needs run at once, one CP-SAT worker each
+    (a layer solve gains little from a second worker; two nests gain twice)."""
 
     def __init__(self, layers, accelerator: Accelerator, weights: ObjectiveWeights, settings: SolverSettings):
         self.layers, self.accelerator, self.weights, self.settings = layers, accelerator, weights, settings
@@ -83,31 +86,68 @@ class _Nests:
     def time_left(self) -> float:
         return self.deadline - time.perf_counter()
 
-    def solve(self, mapping: TiledMapping, key: NestKey, budget: int | None) -> NestChoice | None:
-        """The key's best nest within ``budget`` GLB words beyond what it holds (None: the
-        whole GLB); None when there is none or none was found (``decided`` tells)."""
+    def _request(self, mapping: TiledMapping, key: NestKey, budget: int | None):
+        """(signature, nest layer, accelerator with the GLB the nest may use), or None for a
+        negative budget (no room at all)."""
         layer = nest_layer(self.layers, mapping, key)
-        held = layer.on_chip_words
         accelerator = self.accelerator
         if budget is not None:
             if budget < 0:
                 return None
-            accelerator = accelerator.with_glb_words(min(accelerator.levels["GLB"].capacity_words_total, budget + held))
-        signature = (key, tuple(sorted(layer.on_chip)), accelerator.levels["GLB"].capacity_words_total)
-        if signature not in self.cache:
-            settings = replace(self.settings, time_limit_s=max(0.1, min(self.settings.time_limit_s, self.time_left())))
-            solution, cost, _ = solve_single_layer(layer, accelerator, self.weights, settings)
-            self.deterministic_time += solution.facts.deterministic_time
-            if cost is None:
-                self.proven &= solution.status == Status.INFEASIBLE
-                if solution.status != Status.INFEASIBLE:
-                    self.undecided.add(signature)
-                self.cache[signature] = None
-            else:
-                self.proven &= solution.status == Status.OPTIMAL
-                block = cost.glb_occupancy_words - held
-                self.cache[signature] = NestChoice(solution.objective, solution.bound, solution.mapping, block)
-        return self.cache[signature]
+            glb = min(accelerator.levels["GLB"].capacity_words_total, budget + layer.on_chip_words)
+            accelerator = accelerator.with_glb_words(glb)
+        return (key, tuple(sorted(layer.on_chip)), accelerator.levels["GLB"].capacity_words_total), layer, accelerator
+
+    def prefetch(self, requests: list[tuple[TiledMapping, NestKey, int | None]]) -> None:
+        """Solve every request not cached yet, at once on the workers."""
+        todo = {}
+        for request in requests:
+            found = self._request(*request)
+            if found is not None and found[0] not in self.cache:
+                todo[found[0]] = found
+        limit = max(0.1, min(self.settings.time_limit_s, self.time_left()))
+        lanes = min(self.settings.workers, len(todo))
+        settings = replace(self.settings, time_limit_s=limit, workers=1 if lanes > 1 else self.settings.workers)
+
+        def run(item):
+            return solve_single_layer(item[1], item[2], self.weights, settings)
+
+        if lanes <= 1:
+            answers = [run(item) for item in todo.values()]
+        else:
+            with ThreadPoolExecutor(lanes) as pool:
+                futures = [pool.submit(run, item) for item in todo.values()]
+                try:
+                    answers = [future.result() for future in futures]
+                except KeyboardInterrupt:  # no signal handler (the Python API): stop the solves, then raise
+                    stop.request("SIGINT")
+                    wait(futures)
+                    stop.clear()
+                    raise
+        for (signature, layer, _), (solution, cost, _) in zip(todo.values(), answers, strict=True):
+            self._store(signature, layer, solution, cost)
+
+    def _store(self, signature, layer: Layer, solution, cost) -> None:
+        self.deterministic_time += solution.facts.deterministic_time
+        if cost is None:
+            self.proven &= solution.status == Status.INFEASIBLE
+            if solution.status != Status.INFEASIBLE:
+                self.undecided.add(signature)
+            self.cache[signature] = None
+        else:
+            self.proven &= solution.status == Status.OPTIMAL
+            block = cost.glb_occupancy_words - layer.on_chip_words
+            self.cache[signature] = NestChoice(solution.objective, solution.bound, solution.mapping, block)
+
+    def solve(self, mapping: TiledMapping, key: NestKey, budget: int | None) -> NestChoice | None:
+        """The key's best nest within ``budget`` GLB words beyond what it holds (None: the
+        whole GLB); None when there is none or none was found (``undecided`` tells)."""
+        found = self._request(mapping, key, budget)
+        if found is None:
+            return None
+        if found[0] not in self.cache:
+            self.prefetch([(mapping, key, budget)])
+        return self.cache[found[0]]
 
 
 class _Configuration(NamedTuple):
@@ -178,6 +218,7 @@ class _Search:
     def _refine(self, entry: _Configuration, index: int, floor: int) -> None:
         """Each key's nest solved with the whole GLB: the configuration's answer when every
         one fits its budget; else the configuration goes back with CP-SAT's bounds."""
+        self.nests.prefetch([(entry.mapping, key, None) for key in entry.counts])
         free = {key: self.nests.solve(entry.mapping, key, None) for key in entry.counts}
         if not all(free.values()):
             self._drop(entry, floor)
@@ -214,9 +255,13 @@ def _undecided(nests: _Nests, entry: _Configuration) -> bool:
 
 def _nests_within_budgets(nests: _Nests, entry: _Configuration) -> dict | None:
     """Each key's best nest within its budget (None: some key has none)."""
+    nests.prefetch([(entry.mapping, key, None) for key in entry.counts])
+    free = {key: nests.solve(entry.mapping, key, None) for key in entry.counts}
+    tight = [key for key, found in free.items() if found is not None and found.block_words > entry.budgets[key]]
+    nests.prefetch([(entry.mapping, key, entry.budgets[key]) for key in tight])
     chosen = {}
     for key in entry.counts:
-        found = nests.solve(entry.mapping, key, None)
+        found = free[key]
         if found is not None and found.block_words > entry.budgets[key]:
             found = nests.solve(entry.mapping, key, entry.budgets[key])
         if found is None:
@@ -226,8 +271,9 @@ def _nests_within_budgets(nests: _Nests, entry: _Configuration) -> dict | None:
 
 
 def _configurations(layers, accelerator: Accelerator, weights: ObjectiveWeights, space: TiledSpace):
-    """Every configuration of ``space`` that keeps the space's rules, with its own
-    transfers' objective, its tiles per nest key and each key's GLB budget."""
+    """Every configuration of ``space`` that keeps the space's rules and whose held feature
+    maps and resident weights fit the GLB at every tile, with its own transfers'
+    objective, its tiles per nest key and each key's GLB budget."""
     capacity = accelerator.levels["GLB"].capacity_words_total
     for mapping in configurations(layers, space):
         if mapping.violations(layers):
@@ -238,6 +284,8 @@ def _configurations(layers, accelerator: Accelerator, weights: ObjectiveWeights,
             for key in keys:
                 counts[key] = counts.get(key, 0) + 1
                 budgets[key] = min(budgets.get(key, capacity), capacity - held)
+        if min(budgets.values()) < 0:  # what the group holds at some tile exceeds the GLB: infeasible
+            continue
         own = weights.of(group.latency_cycles, group.dram_words, group.energy_fj)
         yield _Configuration(mapping, own, counts, budgets)
 

@@ -20,6 +20,8 @@ import statistics
 from dataclasses import replace
 from pathlib import Path
 
+from in_child import in_child
+
 from mapper.core.errors import SpecError
 from mapper.core.group import build_group
 from mapper.core.problem import Problem
@@ -39,6 +41,50 @@ def chains(network, size: int):
         except SpecError:
             continue
         yield [layer.name for layer in window]
+
+
+def run_group(accelerator_name: str, network_name: str, size: int, names, settings, tiles: bool) -> dict:
+    """One group solved in fused mode (in row stripes, or in the default tiled space)."""
+    accelerator = load_accelerator(library_root() / "accelerators" / f"{accelerator_name}.yaml")
+    network = load_network(library_root() / "networks" / f"{network_name}.yaml")
+    name = f"{network_name}:{'+'.join(names)}"
+    problem = Problem(name, "fused", network, tuple(names), accelerator, ObjectiveWeights(1, 1, 0), settings)
+    if tiles:
+        problem = replace(problem, tiles=TiledSpace.default(problem.layers))
+    result = solve_fused(problem)
+    reduction = result.details.get("reduction", {})
+    return {
+        "accelerator": accelerator_name,
+        "network": network_name,
+        "size": size,
+        "layers": names,
+        "status": result.status,
+        "proven": result.proven_optimal or result.status == "INFEASIBLE",
+        "wall_s": result.solver.wall_time_s,
+        "gap": result.gap,
+        "dram_reduction": reduction.get("dram_words"),
+        "latency_reduction": reduction.get("latency_cycles"),
+        "objective_reduction": reduction.get("objective"),
+        "explanation": result.explanation,
+    }
+
+
+def _summary(args, rows: list[dict]) -> None:
+    """Per preset: groups, modelled, decided (proven optimal or infeasible) within the time
+    limit, the median time of the modelled ones, and how many fuse profitably."""
+    for accelerator_name in ("eyeriss_like", "array16x16"):
+        picked = [r for r in rows if r["accelerator"] == accelerator_name]
+        modelled = [r for r in picked if r["status"] != "NOT_MODELLED"]
+        if not modelled:
+            continue
+        decided = [r for r in modelled if r["proven"] and r["wall_s"] <= args.time_limit]
+        profitable = [r for r in modelled if r["status"] == "OPTIMAL" and (r.get("objective_reduction") or 0) > 0]
+        median = statistics.median(r["wall_s"] for r in modelled)
+        print(
+            f"{accelerator_name}: {len(picked)} groups, {len(modelled)} modelled, {len(decided)} decided within "
+            f"{args.time_limit:g} s ({len(decided) / len(modelled):.0%} of the modelled, {len(decided) / len(picked):.0%} "
+            f"of all), median {median:.1f} s; {len(profitable)} fuse profitably"
+        )
 
 
 def _not_modelled(accelerator: str, network: str, size: int, names: list[str]) -> dict:
@@ -69,42 +115,17 @@ def main() -> None:
     settings = SolverSettings(time_limit_s=args.time_limit, workers=2, seed=0)
     rows = []
     for accelerator_name in ("eyeriss_like", "array16x16"):
-        accelerator = load_accelerator(library_root() / "accelerators" / f"{accelerator_name}.yaml")
         for network_name in ("resnet18", "vgg16"):
             network = load_network(library_root() / "networks" / f"{network_name}.yaml")
             for size in args.sizes:
                 for names in chains(network, size):
-                    problem = Problem(
-                        f"{network_name}:{'+'.join(names)}",
-                        "fused",
-                        network,
-                        tuple(names),
-                        accelerator,
-                        ObjectiveWeights(1, 1, 0),
-                        settings,
-                    )
-                    layers = problem.layers
-                    if args.tiles and any(layer.kind == "add" for layer in layers):
-                        rows.append(_not_modelled(accelerator_name, network_name, size, names))
+                    step = (accelerator_name, network_name, size, names)
+                    if args.tiles and any(network.layers[name].kind == "add" for name in names):
+                        rows.append(_not_modelled(*step))
                         continue
-                    if args.tiles:
-                        problem = replace(problem, tiles=TiledSpace.default(layers))
-                    result = solve_fused(problem)
-                    row = {
-                        "accelerator": accelerator_name,
-                        "network": network_name,
-                        "size": size,
-                        "layers": names,
-                        "status": result.status,
-                        "proven": result.proven_optimal or result.status == "INFEASIBLE",
-                        "wall_s": result.solver.wall_time_s,
-                        "gap": result.gap,
-                        "dram_reduction": result.details.get("reduction", {}).get("dram_words"),
-                        "latency_reduction": result.details.get("reduction", {}).get("latency_cycles"),
-                        "objective_reduction": result.details.get("reduction", {}).get("objective"),
-                        "explanation": result.explanation,
-                    }
-                    rows.append(row)
+                    row, attempts, code = in_child(run_group, (*step, settings, args.tiles))
+                    row = row or {**_not_modelled(*step), "status": "ABORTED", "explanation": f"exit {code}"}
+                    rows.append({**row, "attempts": attempts})
                     print(f"{accelerator_name} {'+'.join(names)}: {row['status']} {row['wall_s']:.2f}s", flush=True)
                     _write(args, rows)
     _write(args, rows)
@@ -121,6 +142,7 @@ def _write(args, rows: list[dict]) -> None:
 
 
 def _table(args, rows: list[dict]) -> None:
+    _summary(args, rows)
     print(
         "\n| accelerator | network | layers | groups | not modelled | optimal | infeasible | other | median s | max s "
         "| fuse profitably | best DRAM cut |"

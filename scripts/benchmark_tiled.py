@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import time
 from pathlib import Path
+
+from in_child import in_child
 
 from mapper.core.enums import Overlap
 from mapper.core.spec import ObjectiveWeights, SolverSettings
@@ -83,26 +84,12 @@ def run_group(network: str, names: tuple[str, ...], preset: str, sizes, settings
     return row
 
 
-def _child(queue, *args) -> None:
-    queue.put(run_group(*args))
-
-
-def in_child(network: str, names: tuple[str, ...], preset: str, sizes, settings, overlaps, attempts: int = 2) -> dict:
-    """``run_group`` in a child process: an OR-Tools 9.15 abort in a solve
-    (google/or-tools#5288, intermittent) kills the child only; the group is run again,
-    and recorded as aborted if every attempt was."""
-    context = multiprocessing.get_context("spawn")
-    for attempt in range(attempts):
-        queue = context.Queue()
-        child = context.Process(target=_child, args=(queue, network, names, preset, sizes, settings, overlaps))
-        child.start()
-        while child.is_alive() and queue.empty():
-            child.join(timeout=1)
-        if not queue.empty():
-            row = queue.get()
-            child.join()
-            return {**row, "attempts": attempt + 1}
-    return {"network": network, "layers": list(names), "accelerator": preset, "aborted": f"exit {child.exitcode}"}
+def run_in_child(network: str, names: tuple[str, ...], preset: str, sizes, settings, overlaps) -> dict:
+    """``run_group`` in a child process (``scripts/in_child.py``), recorded as aborted if every attempt was."""
+    row, attempts, code = in_child(run_group, (network, names, preset, sizes, settings, overlaps))
+    if row is None:
+        return {"network": network, "layers": list(names), "accelerator": preset, "aborted": f"exit {code}"}
+    return {**row, "attempts": attempts}
 
 
 def main() -> None:
@@ -119,7 +106,7 @@ def main() -> None:
     rows = []
     for network, names, preset in GROUPS[args.groups[0] : args.groups[1]]:
         overlaps = (Overlap.CACHE,) if args.no_recompute else tuple(Overlap)
-        rows.append(in_child(network, names, preset, args.sizes, settings, overlaps))
+        rows.append(run_in_child(network, names, preset, args.sizes, settings, overlaps))
         print(json.dumps(rows[-1]), flush=True)
     Path(args.out).write_text(json.dumps({"sizes": args.sizes, "rows": rows}, indent=2) + "\n")
 

@@ -24,6 +24,7 @@ from mapper.cost.tiled_group import evaluate_tiled, group_transfers
 from mapper.io.library import library_root, listing, lookup
 from mapper.io.loading import load_accelerator, load_network, load_problem
 from mapper.solve.groups import solve_single_layer
+from mapper.solve.tiled_nests import NestSolves
 
 SIZES = [1, 2, 3, 6]
 
@@ -126,7 +127,7 @@ def test_a_search_cut_short_returns_its_best_with_a_bound_that_verifies(tmp_path
         calls["n"] += 1
         return 1.0 if calls["n"] <= 6 else 0.0
 
-    monkeypatch.setattr(tiled_search._Nests, "time_left", time_left)
+    monkeypatch.setattr(NestSolves, "time_left", time_left)
     result = solve_json(tmp_path, tiled_problem(tmp_path))
     assert result["status"] in ("FEASIBLE", "UNKNOWN")
     assert result["details"]["search"]["ended_by"] == "time limit"
@@ -194,3 +195,22 @@ def test_the_floor_is_below_the_cost_of_random_mappings_of_bundled_layers():
                     assert nest_floor(nest, accelerator, weights) <= cost.objective(weights), (layer.name, held)
                     checked += 1
     assert checked >= 250
+
+
+def test_compare_lists_the_tiled_optimum_and_layer_by_layer_with_energy(tmp_path):
+    """Tiles run time-shared only: no policy-pinned rows; layer-by-layer is the result's
+    own baseline (layer mode), energy included."""
+    out = tmp_path / "c.json"
+    assert main(["-q", "compare", str(tiled_problem(tmp_path)), "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [row["method"] for row in rows] == ["CP-SAT", "layer-by-layer (each layer optimal)"]
+    result = solve_json(tmp_path, tiled_problem(tmp_path))
+    baseline = result["details"]["baseline_layer_by_layer"]
+    assert rows[1]["objective"] == baseline["objective"]
+    assert rows[1]["metrics"]["energy_pj"] == baseline["energy_fj"] / 1000
+
+
+def test_a_glb_too_small_for_every_tile_is_proven_infeasible_with_the_reason(tmp_path, capsys):
+    assert main(["solve", str(tiled_problem(tmp_path, glb=40))]) == 3
+    out = capsys.readouterr().out
+    assert "INFEASIBLE" in out and "no configuration of the tiled space fits the GLB" in out

@@ -69,7 +69,7 @@ def _layer_rows(problem: Problem, settings: SolverSettings, reference: SolveResu
 
 def _fused_rows(problem: Problem, settings: SolverSettings, reference: SolveResult) -> list[dict]:
     rows = []
-    for policy in POLICIES:
+    for policy in () if problem.tiles else POLICIES:  # 2-D tiles run time-shared only
         pinned = solve(replace(problem, fusion_policy=policy), settings)
         rows.append(
             {
@@ -87,7 +87,11 @@ def _fused_rows(problem: Problem, settings: SolverSettings, reference: SolveResu
                 "method": "layer-by-layer (each layer optimal)",
                 "status": "OPTIMAL" if baseline["proven_optimal"] else "FEASIBLE",
                 "objective": baseline["objective"],
-                "metrics": {"latency_cycles": baseline["latency_cycles"], "dram_words": baseline["dram_words"]},
+                "metrics": {
+                    "latency_cycles": baseline["latency_cycles"],
+                    "dram_words": baseline["dram_words"],
+                    **({"energy_pj": baseline["energy_fj"] / 1000} if "energy_fj" in baseline else {}),
+                },
                 "seconds": None,
             }
         )

@@ -16,8 +16,9 @@ from mapper.core.enums import Status
 from mapper.core.problem import Problem
 from mapper.core.result import SolveResult, SolverFacts, ortools_version
 from mapper.core.spec import SolverSettings
+from mapper.cost.tiled_group import group_transfers
 from mapper.solve.groups import solve_single_layer
-from mapper.solve.tiled_search import TiledAnswer, solve_tiled
+from mapper.solve.tiled_search import TiledAnswer, configurations, solve_tiled
 
 BASELINE_TOTALS = ("latency_cycles", "dram_words", "energy_fj", "objective")
 
@@ -51,7 +52,8 @@ def solve_fused_tiled(problem: Problem, settings: SolverSettings | None = None) 
     )
     details = {"tile_space": problem.tiles.to_dict(), "search": _search_facts(answer)}
     if answer.mapping is None:
-        return replace(result, details=details)
+        explanation = _infeasible(problem) if result.status == Status.INFEASIBLE else None
+        return replace(result, details=details, explanation=explanation)
     baseline = layer_by_layer_alone(problem, settings)
     details["baseline_layer_by_layer"] = baseline
     ours = {**{key: answer.cost.__dict__.get(key) for key in BASELINE_TOTALS}, "objective": result.objective}
@@ -63,6 +65,25 @@ def solve_fused_tiled(problem: Problem, settings: SolverSettings | None = None) 
     return replace(
         result, mapping=mapping, metrics=answer.cost.metrics(accelerator, layers, answer.mapping), details=details
     )
+
+
+def _infeasible(problem: Problem) -> str:
+    """Why no configuration fits: the least GLB words any of them holds at its fullest
+    tile (feature maps and resident weights, before any nest's own tiles)."""
+    layers, accelerator = problem.layers, problem.accelerator
+    held = [
+        max(words for words, _ in group_transfers(layers, accelerator, mapping).tiles)
+        for mapping in configurations(layers, problem.tiles)
+        if not mapping.violations(layers)
+    ]
+    capacity = accelerator.levels["GLB"].capacity_words_total
+    if held and min(held) > capacity:
+        return (
+            f"no configuration of the tiled space fits the GLB: the smallest holds {min(held):,} words at its "
+            f"fullest tile (feature maps and resident weights), the GLB has {capacity:,}; "
+            "list smaller tiles, allow recompute or per-tile weights, or use a larger GLB"
+        )
+    return "every configuration of the tiled space leaves some layer's nest no mapping within the GLB"
 
 
 def _status(answer: TiledAnswer) -> str:

@@ -23,19 +23,16 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import time
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from mapper.core import progress, stop
-from mapper.core.enums import Status, WeightPolicy
-from mapper.core.mapping import Mapping
+from mapper.core.enums import WeightPolicy
 from mapper.core.spec import Accelerator, Layer, ObjectiveWeights, SolverSettings
-from mapper.core.tiled_group import NestKey, TiledMapping, TiledSpace, nest_layer
+from mapper.core.tiled_group import TiledMapping, TiledSpace, nest_layer
 from mapper.cost.limits import nest_floor
 from mapper.cost.tiled_group import TiledCost, evaluate_tiled, group_transfers
-from mapper.solve.groups import solve_single_layer
+from mapper.solve.tiled_nests import NestSolves
 
 
 @dataclass
@@ -60,96 +57,6 @@ def configurations(layers: tuple[Layer, ...], space: TiledSpace):
             yield TiledMapping(height, width, overlap, weights, True, True, {})
 
 
-class NestChoice(NamedTuple):
-    """A key's best nest under a budget: its objective and CP-SAT's bound, its mapping,
-    and the GLB words it takes beyond what it holds on chip."""
-
-    objective: int
-    bound: int
-    mapping: Mapping
-    block_words: int
-
-
-class _Nests:
-    """Nest solves, cached by nest layer and GLB budget; each gets the time left. With
-    ``settings.workers`` > 1, the solves a step needs run at once, one CP-SAT worker each
-    (a layer solve gains little from a second worker; two nests gain twice)."""
-
-    def __init__(self, layers, accelerator: Accelerator, weights: ObjectiveWeights, settings: SolverSettings):
-        self.layers, self.accelerator, self.weights, self.settings = layers, accelerator, weights, settings
-        self.deadline = time.perf_counter() + settings.time_limit_s
-        self.cache: dict = {}
-        self.undecided: set = set()  # signatures whose solve ended with neither a solution nor a proof
-        self.proven = True
-        self.deterministic_time = 0.0
-
-    def time_left(self) -> float:
-        return self.deadline - time.perf_counter()
-
-    def _request(self, mapping: TiledMapping, key: NestKey, budget: int | None):
-        """(signature, nest layer, accelerator with the GLB the nest may use), or None for a
-        negative budget (no room at all)."""
-        layer = nest_layer(self.layers, mapping, key)
-        accelerator = self.accelerator
-        if budget is not None:
-            if budget < 0:
-                return None
-            glb = min(accelerator.levels["GLB"].capacity_words_total, budget + layer.on_chip_words)
-            accelerator = accelerator.with_glb_words(glb)
-        return (key, tuple(sorted(layer.on_chip)), accelerator.levels["GLB"].capacity_words_total), layer, accelerator
-
-    def prefetch(self, requests: list[tuple[TiledMapping, NestKey, int | None]]) -> None:
-        """Solve every request not cached yet, at once on the workers."""
-        todo = {}
-        for request in requests:
-            found = self._request(*request)
-            if found is not None and found[0] not in self.cache:
-                todo[found[0]] = found
-        limit = max(0.1, min(self.settings.time_limit_s, self.time_left()))
-        lanes = min(self.settings.workers, len(todo))
-        settings = replace(self.settings, time_limit_s=limit, workers=1 if lanes > 1 else self.settings.workers)
-
-        def run(item):
-            return solve_single_layer(item[1], item[2], self.weights, settings)
-
-        if lanes <= 1:
-            answers = [run(item) for item in todo.values()]
-        else:
-            with ThreadPoolExecutor(lanes) as pool:
-                futures = [pool.submit(run, item) for item in todo.values()]
-                try:
-                    answers = [future.result() for future in futures]
-                except KeyboardInterrupt:  # no signal handler (the Python API): stop the solves, then raise
-                    stop.request("SIGINT")
-                    wait(futures)
-                    stop.clear()
-                    raise
-        for (signature, layer, _), (solution, cost, _) in zip(todo.values(), answers, strict=True):
-            self._store(signature, layer, solution, cost)
-
-    def _store(self, signature, layer: Layer, solution, cost) -> None:
-        self.deterministic_time += solution.facts.deterministic_time
-        if cost is None:
-            self.proven &= solution.status == Status.INFEASIBLE
-            if solution.status != Status.INFEASIBLE:
-                self.undecided.add(signature)
-            self.cache[signature] = None
-        else:
-            self.proven &= solution.status == Status.OPTIMAL
-            block = cost.glb_occupancy_words - layer.on_chip_words
-            self.cache[signature] = NestChoice(solution.objective, solution.bound, solution.mapping, block)
-
-    def solve(self, mapping: TiledMapping, key: NestKey, budget: int | None) -> NestChoice | None:
-        """The key's best nest within ``budget`` GLB words beyond what it holds (None: the
-        whole GLB); None when there is none or none was found (``undecided`` tells)."""
-        found = self._request(mapping, key, budget)
-        if found is None:
-            return None
-        if found[0] not in self.cache:
-            self.prefetch([(mapping, key, budget)])
-        return self.cache[found[0]]
-
-
 class _Configuration(NamedTuple):
     mapping: TiledMapping
     own: int  # the objective of the group's own transfers
@@ -165,7 +72,7 @@ def solve_tiled(
     space: TiledSpace,
 ) -> TiledAnswer:
     """The best configuration of ``space`` with its nests (module docstring)."""
-    search = _Search(layers, accelerator, weights, _Nests(layers, accelerator, weights, settings), space)
+    search = _Search(layers, accelerator, weights, NestSolves(layers, accelerator, weights, settings), space)
     interrupted = search.run()
     nests, queue = search.nests, search.queue
     bounds = [b for b in (search.lost, queue[0][0] if queue else None, search.best_objective) if b is not None]
@@ -187,7 +94,9 @@ class _Search:
     (bound, index, refined); the best answer so far; ``lost``, the least bound of the
     configurations a solve without a proof left undecided."""
 
-    def __init__(self, layers, accelerator: Accelerator, weights: ObjectiveWeights, nests: _Nests, space: TiledSpace):
+    def __init__(
+        self, layers, accelerator: Accelerator, weights: ObjectiveWeights, nests: NestSolves, space: TiledSpace
+    ):
         self.layers, self.accelerator, self.weights, self.nests = layers, accelerator, weights, nests
         self.entries = list(_configurations(layers, accelerator, weights, space))
         self.queue = [(_floor(layers, accelerator, weights, e), i, False) for i, e in enumerate(self.entries)]
@@ -248,12 +157,12 @@ class _Search:
         progress.report("tile configurations", self.visited, None, f"best objective {self.best_objective:,}")
 
 
-def _undecided(nests: _Nests, entry: _Configuration) -> bool:
+def _undecided(nests: NestSolves, entry: _Configuration) -> bool:
     """Whether some nest solve of ``entry`` ended with neither a solution nor a proof."""
     return any(signature[0] in entry.counts for signature in nests.undecided)
 
 
-def _nests_within_budgets(nests: _Nests, entry: _Configuration) -> dict | None:
+def _nests_within_budgets(nests: NestSolves, entry: _Configuration) -> dict | None:
     """Each key's best nest within its budget (None: some key has none)."""
     nests.prefetch([(entry.mapping, key, None) for key in entry.counts])
     free = {key: nests.solve(entry.mapping, key, None) for key in entry.counts}

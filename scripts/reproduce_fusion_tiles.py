@@ -126,8 +126,8 @@ def main() -> None:
     for key, cut in report["totals"].items():
         seed = SEEDS[key.split(",")[0]]
         print(
-            f"\n{key} ({cut['groups']} groups): DRAM -{cut['dram_reduction']:.1%} (seed -{seed['dram']:.0%}), "
-            f"latency -{cut['latency_reduction']:.1%} (seed -{seed['latency']:.0%})"
+            f"\n{key} ({cut['groups']} groups): DRAM {-cut['dram_reduction']:+.1%} (seed -{seed['dram']:.0%}), "
+            f"latency {-cut['latency_reduction']:+.1%} (seed -{seed['latency']:.0%})"
         )
 
 

@@ -45,8 +45,8 @@ from mapper.referee.verify import (
     verify_fused_result,
     verify_layer_result,
     verify_network_result,
+    verify_tiled_result,
 )
-from mapper.referee.verify_tiled import verify_tiled_result
 from mapper.solve.api import SOLVERS, fused_pareto_front
 from mapper.solve.task_durations import problem_durations
 from mapper.solve.taskgraph import pareto_front

@@ -127,17 +127,12 @@ def parse_fusion(fusion: Fields, layers: tuple[Layer, ...], pinned: bool) -> tup
                     f"a {height}x{width} tile exceeds {last.name}'s {rows}x{cols} output",
                     f"use at most {rows}x{cols}",
                 )
-    overlaps = tuple(Overlap)
-    if tiles.has("overlaps"):
-        overlaps = tuple(Overlap(v) for v in tiles.each("overlaps", lambda f, k: f.choice(k, tuple(map(str, Overlap)))))
+    overlaps = _policies(tiles, "overlaps", Overlap)
     if not fusion.boolean("recompute", True):
         if set(overlaps) != {Overlap.CACHE} and tiles.has("overlaps"):
             raise fusion.fail("recompute", "false leaves only the overlap policy cache", "list only cache")
         overlaps = (Overlap.CACHE,)
-    weights = tuple(WeightPolicy)
-    if tiles.has("weights"):
-        choices = tuple(map(str, WeightPolicy))
-        weights = tuple(WeightPolicy(v) for v in tiles.each("weights", lambda f, k: f.choice(k, choices)))
+    weights = _policies(tiles, "weights", WeightPolicy)
     space = TiledSpace(tuple(dict.fromkeys(sizes)), tuple(dict.fromkeys(overlaps)), tuple(dict.fromkeys(weights)))
     count = len(space.sizes) * (len(space.overlaps) * len(space.weights)) ** len(layers)
     if count > MAX_TILED_CONFIGURATIONS:
@@ -148,6 +143,14 @@ def parse_fusion(fusion: Fields, layers: tuple[Layer, ...], pinned: bool) -> tup
             "list fewer sizes, overlaps or weights",
         )
     return policy, space
+
+
+def _policies(tiles: Fields, key: str, kind) -> tuple:
+    """The members of the enum ``kind`` listed at ``key`` (by value), or all of them."""
+    if not tiles.has(key):
+        return tuple(kind)
+    names = tuple(map(str, kind))
+    return tuple(kind(value) for value in tiles.each(key, lambda item, item_key: item.choice(item_key, names)))
 
 
 def _tile_size(item: Fields, key: str) -> tuple[int, int]:

@@ -26,25 +26,31 @@ from mapper.referee.report import VerifyReport
 from mapper.referee.reservation import fused_reserved
 from mapper.referee.verify_network import verify_groups
 from mapper.referee.verify_taskgraph import verify_taskgraph_result
+from mapper.referee.verify_tiled import check_tiled
 
 __all__ = ["VerifyReport", "verify_fused_result", "verify_layer_result", "verify_network_result"]
-__all__ += ["verify_taskgraph_result"]
+__all__ += ["verify_taskgraph_result", "verify_tiled_result"]
 
 
 def _nothing_to_verify(result: dict) -> VerifyReport:
     return VerifyReport(violation=f"the result has nothing to verify (status {result.get('status')})")
 
 
-def verify_layer_result(
-    result: dict, layer: Layer, accelerator: Accelerator, functional: bool = False, seed: int = 0
-) -> VerifyReport:
-    """Replay the mapping of a layer-mode ``result`` (its JSON dict)."""
+def _verified(result: dict, check, *args) -> VerifyReport:
+    """``check(report, claims, weights, *args)``'s rows of a result with a mapping."""
     claims = Claims(result)
     if claims.raw("mapping") is None:
         return _nothing_to_verify(result)
     report = VerifyReport()
-    check_layer(report, claims, weights_of(claims), layer, accelerator, functional, seed)
+    check(report, claims, weights_of(claims), *args)
     return report
+
+
+def verify_layer_result(
+    result: dict, layer: Layer, accelerator: Accelerator, functional: bool = False, seed: int = 0
+) -> VerifyReport:
+    """Replay the mapping of a layer-mode ``result`` (its JSON dict)."""
+    return _verified(result, check_layer, layer, accelerator, functional, seed)
 
 
 def replay_fused(group: FusedGroup, accelerator: Accelerator, mapping: FusedMapping, functional=False, seed=0):
@@ -73,12 +79,14 @@ def verify_fused_result(
     result: dict, group: FusedGroup, accelerator: Accelerator, functional: bool = False, seed: int = 0
 ) -> VerifyReport:
     """Replay the fused mapping of a fused-mode ``result``."""
-    claims = Claims(result)
-    if claims.raw("mapping") is None:
-        return _nothing_to_verify(result)
-    report = VerifyReport()
-    check_fused(report, claims, weights_of(claims), group, accelerator, functional, seed)
-    return report
+    return _verified(result, check_fused, group, accelerator, functional, seed)
+
+
+def verify_tiled_result(
+    result: dict, layers: tuple[Layer, ...], accelerator: Accelerator, functional: bool = False, seed: int = 0
+) -> VerifyReport:
+    """Replay the 2-D tiled mapping of a fused-mode ``result`` (``mapper.referee.verify_tiled``)."""
+    return _verified(result, check_tiled, layers, accelerator, functional, seed)
 
 
 def check_layer(report, claims: Claims, weights, layer, accelerator, functional=False, seed=0) -> None:

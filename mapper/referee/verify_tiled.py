@@ -9,7 +9,7 @@ from __future__ import annotations
 from mapper.core.enums import Overlap, WeightPolicy
 from mapper.core.spec import Accelerator, Layer, ObjectiveWeights
 from mapper.core.tiled_group import TiledMapping, nest_boxes, nest_layer
-from mapper.referee.claims import Claims, layer_mapping, weights_of
+from mapper.referee.claims import Claims, layer_mapping
 from mapper.referee.decode_tiled import replay_tiled
 from mapper.referee.layer_replay import replayed
 from mapper.referee.mapping_rules import layer_mapping_rules
@@ -43,17 +43,6 @@ def tiled_mapping(claims: Claims, layers: tuple[Layer, ...]) -> TiledMapping:
         claims.flag("output_held"),
         nests,
     )
-
-
-def verify_tiled_result(
-    result: dict, layers: tuple[Layer, ...], accelerator: Accelerator, functional: bool = False, seed: int = 0
-) -> VerifyReport:
-    claims = Claims(result)
-    if claims.raw("mapping") is None:
-        return VerifyReport(violation=f"the result has nothing to verify (status {result.get('status')})")
-    report = VerifyReport()
-    check_tiled(report, claims, weights_of(claims), layers, accelerator, functional, seed)
-    return report
 
 
 def check_tiled(report, claims: Claims, weights: ObjectiveWeights, layers, accelerator, functional=False, seed=0):

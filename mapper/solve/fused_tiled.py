@@ -56,15 +56,11 @@ def solve_fused_tiled(problem: Problem, settings: SolverSettings | None = None) 
         return replace(result, details=details, explanation=explanation)
     baseline = layer_by_layer_alone(problem, settings)
     details["baseline_layer_by_layer"] = baseline
-    ours = {**{key: answer.cost.__dict__.get(key) for key in BASELINE_TOTALS}, "objective": result.objective}
+    metrics = answer.cost.metrics(accelerator, layers, answer.mapping)
     if baseline["feasible"]:
-        details["reduction"] = {
-            key: 1 - ours[key] / baseline[key] if baseline[key] else None for key in BASELINE_TOTALS
-        }
-    mapping = answer.mapping.to_dict(layers)
-    return replace(
-        result, mapping=mapping, metrics=answer.cost.metrics(accelerator, layers, answer.mapping), details=details
-    )
+        ours = {**metrics, "objective": result.objective}
+        details["reduction"] = {k: 1 - ours[k] / baseline[k] if baseline[k] else None for k in BASELINE_TOTALS}
+    return replace(result, mapping=answer.mapping.to_dict(layers), metrics=metrics, details=details)
 
 
 def _infeasible(problem: Problem) -> str:

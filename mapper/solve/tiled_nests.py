@@ -115,3 +115,8 @@ class NestSolves:
         if found[0] not in self.cache:
             self.prefetch([(mapping, key, budget)])
         return self.cache[found[0]]
+
+    def solve_many(self, mapping: TiledMapping, budgets: dict) -> dict:
+        """``solve`` of each key of ``budgets`` (key -> budget, None: the whole GLB), at once."""
+        self.prefetch([(mapping, key, budget) for key, budget in budgets.items()])
+        return {key: self.solve(mapping, key, budget) for key, budget in budgets.items()}

@@ -127,8 +127,7 @@ class _Search:
     def _refine(self, entry: _Configuration, index: int, floor: int) -> None:
         """Each key's nest solved with the whole GLB: the configuration's answer when every
         one fits its budget; else the configuration goes back with CP-SAT's bounds."""
-        self.nests.prefetch([(entry.mapping, key, None) for key in entry.counts])
-        free = {key: self.nests.solve(entry.mapping, key, None) for key in entry.counts}
+        free = self.nests.solve_many(entry.mapping, dict.fromkeys(entry.counts))
         if not all(free.values()):
             self._drop(entry, floor)
         elif all(free[key].block_words <= entry.budgets[key] for key in free):
@@ -163,20 +162,14 @@ def _undecided(nests: NestSolves, entry: _Configuration) -> bool:
 
 
 def _nests_within_budgets(nests: NestSolves, entry: _Configuration) -> dict | None:
-    """Each key's best nest within its budget (None: some key has none)."""
-    nests.prefetch([(entry.mapping, key, None) for key in entry.counts])
-    free = {key: nests.solve(entry.mapping, key, None) for key in entry.counts}
-    tight = [key for key, found in free.items() if found is not None and found.block_words > entry.budgets[key]]
-    nests.prefetch([(entry.mapping, key, entry.budgets[key]) for key in tight])
-    chosen = {}
-    for key in entry.counts:
-        found = free[key]
-        if found is not None and found.block_words > entry.budgets[key]:
-            found = nests.solve(entry.mapping, key, entry.budgets[key])
-        if found is None:
-            return None
-        chosen[key] = found
-    return chosen
+    """Each key's best nest within its budget (None: some key has none): the nest solved
+    with the whole GLB where it fits its budget, else solved again within the budget."""
+    chosen = nests.solve_many(entry.mapping, dict.fromkeys(entry.counts))
+    tight = {
+        key: entry.budgets[key] for key, found in chosen.items() if found and found.block_words > entry.budgets[key]
+    }
+    chosen.update(nests.solve_many(entry.mapping, tight))
+    return None if None in chosen.values() else chosen
 
 
 def _configurations(layers, accelerator: Accelerator, weights: ObjectiveWeights, space: TiledSpace):

@@ -205,7 +205,7 @@ class LayerModel(LayerLatency):
                     resident[t] = choose_var(m, refilled[level][t], doubled, tile, f"resident_{level}_{t}")
             if spec.is_split:
                 for t in self.tensors:
-                    m.add(resident[t] <= spec.capacity_words[t])
+                    m.add(resident[t] <= spec.capacity_of(t))
             else:
                 m.add(sum(resident.values()) <= spec.capacity_words)
 

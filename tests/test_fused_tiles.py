@@ -9,7 +9,7 @@ import itertools
 
 import numpy as np
 import pytest
-from test_fusion import GROUPS, fmap_layer
+from test_fusion import ADD, GROUPS, D, fmap_layer
 
 from mapper.core.enums import Axis, Overlap
 from mapper.core.fused_tiles import TileGrid, union_area
@@ -81,6 +81,8 @@ CHAINS = {
         fmap_layer("q", ["p"], 2, 2, 9, kernel=5, pad=2),
         fmap_layer("r", ["q"], 2, 2, 9, stride=2),
     ),
+    "residual streamed from outside": (D, ADD),  # the group input is a; the add's operand is not
+    "add first": (ADD, fmap_layer("f", ["e"], 2, 2, 6)),
     "stride 3 past the kernel": (
         fmap_layer("u", ["input"], 1, 1, 10),
         fmap_layer("v", ["u"], 1, 1, 10, kernel=1, pad=0, stride=3),

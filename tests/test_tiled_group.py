@@ -58,7 +58,7 @@ def test_a_group_of_one_layer_is_the_layer_on_its_own():
         accelerator = load_accelerator(lookup("accelerators")[preset])
         for _, network_path in listing("networks"):
             for layer in load_network(network_path).layers.values():
-                if layer.kind not in MAPPABLE_KINDS:
+                if layer.kind not in {*MAPPABLE_KINDS, "add"}:
                     continue
                 mapping = valid_mapping(layer, accelerator, rng)
                 if mapping is None:
@@ -82,7 +82,7 @@ def test_a_group_of_one_layer_is_the_layer_on_its_own():
     assert checked >= 200
 
 
-CASES = [(name, layers) for name, layers in sorted(CHAINS.items()) if all(l.kind != "add" for l in layers)]
+CASES = sorted(CHAINS.items())
 
 
 @pytest.mark.parametrize("name,layers", CASES, ids=[c[0] for c in CASES])
@@ -120,13 +120,29 @@ def test_a_cached_halo_freed_too_early_is_rejected(monkeypatch):
         replay_tiled(layers, accelerator, mapping)
 
 
-def test_the_search_equals_brute_force_over_every_nest_combination():
-    """A 2x2 conv then a 1x1 conv on a 1 x 1 array: the enumerated search's optimum equals
-    the least objective over every configuration and every combination of nest
-    mappings (``enumerate_mappings`` per box shape), also where the GLB budget binds."""
-    layers = (fmap_layer("a", ["input"], 1, 1, 3, kernel=2, pad=0), fmap_layer("b", ["a"], 1, 1, 2, kernel=1, pad=0))
+BRUTE_GROUPS = {
+    "conv 2x2 + conv 1x1": (
+        (fmap_layer("a", ["input"], 1, 1, 3, kernel=2, pad=0), fmap_layer("b", ["a"], 1, 1, 2, kernel=1, pad=0)),
+        (12, 10),
+    ),
+    "conv 1x1 + add of the group input": (
+        (
+            fmap_layer("a", ["input"], 1, 1, 2, kernel=1, pad=0),
+            fmap_layer("b", ["a", "input"], 1, 1, 2, kind="add", kernel=1, pad=0),
+        ),
+        (14, 9),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BRUTE_GROUPS))
+def test_the_search_equals_brute_force_over_every_nest_combination(name):
+    """Two layers on a 1 x 1 array: the enumerated search's optimum equals the least
+    objective over every configuration and every combination of nest mappings
+    (``enumerate_mappings`` per box shape), also where the GLB budget binds."""
+    layers, glbs = BRUTE_GROUPS[name]
     space, weights = TiledSpace(((1, 1), (1, 2), (2, 1))), ObjectiveWeights(1, 1, 0)
-    for glb in (12, 10):
+    for glb in glbs:
         accelerator = tiny_accelerator(rows=1, cols=1, glb=glb, rf=6)
         answer = solve_tiled(layers, accelerator, weights, DETERMINISTIC, space)
         best = None

@@ -95,8 +95,10 @@ class TileGrid:
 
     @cached_property
     def consumers(self) -> list[list[int]]:
-        """In-group consumers of each layer's output, then of the group input (stored last)."""
-        return group_consumers(self.layers) + [[0]]
+        """In-group consumers of each layer's output, then of the group input (stored last):
+        the first layer, and an add whose second operand it is."""
+        source = self.layers[0].inputs[0]
+        return group_consumers(self.layers) + [[c for c, layer in enumerate(self.layers) if source in layer.inputs]]
 
     @cached_property
     def needed_spans(self) -> dict[tuple[Axis, int], list[Span]]:

@@ -29,6 +29,12 @@ RELEVANT_DIMS: dict[str, frozenset[str]] = {
     "I": frozenset({"N", "G", "C", "P", "Q", "R", "S"}),
     "O": frozenset({"N", "G", "K", "P", "Q"}),
 }
+# An element-wise add reads a second operand, ``I2``, indexed like its output
+# (O[n, g, p, q] = I[n, g, p, q] + I2[n, g, p, q]; K = C = R = S = 1).
+RELEVANT_DIMS["I2"] = RELEVANT_DIMS["O"]
+# In a level split per tensor, the add's second operand takes the weights' part
+# (an add has no weights): on Eyeriss, its filter scratchpad.
+PARTITION_OF: dict[str, str] = {"W": "W", "I": "I", "I2": "W", "O": "O"}
 
 # Dims that index every tensor as a plain product (no halo): an uneven spatial split of one
 # cuts a remainder tile that is a smaller box of the same kind (docs/mapping_space.md).
@@ -93,6 +99,8 @@ class Layer:
 
     @property
     def tensors(self) -> tuple[str, ...]:
+        if self.kind == "add":
+            return ("I", "I2", "O")
         return TENSORS if self.kind in WEIGHTED_KINDS else ("I", "O")
 
     @property
@@ -166,7 +174,7 @@ class Layer:
                 self.input_extent(b["P"], b["R"], Axis.ROWS),
                 self.input_extent(b["Q"], b["S"], Axis.COLS),
             )
-        return (b["N"], b["G"] * b["K"], b["P"], b["Q"])
+        return (b["N"], b["G"] * b["K"], b["P"], b["Q"])  # O, and an add's I2
 
 
 @dataclass(frozen=True)
@@ -190,6 +198,10 @@ class MemoryLevel:
     @property
     def is_split(self) -> bool:
         return isinstance(self.capacity_words, dict)
+
+    def capacity_of(self, tensor: str) -> int:
+        """The words ``tensor`` may take: its part (``PARTITION_OF``) of a split level."""
+        return self.capacity_words[PARTITION_OF[tensor]] if self.is_split else self.capacity_words
 
     @property
     def capacity_words_total(self) -> int:

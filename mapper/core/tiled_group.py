@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 
 from mapper.core.enums import Overlap, WeightPolicy
 from mapper.core.fused_tiles import Rect, TileGrid
+from mapper.core.group import FusedGroup
 from mapper.core.mapping import Mapping
 from mapper.core.spec import DIMS, Layer
 from mapper.core.taskgraph import origin_box, tile_layer
@@ -129,7 +130,17 @@ def nest_layer(layers: tuple[Layer, ...], mapping: TiledMapping, key: NestKey) -
         held.add("O")
     if mapping.weights[k] is WeightPolicy.RESIDENT and "W" in layer.tensors:
         held.add("W")
+    if layer.kind == "add" and residual_on_chip(layers, k, mapping.input_held):
+        held.add("I2")
     return replace(tile_layer(layer, origin_box(extents)), on_chip=frozenset(held))
+
+
+def residual_on_chip(layers: tuple[Layer, ...], k: int, input_held: bool) -> bool:
+    """Whether the add k finds its second operand in the GLB: produced by the group, or
+    the group input the group holds. Else its nest streams it from DRAM, like a
+    boundary tensor (its own DRAM loops)."""
+    residual = FusedGroup(layers).residual_input(k)
+    return residual in {layer.name for layer in layers[:k]} or (input_held and residual == layers[0].inputs[0])
 
 
 def nest_boxes(layers: tuple[Layer, ...], mapping: TiledMapping) -> dict[NestKey, list[tuple[int, int]]]:

@@ -152,9 +152,9 @@ def _capacity_violations(level: MemoryLevel, resident: dict[str, int]) -> list[s
     capacity = level.capacity_words
     if level.is_split:
         return [
-            f"{level.name} {t} tile needs {words} words, capacity {capacity[t]}"
+            f"{level.name} {t} tile needs {words} words, capacity {level.capacity_of(t)}"
             for t, words in resident.items()
-            if words > capacity[t]
+            if words > level.capacity_of(t)
         ]
     total = sum(resident.values())
     return [f"{level.name} tiles need {total} words, capacity {capacity}"] if total > capacity else []

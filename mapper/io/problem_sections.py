@@ -108,9 +108,6 @@ def parse_fusion(fusion: Fields, layers: tuple[Layer, ...], pinned: bool) -> tup
         raise fusion.fail("policy", "2-D tiles run time-shared; partitioned tiles are not modelled yet", "remove it")
     if len(layers) == 1:
         raise fusion.fail("tiles", "a group of one layer in 2-D tiles is the layer on its own", "use mode: layer")
-    for layer in layers:
-        if layer.kind == "add":
-            raise fusion.fail("tiles", f"{layer.name}: an add is not modelled in 2-D tiles yet", "remove fusion.tiles")
     if pinned:
         raise fusion.fail("tiles", "pins are not supported with 2-D tiles yet", "remove pin or fusion.tiles")
     tiles = fusion.sub("tiles")

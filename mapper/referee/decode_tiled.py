@@ -9,8 +9,11 @@ nest takes (the nest's own schedule, replayed by ``replay_layer`` on ``nest_laye
 its makespan, DRAM words, energy and GLB space beyond what it holds on chip, a
 block allocated while it runs); the DMA stores the output tile; then every cell of
 every feature map that no later tile reads from this copy (``TileGrid.kept``) is
-freed. Cells are the boxes between the grid's cut lines of a feature map, so a free
-always lies inside one allocation. Weights moved per tile by the nests are held
+freed. An add reads its second operand from the cells of the feature map it adds
+(the group input's, when the group holds it); one that its nest streams from DRAM
+is held whole outside the modelled GLB, like weights moved per tile. Cells are the
+boxes between the grid's cut lines of a feature map, so a free always lies inside
+one allocation. Weights moved per tile by the nests are held
 outside the modelled GLB (their GLB tiles are in the nest's block).
 """
 
@@ -24,7 +27,7 @@ from mapper.core.enums import Axis, WeightPolicy
 from mapper.core.group import FusedGroup
 from mapper.core.spec import DIMS, Accelerator, Layer
 from mapper.core.stripes import GROUP_INPUT
-from mapper.core.tiled_group import NestKey, TiledMapping, box_extents, nest_boxes, nest_layer
+from mapper.core.tiled_group import NestKey, TiledMapping, box_extents, nest_boxes, nest_layer, residual_on_chip
 from mapper.referee.decode_fused import fused_schedule_frame
 from mapper.referee.layer_replay import replay, replay_layer
 from mapper.referee.schedule import Op, Schedule
@@ -69,12 +72,30 @@ class TiledDecoder:
         self.group = FusedGroup(layers)
         self.schedule = fused_schedule_frame(self.group)
         moved = {f"{layer.name}.W" for k, layer in enumerate(layers) if self._weights(k, WeightPolicy.PER_TILE)}
-        self.schedule.held = self.schedule.uncounted = frozenset(moved)
+        self.streamed = self._second_operands()
+        self.schedule.held = self.schedule.uncounted = frozenset(moved | self.streamed)
         self.bandwidth = accelerator.levels["DRAM"].bandwidth_words_per_cycle
         self.pes = (0, accelerator.pe_rows, 0, accelerator.pe_cols)
         self.clock, self.reserved = 0, 0
         self.cells = {k: set() for k in range(GROUP_INPUT, len(layers) - 1)}  # resident (row cell, col cell)
         self.cuts = {k: self._cuts(k) for k in self.cells}
+
+    def _second_operands(self) -> set[str]:
+        """Each add reads its second operand from the group input's cells when that is
+        what it adds and the group holds it; one its nest streams from DRAM is held
+        outside the modelled GLB (its GLB tiles are in the nest's block). Returns those."""
+        streamed = set()
+        for k, layer in enumerate(self.layers):
+            roles, residual = self.schedule.roles[layer.name], self.group.residual_input(k)
+            if layer.kind != "add" or residual in self.group.names[:k]:
+                continue
+            if residual_on_chip(self.layers, k, self.mapping.input_held):
+                if roles["I2"] in self.schedule.aliases:  # the frame's second DRAM copy: unused
+                    del self.schedule.aliases[roles["I2"]], self.schedule.tensor_shapes[roles["I2"]]
+                roles["I2"] = residual
+            else:
+                streamed.add(roles["I2"])
+        return streamed
 
     def _weights(self, k: int, policy: WeightPolicy) -> bool:
         return self.mapping.weights[k] is policy and "W" in self.layers[k].tensors
@@ -125,6 +146,8 @@ class TiledDecoder:
                 resident.append((f"{layer.name}.W", box))
             elif self._weights(k, WeightPolicy.PER_TILE):
                 self.op("hold", 0, 0, tensor=f"{layer.name}.W", box=box)
+        for tensor in sorted(self.streamed):
+            self.op("hold", 0, 0, tensor=tensor, box=Box(tuple((0, s) for s in self.schedule.tensor_shapes[tensor])))
         for i, j in self.grid.tiles():
             self.tile(i, j, sum(b.words for _, b in resident))
         for tensor, box in resident:

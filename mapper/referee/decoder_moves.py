@@ -8,7 +8,7 @@ from math import prod
 
 from mapper.core.box import Box, Range
 from mapper.core.mapping import Mapping
-from mapper.core.spec import RELEVANT_DIMS, SLIDING_AXIS, TENSORS, Accelerator, Layer
+from mapper.core.spec import RELEVANT_DIMS, SLIDING_AXIS, Accelerator, Layer
 from mapper.referee.decoder_state import Channel, Resident, slot_words
 from mapper.referee.replay_state import VisitedTiles
 from mapper.referee.schedule import (
@@ -38,8 +38,9 @@ class TileMoves:
         self.port = Channel(levels["GLB"].bandwidth_words_per_cycle)
         self.double = {GLB: levels["GLB"].double_buffered, ARRAY: levels["RF"].double_buffered}
         self.double_out = mapping.output_double("RF")
+        tensors = layer.tensors
         self.slots = {  # a free time per copy of each tile: an output's one, but in a double-buffered RF
-            b: {t: [0] * (levels[lv].copies if t != "O" or self.double_out and b == ARRAY else 1) for t in TENSORS}
+            b: {t: [0] * (levels[lv].copies if t != "O" or self.double_out and b == ARRAY else 1) for t in tensors}
             for b, lv in BUFFERS
         }
         self.resident: dict[str, dict[str, Resident]] = {GLB: {}, ARRAY: {}}

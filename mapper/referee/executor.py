@@ -162,13 +162,13 @@ class FunctionalData:
         layer = schedule.layers[op.layer]
         views = {role: self.assemble(region, parts) for role, (region, parts) in inputs.items()}
         target = out.values[out_region.slices(out.box)]
+        if layer.kind == "add":  # the same box of both operands, in either storage
+            target += views["I"] + views["I2"]
+            return
         if schedule.storage == "grouped":
             work = op.work_ranges
             taps = (work["R"][1] - work["R"][0], work["S"][1] - work["S"][0])
             apply_taps(layer, target, views.get("W"), dense_window(layer, views["I"]), taps)
-            return
-        if layer.kind == "add":
-            target += views["I"] + views["I2"]
             return
         b, work = layer.bounds, op.work_ranges
         groups = work["G"][1] - work["G"][0]
@@ -185,11 +185,11 @@ def reference_outputs(schedule: Schedule, inputs: dict[str, np.ndarray]) -> dict
     values = dict(inputs)
     for name, layer in schedule.layers.items():
         roles = schedule.roles[name]
-        if schedule.storage == "grouped":
-            values[roles["O"]] = reference_output(layer, values.get("W"), values["I"])
-            continue
         if layer.kind == "add":
             values[roles["O"]] = values[roles["I"]] + values[roles["I2"]]
+            continue
+        if schedule.storage == "grouped":
+            values[roles["O"]] = reference_output(layer, values.get("W"), values["I"])
             continue
         b = layer.bounds
         padded = pad_fmap(layer, values[roles["I"]], (0, b["P"]), 0, (0, b["Q"]), 0)

@@ -30,7 +30,7 @@ from mapper.core.spec import AXIS_DIMS, DIMS, RELEVANT_DIMS, SLIDING_AXIS, Layer
 
 
 def grouped_shape(layer: Layer, tensor: str) -> tuple[int, ...]:
-    """Stored shape: W[G, K, C, R, S], O[N, G, K, P, Q] and I[N, G, C, rows, cols],
+    """Stored shape: W[G, K, C, R, S], O (and an add's I2) [N, G, K, P, Q] and I[N, G, C, rows, cols],
     where rows (cols) is the padded height (width), or the two axes (P, R)
     ((Q, S)) of (output, tap) pairs where the windows are disjoint."""
     b = layer.bounds
@@ -57,7 +57,7 @@ def operand_region(layer: Layer, tensor: str, work: dict[str, Range]) -> Box:
     or are the (output, tap) ranges themselves where the windows are disjoint."""
     if tensor == "W":
         return Box(tuple(work[d] for d in TENSOR_AXES["W"]))
-    if tensor == "O":
+    if tensor in ("O", "I2"):  # an add's second operand is indexed like its output
         return Box(tuple(work[d] for d in TENSOR_AXES["O"]))
     spans = []
     for axis, (out_dim, kernel_dim) in AXIS_DIMS.items():

@@ -41,16 +41,15 @@ class Buffers:
         self.allocations[op.buffer].append(alloc)
         if op.tensor in self.schedule.uncounted or op.buffer not in self.accelerator.levels:
             return alloc
-        capacity = self.accelerator.levels[op.buffer].capacity_words
+        level = self.accelerator.levels[op.buffer]
         usage = self.occupancy[op.buffer]
         usage[op.tensor] += op.box.words
-        if isinstance(capacity, dict):
-            if usage[op.tensor] > capacity[op.tensor]:
-                raise self._fail(
-                    op, f"{op.buffer} {op.tensor} holds {usage[op.tensor]} words, capacity {capacity[op.tensor]}"
-                )
-        elif sum(usage.values()) > capacity:
-            raise self._fail(op, f"{op.buffer} holds {sum(usage.values())} words, capacity {capacity}")
+        if level.is_split:
+            part = level.capacity_of(op.tensor)
+            if usage[op.tensor] > part:
+                raise self._fail(op, f"{op.buffer} {op.tensor} holds {usage[op.tensor]} words, capacity {part}")
+        elif sum(usage.values()) > level.capacity_words:
+            raise self._fail(op, f"{op.buffer} holds {sum(usage.values())} words, capacity {level.capacity_words}")
         total = sum(usage.values())
         self.measured.peak_words[op.buffer] = max(self.measured.peak_words.get(op.buffer, 0), total)
         if op.buffer == "GLB":

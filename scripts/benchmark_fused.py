@@ -2,14 +2,15 @@
 and VGG16, fused on the Eyeriss-like preset and on the 16x16 array.
 
 ``--tiles``: in 2-D tiles (the default tiled space, DESIGN 4.2) instead of row
-stripes; groups with an add are not modelled in tiles yet and are counted as
-such. Writes docs/results/benchmark_fused_tiles.json.
+stripes. Writes docs/results/benchmark_fused_tiles.json. ``--only-adds`` re-runs
+only the groups with an add and keeps the other rows of that file (each row says
+which run measured it: ``run``).
 
 For each group: status (OPTIMAL, or INFEASIBLE with its reason), CP-SAT wall
 time to the proof (2 workers, 60 s limit), gap at the limit, and the fused vs
 layer-by-layer reductions. Writes docs/results/benchmark_fused.json.
 
-    python scripts/benchmark_fused.py [--time-limit 60] [--sizes 2 3 4] [--tiles]
+    python scripts/benchmark_fused.py [--time-limit 60] [--sizes 2 3 4] [--tiles [--only-adds]]
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -87,20 +89,20 @@ def _summary(args, rows: list[dict]) -> None:
         )
 
 
-def _not_modelled(accelerator: str, network: str, size: int, names: list[str]) -> dict:
+def _aborted(accelerator: str, network: str, size: int, names: list[str], code) -> dict:
     return {
         "accelerator": accelerator,
         "network": network,
         "size": size,
         "layers": names,
-        "status": "NOT_MODELLED",
+        "status": "ABORTED",
         "proven": False,
         "wall_s": 0.0,
         "gap": None,
         "dram_reduction": None,
         "latency_reduction": None,
         "objective_reduction": None,
-        "explanation": "an add is not modelled in 2-D tiles yet",
+        "explanation": f"exit {code}",
     }
 
 
@@ -110,9 +112,12 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[2, 3, 4])
     parser.add_argument("--out", default=None)
     parser.add_argument("--tiles", action="store_true", help="2-D tiles (the default tiled space)")
+    parser.add_argument("--only-adds", action="store_true", help="re-run the groups with an add, keep the rest")
     args = parser.parse_args()
     args.out = args.out or f"docs/results/benchmark_fused{'_tiles' if args.tiles else ''}.json"
     settings = SolverSettings(time_limit_s=args.time_limit, workers=2, seed=0)
+    kept = _kept_rows(args.out) if args.only_adds else {}
+    run = time.strftime("%Y-%m-%d") + (" (groups with an add)" if args.only_adds else "")
     rows = []
     for accelerator_name in ("eyeriss_like", "array16x16"):
         for network_name in ("resnet18", "vgg16"):
@@ -120,16 +125,26 @@ def main() -> None:
             for size in args.sizes:
                 for names in chains(network, size):
                     step = (accelerator_name, network_name, size, names)
-                    if args.tiles and any(network.layers[name].kind == "add" for name in names):
-                        rows.append(_not_modelled(*step))
+                    if not any(network.layers[name].kind == "add" for name in names) and _key(step) in kept:
+                        rows.append(kept[_key(step)])
                         continue
                     row, attempts, code = in_child(run_group, (*step, settings, args.tiles))
-                    row = row or {**_not_modelled(*step), "status": "ABORTED", "explanation": f"exit {code}"}
-                    rows.append({**row, "attempts": attempts})
+                    rows.append({**(row or _aborted(*step, code)), "attempts": attempts, "run": run})
                     print(f"{accelerator_name} {'+'.join(names)}: {row['status']} {row['wall_s']:.2f}s", flush=True)
                     _write(args, rows)
     _write(args, rows)
     _table(args, rows)
+
+
+def _key(step) -> tuple:
+    accelerator, network, _, names = step
+    return accelerator, network, tuple(names)
+
+
+def _kept_rows(path: str) -> dict:
+    """The rows of an earlier run, by group (each keeps the run that measured it)."""
+    rows = json.loads(Path(path).read_text())["rows"]
+    return {_key((r["accelerator"], r["network"], r["size"], r["layers"])): {"run": "earlier run", **r} for r in rows}
 
 
 def _write(args, rows: list[dict]) -> None:

@@ -159,7 +159,6 @@ def test_no_recompute_caches_every_overlap(tmp_path):
             {"fusion": {"tiles": {"overlaps": ["cache_cols"]}, "recompute": False}},
             "fusion.recompute: false leaves only the overlap policy cache",
         ),
-        ({"fusion": {"tiles": {}}, "pin": {"stripe_rows": 1}}, "fusion.tiles: pins are not supported with 2-D tiles"),
     ],
 )
 def test_bad_tiles_are_one_line_errors(tmp_path, capsys, overrides, message):

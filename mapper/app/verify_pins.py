@@ -1,5 +1,5 @@
-"""Every decision a problem pins holds in the answer its result claims (layer and
-task-graph modes; the regret against the free problem is ``verify_baselines.check_regret``)."""
+"""Every decision a problem pins holds in the answer its result claims (layer,
+fused-tile and task-graph modes; the regret against the free problem is ``verify_baselines.check_regret``)."""
 
 from __future__ import annotations
 
@@ -38,3 +38,21 @@ def check_task_pins(report: VerifyReport, claims: Claims, problem: Problem, grap
     for u, v in problem.pins.get("before", []):
         ended, started = schedule.end(graph, u), schedule.start[v]
         report.check(f"pin: {v} starts once {u} has ended", started >= ended, True, fields=f"mapping.{v}")
+
+
+def check_tiled_pins(report: VerifyReport, claims: Claims, problem: Problem) -> None:
+    """The pinned tile, each pinned feature map's overlap policy (the group input's
+    first, then each layer's output) and each pinned layer's weight policy."""
+    if not problem.pins or claims.raw("mapping") is None:
+        return
+    mapping, layers = claims.sub("mapping"), problem.layers
+    if "tile" in problem.pins:
+        tile = mapping.items("tile", 2)
+        found = [tile.positive(0), tile.positive(1)]
+        report.check("pin: tile", found, problem.pins["tile"], fields=mapping.where("tile"))
+    maps = [layers[0].inputs[0], *(layer.name for layer in layers[:-1])]
+    for key, names in (("overlap", maps), ("weights", [layer.name for layer in layers])):
+        listed = mapping.items(key, len(layers))
+        for name, policy in problem.pins.get(key, {}).items():
+            index = names.index(name)
+            report.check(f"pin: {key} of {name}", listed.text(index), policy, fields=listed.where(index))

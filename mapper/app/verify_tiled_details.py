@@ -7,7 +7,9 @@
   result's solver settings; each row's mapping is replayed by the referee (its
   latency, DRAM words, energy and objective measured); the re-solve gives the
   optimum, the proof and the bound; totals are the rows' sums;
-* ``reduction`` = 1 - fused / baseline on the verified metrics.
+* ``reduction`` = 1 - fused / baseline on the verified metrics;
+* pins: each pinned decision holds in the mapping, and ``regret`` against the free
+  problem re-solved (``verify_baselines.check_regret``).
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from __future__ import annotations
 from mapper.app.verify_baselines import (
     baseline_missing,
     check_baseline_sums,
+    check_regret,
     check_row_resolved,
     not_reproducible,
     resolve_settings,
     resolved,
 )
 from mapper.app.verify_claims import recomputed
+from mapper.app.verify_pins import check_tiled_pins
 from mapper.core.enums import Status
 from mapper.core.problem import Problem
 from mapper.referee.claims import Claims, layer_mapping
@@ -36,7 +40,8 @@ def check_tiled_details(report: VerifyReport, claims: Claims, problem: Problem) 
     """The details of a tiled answer (a result with a mapping; module docstring)."""
     details = claims.sub("details")
     reduction = ("reduction",) if details.has("reduction") else ()  # none when layer-by-layer is infeasible
-    details.keys_exactly(("tile_space", "search", "baseline_layer_by_layer", *reduction), "detail")
+    regret = ("regret",) if problem.pins else ()
+    details.keys_exactly(("tile_space", "search", "baseline_layer_by_layer", *reduction, *regret), "detail")
     recomputed(report, "details.tile_space = the problem's", details, "tile_space", problem.tiles.to_dict())
     mapping, space = claims.sub("mapping"), problem.tiles
     tile = [mapping.items("tile", 2).positive(i) for i in range(2)]
@@ -59,6 +64,8 @@ def check_tiled_details(report: VerifyReport, claims: Claims, problem: Problem) 
         "search.ended_by: the bound exactly when proven", ended == "bound", proven, fields=search.where("ended_by")
     )
     _check_baseline(report, claims, problem)
+    check_tiled_pins(report, claims, problem)
+    check_regret(report, claims, problem, resolve_settings(claims, problem))
 
 
 def _check_baseline(report: VerifyReport, claims: Claims, problem: Problem) -> None:

@@ -189,7 +189,7 @@ def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
     tiles = None
     if mode == Mode.FUSED:
         layers = tuple(network.layers[n] for n in names)
-        policy, tiles = parse_fusion(top.sub("fusion", {}), layers, top.has("pin"))
+        policy, tiles = parse_fusion(top.sub("fusion", {}), layers)
     weights = top.sub("objective", {"latency": 1, "dram_words": 1})
     weights.reject_unknown({"latency", "dram_words", "energy"})
     objective = ObjectiveWeights(
@@ -202,7 +202,7 @@ def parse_problem(data: Any, path: Path, source: str | None = None) -> Problem:
     if objective.latency + objective.dram_words + objective.energy == 0:
         raise top.fail("objective", "all weights are zero", "give latency, dram_words or energy a positive weight")
     solver = parse_solver(top.sub("solver", {}))
-    context = PinContext(network, names, accelerator.pe_cols if accelerator else 0, taskgraph)
+    context = PinContext(network, names, accelerator.pe_cols if accelerator else 0, taskgraph, tiles)
     pins = parse_pins(top, mode, context) if top.has("pin") else None
     if top.has("partition") and mode != Mode.NETWORK:
         raise top.fail("partition", f"only network mode searches partitions, this is {mode} mode", "remove it")

@@ -8,6 +8,7 @@ from math import prod
 
 from mapper.core.problem import TaskGraphSpec
 from mapper.core.spec import CHANNEL_DIMS, DIMS, LOOP_LEVELS, ORDERED_LEVELS, Network
+from mapper.core.tiled_group import TiledSpace
 from mapper.io.limits import MAX_FMAP, MAX_PE
 from mapper.io.yaml_fields import Fields
 
@@ -21,6 +22,7 @@ class PinContext:
     names: list[str]
     pe_cols: int = 0
     taskgraph: TaskGraphSpec | None = None
+    tiles: TiledSpace | None = None  # fused mode on 2-D tiles: the space the pins narrow
 
 
 def layer_pins(pin: Fields, context: PinContext) -> dict:
@@ -52,7 +54,9 @@ def layer_pins(pin: Fields, context: PinContext) -> dict:
 
 def fused_pins(pin: Fields, context: PinContext) -> dict:
     """``stripe_rows``, ``resident: {layer: bool}`` and ``columns: {layer: PE
-    columns}`` (at most ``pe_cols``)."""
+    columns}`` (at most ``pe_cols``); on 2-D tiles, ``tiled_pins``."""
+    if context.tiles is not None:
+        return tiled_pins(pin, context)
     pin.reject_unknown({"stripe_rows", "resident", "columns"})
     network, names, pe_cols = context.network, context.names, context.pe_cols
     pins = {}
@@ -74,6 +78,30 @@ def fused_pins(pin: Fields, context: PinContext) -> dict:
         if count > pe_cols:
             raise columns.fail(name, f"{count} columns but the PE array has {pe_cols}", f"use 1..{pe_cols}")
         pins.setdefault("columns", {})[name] = count
+    return pins
+
+
+def tiled_pins(pin: Fields, context: PinContext) -> dict:
+    """``tile: [rows, cols]`` (or one number), ``overlap: {feature map: policy}`` (a feature
+    map named by its producer: the group input's tensor or a layer of the group but the
+    last) and ``weights: {layer: policy}``; each value one the tiled space lists."""
+    pin.reject_unknown({"tile", "overlap", "weights"})
+    space, names = context.tiles, context.names
+    pins = {}
+    if pin.has("tile"):
+        tile = pin.pair("tile", maximum=MAX_FMAP) if isinstance(pin.raw("tile"), list) else (pin.integer("tile"),) * 2
+        if tile not in space.sizes:
+            sizes = ", ".join(f"{h}x{w}" for h, w in space.sizes)
+            raise pin.fail("tile", f"{tile[0]}x{tile[1]} is not a size of fusion.tiles.sizes", f"use one of {sizes}")
+        pins["tile"] = list(tile)
+    maps = [context.network.layers[names[0]].inputs[0], *names[:-1]]
+    for key, allowed, choices in (("overlap", maps, space.overlaps), ("weights", names, space.weights)):
+        entry = pin.sub(key, {})
+        for name in entry.data:
+            if name not in allowed:
+                what = "a feature map" if key == "overlap" else "a layer"
+                raise entry.fail(str(name), f"is not {what} of this group", f"use one of {allowed}")
+            pins.setdefault(key, {})[name] = entry.choice(name, [str(c) for c in choices])
     return pins
 
 

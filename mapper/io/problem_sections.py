@@ -92,7 +92,7 @@ def parse_taskgraph(f: Fields, layer_names: list[str], accelerator: Accelerator 
     )
 
 
-def parse_fusion(fusion: Fields, layers: tuple[Layer, ...], pinned: bool) -> tuple[Policy | None, TiledSpace | None]:
+def parse_fusion(fusion: Fields, layers: tuple[Layer, ...]) -> tuple[Policy | None, TiledSpace | None]:
     """``fusion: {policy, tiles, recompute}``: the PE policy (None: the solver's choice) and,
     with ``tiles``, the 2-D tiled space (DESIGN 4.2; without it, row stripes)."""
     fusion.reject_unknown({"policy", "tiles", "recompute"})
@@ -108,8 +108,6 @@ def parse_fusion(fusion: Fields, layers: tuple[Layer, ...], pinned: bool) -> tup
         raise fusion.fail("policy", "2-D tiles run time-shared; partitioned tiles are not modelled yet", "remove it")
     if len(layers) == 1:
         raise fusion.fail("tiles", "a group of one layer in 2-D tiles is the layer on its own", "use mode: layer")
-    if pinned:
-        raise fusion.fail("tiles", "pins are not supported with 2-D tiles yet", "remove pin or fusion.tiles")
     tiles = fusion.sub("tiles")
     tiles.reject_unknown({"sizes", "overlaps", "weights"})
     last = layers[-1]

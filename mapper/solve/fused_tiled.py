@@ -3,8 +3,9 @@
 the same semantics (each layer alone is a group of one: layer mode's optimum).
 
 The result states the space it searched (``details.tile_space``): its status is
-OPTIMAL when the answer is proven optimal over that space, and its bound a lower
-bound over that space."""
+OPTIMAL when the answer is proven optimal over that space (narrowed by the
+problem's pins, if any: then ``details.regret`` states the cost of the pins
+against the free optimum), and its bound a lower bound over that space."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from mapper.core.result import SolveResult, SolverFacts, ortools_version
 from mapper.core.spec import SolverSettings
 from mapper.cost.tiled_group import group_transfers
 from mapper.solve.groups import solve_single_layer
+from mapper.solve.regret import with_regret
 from mapper.solve.tiled_search import TiledAnswer, configurations, solve_tiled
 
 BASELINE_TOTALS = ("latency_cycles", "dram_words", "energy_fj", "objective")
@@ -27,7 +29,7 @@ def solve_fused_tiled(problem: Problem, settings: SolverSettings | None = None) 
     settings = settings or problem.solver
     layers, accelerator = problem.layers, problem.accelerator
     started = time.perf_counter()
-    answer = solve_tiled(layers, accelerator, problem.objective, settings, problem.tiles)
+    answer = solve_tiled(layers, accelerator, problem.objective, settings, problem.tiles, problem.pins)
     facts = SolverFacts(
         wall_time_s=time.perf_counter() - started,
         deterministic_time=answer.deterministic_time,
@@ -60,7 +62,8 @@ def solve_fused_tiled(problem: Problem, settings: SolverSettings | None = None) 
     if baseline["feasible"]:
         ours = {**metrics, "objective": result.objective}
         details["reduction"] = {k: 1 - ours[k] / baseline[k] if baseline[k] else None for k in BASELINE_TOTALS}
-    return replace(result, mapping=answer.mapping.to_dict(layers), metrics=metrics, details=details)
+    result = replace(result, mapping=answer.mapping.to_dict(layers), metrics=metrics, details=details)
+    return with_regret(result, problem, settings, solve_fused_tiled)
 
 
 def _infeasible(problem: Problem) -> str:
@@ -69,7 +72,7 @@ def _infeasible(problem: Problem) -> str:
     layers, accelerator = problem.layers, problem.accelerator
     held = [
         max(words for words, _ in group_transfers(layers, accelerator, mapping).tiles)
-        for mapping in configurations(layers, problem.tiles)
+        for mapping in configurations(layers, problem.tiles, problem.pins)
         if not mapping.violations(layers)
     ]
     capacity = accelerator.levels["GLB"].capacity_words_total

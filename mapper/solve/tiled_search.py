@@ -47,14 +47,30 @@ class TiledAnswer:
     deterministic_time: float = 0.0  # CP-SAT's, summed over the nest solves
 
 
-def configurations(layers: tuple[Layer, ...], space: TiledSpace):
+def configurations(layers: tuple[Layer, ...], space: TiledSpace, pins: dict | None = None):
+    """Every configuration of ``space`` (a layer without weights counted once, as
+    ``resident``) that keeps the ``pins`` (``mapper.io.pins.tiled_pins``)."""
     for (height, width), overlap, weights in itertools.product(
         space.sizes,
         itertools.product(space.overlaps, repeat=len(layers)),
         itertools.product(space.weights, repeat=len(layers)),
     ):
-        if all(w is WeightPolicy.RESIDENT for k, w in enumerate(weights) if "W" not in layers[k].tensors):
-            yield TiledMapping(height, width, overlap, weights, True, True, {})
+        mapping = TiledMapping(height, width, overlap, weights, True, True, {})
+        once = all(w is WeightPolicy.RESIDENT for k, w in enumerate(weights) if "W" not in layers[k].tensors)
+        if once and (not pins or keeps_pins(layers, mapping, pins)):
+            yield mapping
+
+
+def keeps_pins(layers: tuple[Layer, ...], mapping: TiledMapping, pins: dict) -> bool:
+    """Whether ``mapping`` has the pinned tile and the pinned policy of each feature map
+    (named by its producer: the group input, then each layer but the last) and layer."""
+    maps = [layers[0].inputs[0], *(layer.name for layer in layers[:-1])]
+    names = [layer.name for layer in layers]
+    return (
+        pins.get("tile", [mapping.height, mapping.width]) == [mapping.height, mapping.width]
+        and all(str(mapping.overlap[maps.index(m)]) == p for m, p in pins.get("overlap", {}).items())
+        and all(str(mapping.weights[names.index(n)]) == p for n, p in pins.get("weights", {}).items())
+    )
 
 
 class _Configuration(NamedTuple):
@@ -70,9 +86,11 @@ def solve_tiled(
     weights: ObjectiveWeights,
     settings: SolverSettings,
     space: TiledSpace,
+    pins: dict | None = None,
 ) -> TiledAnswer:
-    """The best configuration of ``space`` with its nests (module docstring)."""
-    search = _Search(layers, accelerator, weights, NestSolves(layers, accelerator, weights, settings), space)
+    """The best configuration of ``space`` that keeps the ``pins``, with its nests (module docstring)."""
+    entries = list(_configurations(layers, accelerator, weights, space, pins))
+    search = _Search(layers, accelerator, weights, NestSolves(layers, accelerator, weights, settings), entries)
     interrupted = search.run()
     nests, queue = search.nests, search.queue
     bounds = [b for b in (search.lost, queue[0][0] if queue else None, search.best_objective) if b is not None]
@@ -94,11 +112,9 @@ class _Search:
     (bound, index, refined); the best answer so far; ``lost``, the least bound of the
     configurations a solve without a proof left undecided."""
 
-    def __init__(
-        self, layers, accelerator: Accelerator, weights: ObjectiveWeights, nests: NestSolves, space: TiledSpace
-    ):
+    def __init__(self, layers, accelerator: Accelerator, weights: ObjectiveWeights, nests: NestSolves, entries: list):
         self.layers, self.accelerator, self.weights, self.nests = layers, accelerator, weights, nests
-        self.entries = list(_configurations(layers, accelerator, weights, space))
+        self.entries = entries
         self.queue = [(_floor(layers, accelerator, weights, e), i, False) for i, e in enumerate(self.entries)]
         heapq.heapify(self.queue)
         self.best, self.best_cost, self.best_objective, self.visited, self.lost = None, None, None, 0, None
@@ -172,12 +188,12 @@ def _nests_within_budgets(nests: NestSolves, entry: _Configuration) -> dict | No
     return None if None in chosen.values() else chosen
 
 
-def _configurations(layers, accelerator: Accelerator, weights: ObjectiveWeights, space: TiledSpace):
-    """Every configuration of ``space`` that keeps the space's rules and whose held feature
-    maps and resident weights fit the GLB at every tile, with its own transfers'
-    objective, its tiles per nest key and each key's GLB budget."""
+def _configurations(layers, accelerator: Accelerator, weights: ObjectiveWeights, space: TiledSpace, pins=None):
+    """Every configuration of ``space`` that keeps the pins and the space's rules and whose
+    held feature maps and resident weights fit the GLB at every tile, with its own
+    transfers' objective, its tiles per nest key and each key's GLB budget."""
     capacity = accelerator.levels["GLB"].capacity_words_total
-    for mapping in configurations(layers, space):
+    for mapping in configurations(layers, space, pins):
         if mapping.violations(layers):
             continue
         group = group_transfers(layers, accelerator, mapping)

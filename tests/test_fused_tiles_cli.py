@@ -139,6 +139,19 @@ def test_a_search_cut_short_returns_its_best_with_a_bound_that_verifies(tmp_path
     assert main(["-q", "verify", str(tmp_path / "r.json")]) == 0
 
 
+def test_a_search_stopped_before_any_solve_still_returns_an_answer_that_verifies(tmp_path, monkeypatch):
+    """No time at all: no nest is solved, yet the result is FEASIBLE with a least-bound
+    configuration whose nests are all-DRAM mappings, and its floor bound; verify accepts it."""
+    monkeypatch.setattr(NestSolves, "time_left", lambda self: 0.0)
+    result = solve_json(tmp_path, tiled_problem(tmp_path))
+    assert result["status"] == "FEASIBLE" and result["details"]["search"]["nest_solves"] == 0
+    nests = result["mapping"]["nests"]
+    assert nests and all(n["mapping"]["factors"]["DRAM"]["K"] == 2 for n in nests)  # every loop at DRAM
+    assert result["bound"] < result["objective"]
+    monkeypatch.undo()
+    assert main(["-q", "verify", str(tmp_path / "r.json")]) == 0
+
+
 def test_no_recompute_caches_every_overlap(tmp_path):
     result = solve_json(tmp_path, tiled_problem(tmp_path, glb=150, recompute=False))
     assert result["details"]["tile_space"]["overlaps"] == [str(Overlap.CACHE)]

@@ -116,6 +116,16 @@ class NestSolves:
             self.prefetch([(mapping, key, budget)])
         return self.cache[found[0]]
 
+    def found(self, mapping: TiledMapping, key: NestKey, budget: int) -> NestChoice | None:
+        """The key's solve within ``budget``, or its solve with the whole GLB where that fits
+        the budget, if either ran (no solve now)."""
+        for limit in (budget, None):
+            request = self._request(mapping, key, limit)
+            choice = self.cache.get(request[0]) if request else None
+            if choice is not None and choice.block_words <= budget:
+                return choice
+        return None
+
     def solve_many(self, mapping: TiledMapping, budgets: dict) -> dict:
         """``solve`` of each key of ``budgets`` (key -> budget, None: the whole GLB), at once."""
         self.prefetch([(mapping, key, budget) for key, budget in budgets.items()])

@@ -16,7 +16,10 @@ least bound is refined (each key's nest solved with the whole GLB: CP-SAT's boun
 under no budget) or, once refined, solved under its budgets. The search stops when
 the least bound reaches the best found (proven, when every solve it relied on was
 proven optimal), or at the time limit or a stop request: then the answer's
-``bound`` is the least bound left, a lower bound on the optimum over the space.
+``bound`` is the least bound left, a lower bound on the optimum over the space,
+and, if no configuration was solved yet, the answer is the first valid one of the
+least-bound configurations with each nest's best solve so far or its all-DRAM
+mapping (``_Search._fallback``): a poor answer, with its gap, rather than none.
 """
 
 from __future__ import annotations
@@ -28,11 +31,14 @@ from typing import NamedTuple
 
 from mapper.core import progress, stop
 from mapper.core.enums import WeightPolicy
+from mapper.core.mapping import all_dram_mapping
 from mapper.core.spec import Accelerator, Layer, ObjectiveWeights, SolverSettings
 from mapper.core.tiled_group import TiledMapping, TiledSpace, nest_layer
 from mapper.cost.limits import nest_floor
 from mapper.cost.tiled_group import TiledCost, evaluate_tiled, group_transfers
 from mapper.solve.tiled_nests import NestSolves
+
+FALLBACK_TRIES = 50  # configurations tried for an answer when stopped before any was solved
 
 
 @dataclass
@@ -127,6 +133,8 @@ class _Search:
                 return None
             interrupted = stop.reason() or ("time limit" if self.nests.time_left() <= 0 else None)
             if interrupted:
+                if self.best is None:
+                    self._fallback()
                 return interrupted
             heapq.heappop(self.queue)
             entry = self.entries[index]
@@ -139,6 +147,22 @@ class _Search:
             else:
                 self._resolve(entry, chosen)
         return None
+
+    def _fallback(self, tries: int = FALLBACK_TRIES) -> None:
+        """Stopped before any configuration was solved: the first of the ``tries`` least
+        bounds left that is valid with, for each nest, the best solve found or else the
+        all-DRAM mapping of its nest (no solve; valid wherever the nest fits at all)."""
+        for _, index, _ in heapq.nsmallest(tries, self.queue):
+            entry = self.entries[index]
+            nests = {}
+            for key in entry.counts:
+                found = self.nests.found(entry.mapping, key, entry.budgets[key])
+                nests[key] = found.mapping if found else all_dram_mapping(nest_layer(self.layers, entry.mapping, key))
+            candidate = replace(entry.mapping, nests=nests)
+            cost = evaluate_tiled(self.layers, self.accelerator, candidate)
+            if cost.valid:
+                self.best, self.best_cost, self.best_objective = candidate, cost, cost.objective(self.weights)
+                return
 
     def _refine(self, entry: _Configuration, index: int, floor: int) -> None:
         """Each key's nest solved with the whole GLB: the configuration's answer when every

@@ -2,15 +2,15 @@
 and VGG16, fused on the Eyeriss-like preset and on the 16x16 array.
 
 ``--tiles``: in 2-D tiles (the default tiled space, DESIGN 4.2) instead of row
-stripes. Writes docs/results/benchmark_fused_tiles.json. ``--only-adds`` re-runs
-only the groups with an add and keeps the other rows of that file (each row says
-which run measured it: ``run``).
+stripes. Writes docs/results/benchmark_fused_tiles.json. ``--only-adds``,
+``--presets`` and ``--sizes`` re-run only the groups they select and keep the other
+rows of that file (each row says which run measured it: ``run``).
 
 For each group: status (OPTIMAL, or INFEASIBLE with its reason), CP-SAT wall
 time to the proof (2 workers, 60 s limit), gap at the limit, and the fused vs
 layer-by-layer reductions. Writes docs/results/benchmark_fused.json.
 
-    python scripts/benchmark_fused.py [--time-limit 60] [--sizes 2 3 4] [--tiles [--only-adds]]
+    python scripts/benchmark_fused.py [--time-limit 60] [--sizes 2 3 4] [--presets ...] [--tiles [--only-adds]]
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ from mapper.core.tiled_group import TiledSpace
 from mapper.io.library import library_root
 from mapper.io.loading import load_accelerator, load_network
 from mapper.solve.api import solve_fused
+
+PRESETS = ("eyeriss_like", "array16x16")
+SIZES = (2, 3, 4)
 
 
 def chains(network, size: int):
@@ -74,7 +77,7 @@ def run_group(accelerator_name: str, network_name: str, size: int, names, settin
 def _summary(args, rows: list[dict]) -> None:
     """Per preset: groups, modelled, decided (proven optimal or infeasible) within the time
     limit, the median time of the modelled ones, and how many fuse profitably."""
-    for accelerator_name in ("eyeriss_like", "array16x16"):
+    for accelerator_name in PRESETS:
         picked = [r for r in rows if r["accelerator"] == accelerator_name]
         modelled = [r for r in picked if r["status"] != "NOT_MODELLED"]
         if not modelled:
@@ -109,24 +112,28 @@ def _aborted(accelerator: str, network: str, size: int, names: list[str], code) 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--time-limit", type=float, default=60.0)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[2, 3, 4])
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), choices=SIZES)
     parser.add_argument("--out", default=None)
     parser.add_argument("--tiles", action="store_true", help="2-D tiles (the default tiled space)")
+    parser.add_argument("--presets", nargs="+", default=list(PRESETS), choices=PRESETS)
     parser.add_argument("--only-adds", action="store_true", help="re-run the groups with an add, keep the rest")
     args = parser.parse_args()
     args.out = args.out or f"docs/results/benchmark_fused{'_tiles' if args.tiles else ''}.json"
     settings = SolverSettings(time_limit_s=args.time_limit, workers=2, seed=0)
-    kept = _kept_rows(args.out) if args.only_adds else {}
+    partial = args.only_adds or set(args.presets) != set(PRESETS) or set(args.sizes) != set(SIZES)
+    kept = _kept_rows(args.out) if partial else {}
     run = time.strftime("%Y-%m-%d") + (" (groups with an add)" if args.only_adds else "")
     rows = []
-    for accelerator_name in ("eyeriss_like", "array16x16"):
+    for accelerator_name in PRESETS:
         for network_name in ("resnet18", "vgg16"):
             network = load_network(library_root() / "networks" / f"{network_name}.yaml")
-            for size in args.sizes:
+            for size in SIZES:
                 for names in chains(network, size):
                     step = (accelerator_name, network_name, size, names)
-                    if not any(network.layers[name].kind == "add" for name in names) and _key(step) in kept:
-                        rows.append(kept[_key(step)])
+                    has_add = any(network.layers[name].kind == "add" for name in names)
+                    chosen = accelerator_name in args.presets and size in args.sizes and (has_add or not args.only_adds)
+                    if not chosen:
+                        rows += [kept[_key(step)]] if _key(step) in kept else []
                         continue
                     row, attempts, code = in_child(run_group, (*step, settings, args.tiles))
                     rows.append({**(row or _aborted(*step, code)), "attempts": attempts, "run": run})
@@ -163,9 +170,9 @@ def _table(args, rows: list[dict]) -> None:
         "| fuse profitably | best DRAM cut |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for accelerator_name in ("eyeriss_like", "array16x16"):
+    for accelerator_name in PRESETS:
         for network_name in ("resnet18", "vgg16"):
-            for size in args.sizes:
+            for size in SIZES:
                 picked = [
                     r
                     for r in rows

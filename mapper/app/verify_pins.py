@@ -4,6 +4,7 @@ fused-tile and task-graph modes; the regret against the free problem is ``verify
 from __future__ import annotations
 
 from mapper.core.problem import Problem
+from mapper.core.tiled_group import feature_map_names
 from mapper.referee.claims import Claims, layer_mapping, task_schedule
 from mapper.referee.report import VerifyReport
 
@@ -50,8 +51,7 @@ def check_tiled_pins(report: VerifyReport, claims: Claims, problem: Problem) -> 
         tile = mapping.items("tile", 2)
         found = [tile.positive(0), tile.positive(1)]
         report.check("pin: tile", found, problem.pins["tile"], fields=mapping.where("tile"))
-    maps = [layers[0].inputs[0], *(layer.name for layer in layers[:-1])]
-    for key, names in (("overlap", maps), ("weights", [layer.name for layer in layers])):
+    for key, names in (("overlap", feature_map_names(layers)), ("weights", [layer.name for layer in layers])):
         listed = mapping.items(key, len(layers))
         for name, policy in problem.pins.get(key, {}).items():
             index = names.index(name)

@@ -135,6 +135,12 @@ def nest_layer(layers: tuple[Layer, ...], mapping: TiledMapping, key: NestKey) -
     return replace(tile_layer(layer, origin_box(extents)), on_chip=frozenset(held))
 
 
+def feature_map_names(layers: tuple[Layer, ...]) -> list[str]:
+    """The feature maps an overlap policy is chosen for, named by their producers, in the
+    order of ``TiledMapping.overlap``: the group input's tensor, then each layer but the last."""
+    return [layers[0].inputs[0], *(layer.name for layer in layers[:-1])]
+
+
 def residual_on_chip(layers: tuple[Layer, ...], k: int, input_held: bool) -> bool:
     """Whether the add k finds its second operand in the GLB: produced by the group, or
     the group input the group holds. Else its nest streams it from DRAM, like a

@@ -8,7 +8,7 @@ from math import prod
 
 from mapper.core.problem import TaskGraphSpec
 from mapper.core.spec import CHANNEL_DIMS, DIMS, LOOP_LEVELS, ORDERED_LEVELS, Network
-from mapper.core.tiled_group import TiledSpace
+from mapper.core.tiled_group import TiledSpace, feature_map_names
 from mapper.io.limits import MAX_FMAP, MAX_PE
 from mapper.io.yaml_fields import Fields
 
@@ -94,7 +94,7 @@ def tiled_pins(pin: Fields, context: PinContext) -> dict:
             sizes = ", ".join(f"{h}x{w}" for h, w in space.sizes)
             raise pin.fail("tile", f"{tile[0]}x{tile[1]} is not a size of fusion.tiles.sizes", f"use one of {sizes}")
         pins["tile"] = list(tile)
-    maps = [context.network.layers[names[0]].inputs[0], *names[:-1]]
+    maps = feature_map_names(tuple(context.network.layers[name] for name in names))
     for key, allowed, choices in (("overlap", maps, space.overlaps), ("weights", names, space.weights)):
         entry = pin.sub(key, {})
         for name in entry.data:

@@ -33,7 +33,7 @@ from mapper.core import progress, stop
 from mapper.core.enums import WeightPolicy
 from mapper.core.mapping import all_dram_mapping
 from mapper.core.spec import Accelerator, Layer, ObjectiveWeights, SolverSettings
-from mapper.core.tiled_group import TiledMapping, TiledSpace, nest_layer
+from mapper.core.tiled_group import TiledMapping, TiledSpace, feature_map_names, nest_layer
 from mapper.cost.limits import nest_floor
 from mapper.cost.tiled_group import TiledCost, evaluate_tiled, group_transfers
 from mapper.solve.tiled_nests import NestSolves
@@ -70,8 +70,7 @@ def configurations(layers: tuple[Layer, ...], space: TiledSpace, pins: dict | No
 def keeps_pins(layers: tuple[Layer, ...], mapping: TiledMapping, pins: dict) -> bool:
     """Whether ``mapping`` has the pinned tile and the pinned policy of each feature map
     (named by its producer: the group input, then each layer but the last) and layer."""
-    maps = [layers[0].inputs[0], *(layer.name for layer in layers[:-1])]
-    names = [layer.name for layer in layers]
+    maps, names = feature_map_names(layers), [layer.name for layer in layers]
     return (
         pins.get("tile", [mapping.height, mapping.width]) == [mapping.height, mapping.width]
         and all(str(mapping.overlap[maps.index(m)]) == p for m, p in pins.get("overlap", {}).items())

@@ -35,6 +35,7 @@ from mapper.solve.api import solve_fused
 
 PRESETS = ("eyeriss_like", "array16x16")
 SIZES = (2, 3, 4)
+NOT_SOLVED = ("NOT_MODELLED", "NOT_RUN")  # rows of an earlier run: not modelled then, or not re-run since
 
 
 def chains(network, size: int):
@@ -79,7 +80,7 @@ def _summary(args, rows: list[dict]) -> None:
     limit, the median time of the modelled ones, and how many fuse profitably."""
     for accelerator_name in PRESETS:
         picked = [r for r in rows if r["accelerator"] == accelerator_name]
-        modelled = [r for r in picked if r["status"] != "NOT_MODELLED"]
+        modelled = [r for r in picked if r["status"] not in NOT_SOLVED]
         if not modelled:
             continue
         decided = [r for r in modelled if r["proven"] and r["wall_s"] <= args.time_limit]
@@ -166,7 +167,7 @@ def _write(args, rows: list[dict]) -> None:
 def _table(args, rows: list[dict]) -> None:
     _summary(args, rows)
     print(
-        "\n| accelerator | network | layers | groups | not modelled | optimal | infeasible | other | median s | max s "
+        "\n| accelerator | network | layers | groups | not run | optimal | infeasible | other | median s | max s "
         "| fuse profitably | best DRAM cut |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -180,8 +181,8 @@ def _table(args, rows: list[dict]) -> None:
                 ]
                 if not picked:
                     continue
-                skipped = sum(r["status"] == "NOT_MODELLED" for r in picked)
-                modelled = [r for r in picked if r["status"] != "NOT_MODELLED"]
+                skipped = sum(r["status"] in NOT_SOLVED for r in picked)
+                modelled = [r for r in picked if r["status"] not in NOT_SOLVED]
                 times = [r["wall_s"] for r in modelled] or [0.0]
                 optimal = sum(r["status"] == "OPTIMAL" for r in modelled)
                 infeasible = sum(r["status"] == "INFEASIBLE" for r in modelled)

@@ -14,6 +14,7 @@ from conftest import make_layer, tiny_accelerator
 from test_cost_model_vs_referee import WEIGHTS, claimed_result
 from test_layer_formulation import brute_force, cpsat
 
+from mapper.core.mapping import all_dram_mapping
 from mapper.core.spec import ObjectiveWeights
 from mapper.cost.layer import evaluate
 from mapper.heuristics.random_search import sample_mapping
@@ -46,11 +47,14 @@ def test_add_cpsat_equals_brute_force(label, layer, accelerator, held):
 
 
 def test_add_split_rf_puts_the_second_operand_in_the_weights_part():
-    _, layer, accelerator = ADDS[2]
-    rf = accelerator.levels["RF"]
-    assert rf.capacity_of("I2") == rf.capacity_words["W"] == 2
-    for mapping in _valid_mappings(layer, accelerator, random.Random(0), 20):
-        assert evaluate(layer, accelerator, mapping).tile_words["RF"]["I2"] <= 2
+    """All of G in the RF: 3-word tiles of I, I2 and O; the parts hold 3 (I and O) and 2
+    (the weights'): only I2's tile breaks its capacity."""
+    layer, accelerator = ADDS[2][1], tiny_accelerator(rf_split={"W": 2, "I": 3, "O": 3})
+    mapping = all_dram_mapping(layer)
+    mapping.factors["DRAM"]["G"], mapping.factors["RF"]["G"] = 1, 3
+    cost = evaluate(layer, accelerator, mapping)
+    assert cost.tile_words["RF"]["I"] == cost.tile_words["RF"]["I2"] == 3
+    assert cost.violations == ("RF I2 tile needs 3 words, capacity 2",)
 
 
 def test_random_add_mappings_replay_to_the_modelled_counts():
